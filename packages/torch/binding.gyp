@@ -1,0 +1,17 @@
+{
+  "targets": [
+    {
+      "target_name": "torch_native",
+      "sources": ["native/addon.cc"],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "<!@(node scripts/libtorch-paths.cjs include)"
+      ],
+      "libraries": ["<!@(node scripts/libtorch-paths.cjs libs)"],
+      "cflags!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++14"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
+      "defines": ["NAPI_CPP_EXCEPTIONS", "NAPI_VERSION=9", "NODE_ADDON_API_DISABLE_DEPRECATED"]
+    }
+  ]
+}

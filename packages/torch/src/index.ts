@@ -1,0 +1,43 @@
+// @climadiff/torch: a TypeScript tensor library over libtorch (PyTorch's engine), in PyTorch's
+// vocabulary with camelCase names.
+import { Tensor } from './tensor.js';
+import { installTensorMethods } from './generated/ops.js';
+import { native } from './native.js';
+
+// Generated ATen methods go onto Tensor.prototype once every module has been evaluated.
+installTensorMethods(Tensor);
+
+// Generated camelCase functions for every public ATen operator (torch.softmax, torch.conv3d, ...);
+// the hand-written exports below take precedence where names coincide.
+export * from './generated/functions.js';
+export { aten } from './generated/ops.js';
+export { Tensor } from './tensor.js';
+export type { BackwardOptions, ToOptions, NestedArray } from './tensor.js';
+export { TorchError } from './errors.js';
+export { DTYPES } from './dtype.js';
+export type { DType, Device, Layout, MemoryFormat, Scalar, TypedArray } from './dtype.js';
+export {
+  tensor, fromArray, zeros, ones, empty, full, zerosLike, onesLike, fullLike, emptyLike, randn, rand, randint,
+  randnLike, randLike, randperm, arange, linspace, eye, scalarTensor,
+} from './factories.js';
+export type { FactoryOptions, RandomOptions, ArrayLikeData } from './factories.js';
+export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd.js';
+export * as autograd from './autograd.js';
+export { Generator, manualSeed, defaultGenerator } from './random.js';
+export { scope, tidy, scopeDepth } from './scope.js';
+
+/** PyTorch's torch.ops: `torch.ops.aten.conv3d(...)`, `torch.ops.aten.add.Tensor(...)`. */
+export { ops } from './ops-namespace.js';
+
+/** Sets the number of threads libtorch uses for intra-op parallelism. */
+export function setNumThreads(n: number): void { native.setNumThreads(n); }
+export function getNumThreads(): number { return native.getNumThreads(); }
+/** Number of tensors currently holding native memory on this thread (for leak checks). */
+export function liveTensors(): number { return native.liveTensors(); }
+/** libtorch's build configuration and parallel settings (at::show_config + get_parallel_info). */
+export function config(): string { return native.config(); }
+
+export const cuda = {
+  isAvailable: (): boolean => native.cudaIsAvailable(),
+  deviceCount: (): number => native.cudaDeviceCount(),
+};
