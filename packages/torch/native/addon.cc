@@ -53,6 +53,10 @@ struct SlotTable {
   std::vector<Slot> slots;
   std::vector<uint32_t> freeList;
   size_t live = 0;
+  // GC safety net bookkeeping: the table outlives the addon while finalisers are outstanding
+  // (an environment being torn down may run them after the addon instance is gone).
+  size_t pendingFinalizers = 0;
+  bool addonGone = false;
 };
 
 struct GeneratorHolder {
@@ -113,6 +117,29 @@ Slot* slotOf(Napi::Env env, Napi::Value v, bool* stale = nullptr) {
     return nullptr;
   }
   return &s;
+}
+
+void releaseSlotIn(SlotTable& tab, Slot& s, node_api_basic_env env) {
+  if (s.accounted) napi_adjust_external_memory(env, -s.accounted, nullptr);
+  s.accounted = 0;
+  s.t = at::Tensor();
+  s.live = false;
+  s.gen++;
+  tab.freeList.push_back(static_cast<uint32_t>(&s - tab.slots.data()));
+  tab.live--;
+}
+
+// Runs synchronously inside V8's garbage collection (a "basic" finaliser: it touches no JavaScript),
+// so a synchronous training loop that never yields to the event loop still gets its memory back.
+void finalizeTensorObject(node_api_basic_env env, void* data, void* hint) {
+  auto* tab = static_cast<SlotTable*>(hint);
+  auto id = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(data));
+  uint64_t idx = id & kSlotMask;
+  if (!tab->addonGone && idx < tab->slots.size()) {
+    Slot& s = tab->slots[idx];
+    if (s.live && s.gen == (id >> kSlotBits)) releaseSlotIn(*tab, s, env);
+  }
+  if (--tab->pendingFinalizers == 0 && tab->addonGone) delete tab;
 }
 
 void releaseSlot(Napi::Env env, Slot& s) {
@@ -223,7 +250,13 @@ std::once_flag gThreadsOnce;
 
 struct Addon : public Napi::Addon<Addon> {
   Napi::FunctionReference errorClass;
-  SlotTable tensors;
+  SlotTable* tensors = new SlotTable();
+
+  ~Addon() {
+    tensors->addonGone = true;
+    for (auto& sl : tensors->slots) sl.t = at::Tensor();
+    if (tensors->pendingFinalizers == 0) delete tensors;
+  }
 
   Addon(Napi::Env env, Napi::Object exports) {
     std::call_once(gThreadsOnce, [] {
@@ -244,6 +277,7 @@ struct Addon : public Napi::Addon<Addon> {
         InstanceMethod("dispose", &Addon::Dispose),
         InstanceMethod("isDisposed", &Addon::IsDisposed),
         InstanceMethod("liveTensors", &Addon::LiveTensors),
+        InstanceMethod("attachFinalizer", &Addon::AttachFinalizer),
         InstanceMethod("shape", &Addon::Shape),
         InstanceMethod("strides", &Addon::Strides),
         InstanceMethod("dtype", &Addon::Dtype),
@@ -737,6 +771,21 @@ struct Addon : public Napi::Addon<Addon> {
     return Napi::Boolean::New(info.Env(), slotOf(info.Env(), info[0]) == nullptr);
   }
 
+  // attachFinalizer(tensorObject, id): frees the tensor when the JS object is garbage collected.
+  Napi::Value AttachFinalizer(const Napi::CallbackInfo& info) {
+    auto env = info.Env();
+    if (!info[0].IsObject() || !slotOf(env, info[1])) throwTorch(env, "attachFinalizer", "expects (object, live tensor id)");
+    auto id = static_cast<uint64_t>(info[1].As<Napi::Number>().DoubleValue());
+    tensors->pendingFinalizers++;
+    napi_status st = napi_add_finalizer(env, info[0], reinterpret_cast<void*>(static_cast<uintptr_t>(id)),
+                                        finalizeTensorObject, tensors, nullptr);
+    if (st != napi_ok) {
+      tensors->pendingFinalizers--;
+      throwTorch(env, "attachFinalizer", "napi_add_finalizer failed");
+    }
+    return env.Undefined();
+  }
+
   Napi::Value LiveTensors(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(slotsOf(info.Env()).live));
   }
@@ -970,7 +1019,7 @@ struct Addon : public Napi::Addon<Addon> {
 };
 
 Addon* addonOf(Napi::Env env) { return env.GetInstanceData<Addon>(); }
-SlotTable& slotsOf(Napi::Env env) { return addonOf(env)->tensors; }
+SlotTable& slotsOf(Napi::Env env) { return *addonOf(env)->tensors; }
 
 void throwTorch(Napi::Env env, const std::string& op, const std::string& msg) {
   std::string full = op.empty() ? msg : op + ": " + msg;

@@ -38,6 +38,7 @@ export interface Native {
   item(h: Handle): number | boolean;
   dispose(h: Handle): boolean;
   liveTensors(): number;
+  attachFinalizer(obj: object, h: Handle): void;
   isDisposed(h: Handle): boolean;
   shape(h: Handle): number[];
   strides(h: Handle): number[];

@@ -3,7 +3,7 @@
 // tensors marked with `keep()`. Survivors move to the enclosing scope, so scopes nest.
 //
 // The garbage collector is only the safety net: a tensor that lives outside every scope is
-// registered with a FinalizationRegistry that frees its native memory if it is collected without
+// given a native finaliser (run inside the collection) that frees its native memory if it is collected without
 // dispose(). Registration costs about as much as a small operator, so tensors created inside a scope
 // are registered only if they outlive the outermost scope (or are kept).
 import type { Tensor } from './tensor.js';
@@ -11,15 +11,16 @@ import { native } from './native.js';
 
 const stack: Tensor[][] = [];
 
-const registry = new FinalizationRegistry<number>((id) => {
-  native.dispose(id); // a stale id (already disposed) is a no-op: ids carry a generation
-});
-
-/** Lets the garbage collector free the tensor's native memory if it is dropped without dispose(). */
+/**
+ * Lets the garbage collector free the tensor's native memory if it is dropped without dispose().
+ * The native finaliser runs inside the collection itself (not later on the event loop, as a
+ * FinalizationRegistry callback would), so synchronous loops are covered too. A stale id (the
+ * tensor was disposed first) is ignored: ids carry a generation.
+ */
 export function registerFinalizer(t: Tensor): void {
-  if (t.finalizable) return;
+  if (t.finalizable || t.isDisposed) return;
   t.finalizable = true;
-  registry.register(t, t._h);
+  native.attachFinalizer(t, t._h);
 }
 
 /** Registers a newly created tensor with the innermost open scope, or with the GC safety net. */
