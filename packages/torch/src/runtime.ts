@@ -89,28 +89,33 @@ export type Kind = string;
 function isInt(v: unknown): boolean {
   return (typeof v === 'number' && Number.isInteger(v)) || typeof v === 'bigint';
 }
-function matches(kind: Kind, v: unknown): boolean {
-  const optional = kind.endsWith('?');
-  if (v === undefined || v === null) return optional;
-  const k = optional ? kind.slice(0, -1) : kind;
-  switch (k) {
-    case 'Tensor': return v instanceof Tensor;
-    case 'Tensor[]': return Array.isArray(v) && v.every((e) => e instanceof Tensor);
-    case '(Tensor|null)[]': return Array.isArray(v) && v.every((e) => e === null || e === undefined || e instanceof Tensor);
-    case 'int': return isInt(v);
-    case 'int[]': return Array.isArray(v) && v.every(isInt);
-    case 'int[N]': return isInt(v) || (Array.isArray(v) && v.every(isInt));
-    case 'float': return typeof v === 'number';
-    case 'float[]': return Array.isArray(v) && v.every((e) => typeof e === 'number');
-    case 'bool': return typeof v === 'boolean';
-    case 'bool[]': return typeof v === 'boolean' || (Array.isArray(v) && v.every((e) => typeof e === 'boolean'));
-    case 'Scalar': return typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint';
-    case 'Scalar[]': return Array.isArray(v) && v.every((e) => typeof e === 'number');
-    case 'ScalarType': return typeof v === 'string' && (DTYPES as readonly string[]).includes(v);
-    case 'str': case 'Device': case 'Layout': case 'MemoryFormat': return typeof v === 'string';
-    case 'Generator': return v instanceof Generator;
-    default: return false;
-  }
+type Pred = (v: unknown) => boolean;
+const isDtype = (v: unknown) => typeof v === 'string' && (DTYPES as readonly string[]).includes(v);
+const PREDICATES: Record<string, Pred> = {
+  'Tensor': (v) => v instanceof Tensor,
+  'Tensor[]': (v) => Array.isArray(v) && v.every((e) => e instanceof Tensor),
+  '(Tensor|null)[]': (v) => Array.isArray(v) && v.every((e) => e === null || e === undefined || e instanceof Tensor),
+  'int': isInt,
+  'int[]': (v) => Array.isArray(v) && v.every(isInt),
+  'int[N]': (v) => isInt(v) || (Array.isArray(v) && v.every(isInt)),
+  'float': (v) => typeof v === 'number',
+  'float[]': (v) => Array.isArray(v) && v.every((e) => typeof e === 'number'),
+  'bool': (v) => typeof v === 'boolean',
+  'bool[]': (v) => typeof v === 'boolean' || (Array.isArray(v) && v.every((e) => typeof e === 'boolean')),
+  'Scalar': (v) => typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint',
+  'Scalar[]': (v) => Array.isArray(v) && v.every((e) => typeof e === 'number'),
+  'ScalarType': isDtype,
+  'str': (v) => typeof v === 'string',
+  'Device': (v) => typeof v === 'string',
+  'Layout': (v) => typeof v === 'string',
+  'MemoryFormat': (v) => typeof v === 'string',
+  'Generator': (v) => v instanceof Generator,
+};
+/** The predicate for a kind; an optional kind ('T?') also accepts null and undefined. */
+function predicate(kind: Kind): Pred {
+  if (!kind.endsWith('?')) return PREDICATES[kind] ?? (() => false);
+  const base = PREDICATES[kind.slice(0, -1)] ?? (() => false);
+  return (v) => v === undefined || v === null || base(v);
 }
 
 export interface Overload {
@@ -119,25 +124,35 @@ export interface Overload {
   required: number;
   hasKw: boolean;
   schema: string;
+  /** @internal compiled from kinds on first use */
+  preds?: Pred[];
 }
 
 function isPlainObject(v: unknown): boolean {
   return typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
 }
 
+function accepts(o: Overload, args: unknown[], lastIsKw: boolean): boolean {
+  let n = args.length;
+  if (lastIsKw) {
+    if (!o.hasKw) return false;
+    n--;
+  }
+  while (n > 0 && args[n - 1] === undefined) n--; // trailing undefineds are "not given"
+  if (n > o.kinds.length || n < o.required) return false;
+  const preds = o.preds ?? (o.preds = o.kinds.map(predicate));
+  for (let i = 0; i < n; i++) {
+    const v = args[i];
+    if (v === undefined ? i < o.required : !preds[i]!(v)) return false;
+  }
+  return true;
+}
+
 /** Picks the first overload whose positional argument kinds match (PyTorch's order). */
 export function resolve(name: string, overloads: readonly Overload[], args: unknown[]): Overload {
-  const lastIsKw = args.length > 0 && isPlainObject(args[args.length - 1]);
-  outer: for (const o of overloads) {
-    let n = args.length;
-    if (lastIsKw && o.hasKw) n--;
-    // trailing undefineds are "not given"
-    while (n > 0 && args[n - 1] === undefined) n--;
-    if (n > o.kinds.length) continue;
-    for (let i = 0; i < n; i++) if (!matches(o.kinds[i]!, args[i]) && !(args[i] === undefined && i >= o.required)) continue outer;
-    if (n < o.required) continue;
-    return o;
-  }
+  const last = args[args.length - 1];
+  const lastIsKw = args.length > 0 && !(last instanceof Tensor) && isPlainObject(last);
+  for (const o of overloads) if (accepts(o, args, lastIsKw)) return o;
   const got = args.map((a) => (a instanceof Tensor ? 'Tensor' : describe(a))).join(', ');
   throw new TorchError(
     `${name}: no overload matches (${got}); candidates:\n  ${overloads.map((o) => o.schema).join('\n  ')}`, name);
