@@ -241,6 +241,25 @@ struct OpEntry {
   std::vector<bool> returnIsView;  // return aliases an input without writing (a view)
 };
 
+// Reused IValue stacks: a per-call std::vector allocation is a measurable part of a small op's cost.
+// A lease returns its (cleared) stack to a small per-thread pool; nested calls simply get another.
+thread_local std::vector<torch::jit::Stack> tlsStacks;
+struct StackLease {
+  torch::jit::Stack stack;
+  StackLease() {
+    if (!tlsStacks.empty()) {
+      stack = std::move(tlsStacks.back());
+      tlsStacks.pop_back();
+    } else {
+      stack.reserve(16);
+    }
+  }
+  ~StackLease() {
+    stack.clear();
+    if (tlsStacks.size() < 8) tlsStacks.push_back(std::move(stack));
+  }
+};
+
 constexpr size_t kMaxOps = 16384;
 std::array<std::atomic<OpEntry*>, kMaxOps> gOps{};
 std::atomic<size_t> gOpCount{0};
@@ -654,8 +673,8 @@ struct Addon : public Napi::Addon<Addon> {
                  "takes at most " + std::to_string(args.size()) + " arguments but " + std::to_string(given) +
                      " were given");
     return guard(env, e->name, [&]() -> Napi::Value {
-      torch::jit::Stack stack;
-      stack.reserve(args.size());
+      StackLease lease;
+      torch::jit::Stack& stack = lease.stack;
       for (size_t i = 0; i < args.size(); i++) {
         const auto& a = args[i];
         Napi::Value v = i < given ? info[i + 1] : env.Undefined();
