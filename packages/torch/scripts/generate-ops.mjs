@@ -96,7 +96,9 @@ const native = R.native;
 let nOverloads = 0;
 const overloadOrder = (o) => (o.overload === 'out' || o.overload.endsWith('_out') || o.args.some((a) => a.kwargOnly && a.isWrite) ? 1 : 0);
 for (const [short, list] of [...byOp.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
-  list.sort((a, b) => overloadOrder(a) - overloadOrder(b));
+  // the default overload first (it is the canonical one when optional arguments make several match),
+  // out= variants last; otherwise the registry's order
+  list.sort((a, b) => overloadOrder(a) - overloadOrder(b) || (a.overload === '' ? -1 : 0) - (b.overload === '' ? -1 : 0));
   const pv = `p_${short}`;
   const fnNames = [];
   for (const o of list) {
@@ -162,15 +164,18 @@ for (const [short, list] of [...byOp.entries()].sort((a, b) => (a[0] < b[0] ? -1
     out.push(`const ${ref} = R.op(${JSON.stringify(s2n(o.name))}, ${JSON.stringify(o.overload)});`);
     out.push(`/** \`${o.schema.replace(/\*\//g, '*\\/')}\` */`);
     out.push(`function ${fname}(${params.join(', ')}): ${rtype} {`);
+    const maxArgs = pos.length + (kwa.length ? 1 : 0);
+    out.push(`  if (arguments.length > ${maxArgs}) R.tooMany(${JSON.stringify(fullName)}, ${maxArgs}, arguments.length);`);
     if (kwa.length) out.push(`  const $k = R.kw(${JSON.stringify(o.name + (o.overload ? '.' + o.overload : ''))}, $opts, [${kwNames}]);`);
     out.push(`  ${body}\n}`);
     const kinds = pos.map((a) => JSON.stringify(a.ts[1])).join(', ');
     const required = pos.filter((a) => !a.tsOptional).length;
-    fnNames.push({ o, fname, ov, kinds, required, hasKw: kwa.length > 0 });
+    const requiredKw = kwa.filter((a) => a.default === undefined && !a.ts[3]).map((a) => camel(a.name));
+    fnNames.push({ o, fname, ov, kinds, required, hasKw: kwa.length > 0, requiredKw });
     nOverloads++;
   }
   const ovArr = `ov_${short}`;
-  out.push(`const ${ovArr}: R.Overload[] = [${fnNames.map((f) => `{ fn: ${f.fname}, kinds: [${f.kinds}], required: ${f.required}, hasKw: ${f.hasKw}, schema: ${JSON.stringify(f.o.schema)} }`).join(',\n  ')}];`);
+  out.push(`const ${ovArr}: R.Overload[] = [${fnNames.map((f) => `{ fn: ${f.fname}, kinds: [${f.kinds}], required: ${f.required}, hasKw: ${f.hasKw}, schema: ${JSON.stringify(f.o.schema)}${f.requiredKw.length ? `, requiredKw: ${JSON.stringify(f.requiredKw)}` : ''} }`).join(',\n  ')}];`);
   const byName = fnNames.map((f) => `${JSON.stringify(f.ov)}: ${f.fname}`).join(', ');
   const ptype = `${fnNames.map((f) => `typeof ${f.fname}`).join(' & ')} & { ${fnNames.map((f) => `${JSON.stringify(f.ov)}: typeof ${f.fname}`).join('; ')} }`;
   out.push(`const ${pv} = R.packet<${ptype}>(${JSON.stringify('aten::' + short)}, ${ovArr}, { ${byName} });`);
@@ -191,11 +196,13 @@ for (const [short, list] of [...byOp.entries()].sort((a, b) => (a[0] < b[0] ? -1
         methodDecls.push(`    /** \`${f.o.schema.replace(/\*\//g, '*\\/')}\` */\n    ${mname}(${rest}): ${rt};`);
         void sig;
       }
-      if (ms.length === 1) {
+      if (ms.length === 1 && !ms[0].hasKw) {
         methodInstalls.push(`  R.method(cls, ${JSON.stringify(mname)}, function (this: Tensor, ...a: any[]) { return (${ms[0].fname} as any)(this, ...a); });`);
+      } else if (ms.length === 1) {
+        methodInstalls.push(`  R.method(cls, ${JSON.stringify(mname)}, function (this: Tensor, ...a: any[]) { return R.invoke(${ovArr}[${fnNames.indexOf(ms[0])}]!, [this, ...a]); });`);
       } else {
         const idx = ms.map((f) => fnNames.indexOf(f));
-        methodInstalls.push(`  { const ovs = [${idx.map((i) => `${ovArr}[${i}]!`).join(', ')}]; R.method(cls, ${JSON.stringify(mname)}, function (this: Tensor, ...a: any[]) { return R.resolve(${JSON.stringify('Tensor.' + mname)}, ovs, [this, ...a]).fn(this, ...a); }); }`);
+        methodInstalls.push(`  { const ovs = [${idx.map((i) => `${ovArr}[${i}]!`).join(', ')}]; R.method(cls, ${JSON.stringify(mname)}, function (this: Tensor, ...a: any[]) { const args = [this, ...a]; return R.invoke(R.resolve(${JSON.stringify('Tensor.' + mname)}, ovs, args), args); }); }`);
       }
     }
   }

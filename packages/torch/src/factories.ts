@@ -18,6 +18,24 @@ export interface RandomOptions extends FactoryOptions {
 /** Nested arrays of numbers or booleans, as accepted by torch.tensor. */
 export type ArrayLikeData = number | boolean | bigint | readonly ArrayLikeData[];
 
+const FACTORY_KEYS = ['dtype', 'device', 'requiresGrad'];
+const RANDOM_KEYS = [...FACTORY_KEYS, 'generator'];
+
+/** Rejects misspelt options (`{ dtyp: ... }` would otherwise be ignored silently). */
+function checkOptions(fn: string, o: unknown, allowed: readonly string[]): void {
+  if (o === undefined) return;
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw invalidArg(`${fn} options`, 'an object', o);
+  for (const k of Object.keys(o)) {
+    if (!allowed.includes(k)) throw new TorchError(`${fn}: unknown option '${k}' (valid: ${allowed.join(', ')})`);
+  }
+}
+
+/** Integer ranges of the integer dtypes, for values given as JS numbers. */
+const INT_RANGE: Partial<Record<DType, [number, number]>> = {
+  uint8: [0, 255], int8: [-128, 127], int16: [-32768, 32767], int32: [-2147483648, 2147483647],
+  int64: [-(2 ** 63), 2 ** 63 - 1024], // the largest float64 below 2^63
+};
+
 function finish(t: Tensor, o: FactoryOptions): Tensor {
   if (o.requiresGrad) t.requiresGrad_(true);
   return t;
@@ -65,6 +83,7 @@ export function tensor(data: ArrayLikeData | TypedArray, shapeOrOptions?: readon
   let shape: number[] | undefined;
   if (Array.isArray(shapeOrOptions)) shape = shapeOf(shapeOrOptions);
   else if (shapeOrOptions !== undefined) options = shapeOrOptions as FactoryOptions;
+  checkOptions('torch.tensor', options, FACTORY_KEYS);
   const dtype = options.dtype === undefined ? undefined : checkDtype(options.dtype);
   let t: Tensor;
   if (ArrayBuffer.isView(data)) {
@@ -91,8 +110,13 @@ export function tensor(data: ArrayLikeData | TypedArray, shapeOrOptions?: readon
     }
     t = new Tensor(native.fromBuffer(buf, s, d));
     if (dtype !== undefined && dtype !== d) {
-      if (!isFloatingDtype(dtype) && dtype !== 'bool' && d === 'float64' && !(flat as number[]).every(Number.isInteger)) {
-        throw new TorchError(`torch.tensor: non-integer values cannot be stored as ${dtype}`);
+      const range = INT_RANGE[dtype];
+      if (range && d === 'float64') {
+        // PyTorch refuses values that do not fit instead of wrapping them around
+        for (const v of flat as number[]) {
+          if (!Number.isInteger(v)) throw new TorchError(`torch.tensor: non-integer value ${v} cannot be stored as ${dtype}`);
+          if (v < range[0] || v > range[1]) throw new TorchError(`torch.tensor: value ${v} cannot be converted to ${dtype} without overflow`);
+        }
       }
       t = t.to(dtype);
     }
@@ -107,7 +131,10 @@ export function fromArray(data: ArrayLikeData | TypedArray, shape?: readonly num
 }
 
 type Shape = readonly number[] | number;
-const kw = (o: FactoryOptions) => ({ dtype: o.dtype === undefined ? undefined : checkDtype(o.dtype), device: o.device });
+function kw(o: FactoryOptions | RandomOptions, fn = 'torch factory', random = false) {
+  checkOptions(fn, o, random ? RANDOM_KEYS : FACTORY_KEYS);
+  return { dtype: o.dtype === undefined ? undefined : checkDtype(o.dtype), device: o.device };
+}
 
 export function zeros(shape: Shape, o: FactoryOptions = {}): Tensor { return finish(aten.zeros.default(shapeOf(shape), kw(o)), o); }
 export function ones(shape: Shape, o: FactoryOptions = {}): Tensor { return finish(aten.ones.default(shapeOf(shape), kw(o)), o); }
@@ -123,15 +150,15 @@ export function emptyLike(x: Tensor, o: FactoryOptions = {}): Tensor { return fi
 
 /** Standard normal samples. */
 export function randn(shape: Shape, o: RandomOptions = {}): Tensor {
-  return finish(aten.randn.generator(shapeOf(shape), { generator: o.generator ?? null, ...kw(o) }), o);
+  return finish(aten.randn.generator(shapeOf(shape), { generator: o.generator ?? null, ...kw(o, 'torch.randn', true) }), o);
 }
 /** Uniform samples on [0, 1). */
 export function rand(shape: Shape, o: RandomOptions = {}): Tensor {
-  return finish(aten.rand.generator(shapeOf(shape), { generator: o.generator ?? null, ...kw(o) }), o);
+  return finish(aten.rand.generator(shapeOf(shape), { generator: o.generator ?? null, ...kw(o, 'torch.rand', true) }), o);
 }
 /** Uniform integers in [low, high). */
 export function randint(low: number, high: number, shape: Shape, o: RandomOptions = {}): Tensor {
-  return finish(aten.randint.low_generator(low, high, shapeOf(shape), { generator: o.generator ?? null, ...kw(o), dtype: o.dtype ?? 'int64' }), o);
+  return finish(aten.randint.low_generator(low, high, shapeOf(shape), { generator: o.generator ?? null, ...kw(o, 'torch.randint', true), dtype: o.dtype ?? 'int64' }), o);
 }
 export function randnLike(x: Tensor, o: RandomOptions = {}): Tensor {
   return randn(x.shape, { dtype: x.dtype, device: x.device, ...o });
@@ -141,7 +168,7 @@ export function randLike(x: Tensor, o: RandomOptions = {}): Tensor {
 }
 /** A random permutation of 0..n-1. */
 export function randperm(n: number, o: RandomOptions = {}): Tensor {
-  return finish(aten.randperm.generator(n, { generator: o.generator ?? null, ...kw(o), dtype: o.dtype ?? 'int64' }), o);
+  return finish(aten.randperm.generator(n, { generator: o.generator ?? null, ...kw(o, 'torch.randperm', true), dtype: o.dtype ?? 'int64' }), o);
 }
 
 /** Values from start to end (exclusive) with a step; dtype int64 when all are integers, else float32. */

@@ -26,6 +26,12 @@ export * as autograd from './autograd.js';
 export { Generator, manualSeed, defaultGenerator } from './random.js';
 export { scope, tidy, scopeDepth } from './scope.js';
 
+/** torch.optim: SGD, Adam, AdamW, clipGradNorm and LR schedules (optim.lrScheduler). */
+export * as optim from './optim/index.js';
+/** torch.save / torch.load in the safetensors format. */
+export { save, load, saveBytes, loadBytes, loadMetadata } from './safetensors.js';
+export type { TensorDict, SaveOptions } from './safetensors.js';
+
 /** PyTorch's torch.ops: `torch.ops.aten.conv3d(...)`, `torch.ops.aten.add.Tensor(...)`. */
 export { ops } from './ops-namespace.js';
 
@@ -41,3 +47,5 @@ export const cuda = {
   isAvailable: (): boolean => native.cudaIsAvailable(),
   deviceCount: (): number => native.cudaDeviceCount(),
 };
+/** PyTorch's torch.nn: Module, Parameter, layers, nn.functional, nn.init. */
+export * as nn from './nn/index.js';

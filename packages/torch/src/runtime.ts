@@ -124,6 +124,8 @@ export interface Overload {
   required: number;
   hasKw: boolean;
   schema: string;
+  /** keyword-only arguments without a default: the overload applies only when they are given */
+  requiredKw?: readonly string[];
   /** @internal compiled from kinds on first use */
   preds?: Pred[];
 }
@@ -137,6 +139,12 @@ function accepts(o: Overload, args: unknown[], lastIsKw: boolean): boolean {
   if (lastIsKw) {
     if (!o.hasKw) return false;
     n--;
+    if (o.requiredKw) {
+      const kw = args[n] as Record<string, unknown>;
+      for (const k of o.requiredKw) if (kw[k] === undefined || kw[k] === null) return false;
+    }
+  } else if (o.requiredKw) {
+    return false;
   }
   while (n > 0 && args[n - 1] === undefined) n--; // trailing undefineds are "not given"
   if (n > o.kinds.length || n < o.required) return false;
@@ -150,20 +158,44 @@ function accepts(o: Overload, args: unknown[], lastIsKw: boolean): boolean {
 
 /** Picks the first overload whose positional argument kinds match (PyTorch's order). */
 export function resolve(name: string, overloads: readonly Overload[], args: unknown[]): Overload {
-  const last = args[args.length - 1];
-  const lastIsKw = args.length > 0 && !(last instanceof Tensor) && isPlainObject(last);
+  const lastIsKw = endsWithKw(args);
   for (const o of overloads) if (accepts(o, args, lastIsKw)) return o;
   const got = args.map((a) => (a instanceof Tensor ? 'Tensor' : describe(a))).join(', ');
   throw new TorchError(
     `${name}: no overload matches (${got}); candidates:\n  ${overloads.map((o) => o.schema).join('\n  ')}`, name);
 }
 
+function endsWithKw(args: unknown[]): boolean {
+  const last = args[args.length - 1];
+  return args.length > 0 && !(last instanceof Tensor) && isPlainObject(last);
+}
+
+/**
+ * Calls an overload with positional arguments plus an optional trailing keyword object. When fewer
+ * positionals than the schema has are given before the keyword object, the missing ones are passed
+ * as undefined (schema defaults) so the object lands in the keyword slot: x.mean([1], { dtype }).
+ */
+export function invoke(o: Overload, args: unknown[]): unknown {
+  if (o.hasKw && endsWithKw(args) && args.length - 1 < o.kinds.length) {
+    const padded = args.slice(0, -1);
+    while (padded.length < o.kinds.length) padded.push(undefined);
+    padded.push(args[args.length - 1]);
+    return o.fn(...padded);
+  }
+  return o.fn(...args);
+}
+
+/** Thrown by generated wrappers given more arguments than their schema has. */
+export function tooMany(op: string, max: number, given: number): never {
+  throw new TorchError(`${op}: takes at most ${max} arguments (${given} given)`, op);
+}
+
 /** Builds a callable operator packet (PyTorch's OpOverloadPacket) with one property per overload. */
 export function packet<T>(name: string, overloads: readonly Overload[], byName: Record<string, unknown>): T {
   const only = overloads.length === 1 ? overloads[0]! : undefined;
   const call = only
-    ? (...args: unknown[]) => only.fn(...args)
-    : (...args: unknown[]) => resolve(name, overloads, args).fn(...args);
+    ? (...args: unknown[]) => invoke(only, args)
+    : (...args: unknown[]) => invoke(resolve(name, overloads, args), args);
   Object.defineProperty(call, 'name', { value: name.replace('aten::', '') });
   Object.assign(call, byName);
   Object.defineProperty(call, 'overloads', { value: overloads, enumerable: false });

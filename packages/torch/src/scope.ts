@@ -8,6 +8,7 @@
 // are registered only if they outlive the outermost scope (or are kept).
 import type { Tensor } from './tensor.js';
 import { native } from './native.js';
+import { TorchError } from './errors.js';
 
 const stack: Tensor[][] = [];
 
@@ -38,7 +39,7 @@ export function scope<T>(fn: () => T): T {
   try {
     result = fn();
     if (result instanceof Promise) {
-      throw new Error('torch.scope(fn): fn must be synchronous (an async function would let other work share the scope)');
+      throw new TorchError('torch.scope(fn): fn must be synchronous (an async function would let other work share the scope)');
     }
   } catch (e) {
     stack.pop();

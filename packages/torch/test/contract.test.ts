@@ -34,7 +34,7 @@ test('contract snippet type-checks and runs verbatim', () => {
   try {
     writeFileSync(join(dir, 'snippet.ts'), SNIPPET);
     writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: true, types: ['node'], outDir: '.' },
+      compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: true, types: ['node'], rootDir: '.', outDir: '.' },
       files: ['snippet.ts'],
     }));
     const tsc = join(pkgRoot, '..', '..', 'node_modules', 'typescript', 'bin', 'tsc');

@@ -1,0 +1,20 @@
+// torch.nn: Module and Parameter, containers, layers, nn.functional and nn.init.
+export { Module } from './module.js';
+export type { StateDict, StateDictOptions, LoadStateDictOptions, LoadStateDictResult, ModuleToTarget } from './module.js';
+export { Parameter } from './parameter.js';
+export { ModuleList, Sequential } from './containers.js';
+export { Linear, Identity } from './modules/linear.js';
+export type { LinearOptions } from './modules/linear.js';
+export { Conv1d, Conv2d, Conv3d } from './modules/conv.js';
+export type { ConvLayerOptions, PaddingMode } from './modules/conv.js';
+export { GroupNorm, LayerNorm } from './modules/normalization.js';
+export type { GroupNormOptions, LayerNormOptions } from './modules/normalization.js';
+export { Dropout } from './modules/dropout.js';
+export { Embedding } from './modules/embedding.js';
+export type { EmbeddingLayerOptions } from './modules/embedding.js';
+export { SiLU, ReLU, GELU } from './modules/activation.js';
+export { MultiheadAttention } from './modules/attention.js';
+export type { MultiheadAttentionOptions, MultiheadAttentionForwardOptions } from './modules/attention.js';
+export type { FactoryKwargs } from './modules/utils.js';
+export * as functional from './functional.js';
+export * as init from './init.js';
