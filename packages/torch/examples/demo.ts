@@ -23,6 +23,7 @@ const opt = new torch.optim.AdamW(net.parameters(), { lr: 3e-3, weightDecay: 0.0
 console.log(`TinyNet: ${nParams} parameters, ${torch.getNumThreads()} threads, libtorch via @climadiff/torch`);
 const steps = Number(process.env.DEMO_STEPS ?? 200);
 const t0 = performance.now();
+let first = NaN;
 for (let step = 1; step <= steps; step++) {
   const loss = torch.scope(() => {
     const l = net.forward(x).sub(target).square().mean();
@@ -32,7 +33,8 @@ for (let step = 1; step <= steps; step++) {
     return l.item();
   });
   if (step === 1 || step % 20 === 0) {
-    const bar = '#'.repeat(Math.max(1, Math.round(Math.min(loss, 1.5) * 40)));
+    if (step === 1) first = loss;
+    const bar = '#'.repeat(Math.max(1, Math.round((loss / first) * 50))); // relative to the first loss
     console.log(`step ${String(step).padStart(4)}  loss ${loss.toFixed(5)}  ${bar}`);
   }
 }

@@ -553,39 +553,25 @@ struct Addon : public Napi::Addon<Addon> {
         }
         auto arr = v.As<Napi::Array>();
         uint32_t len = arr.Length();
-        if (isIntLike) {
-          c10::List<int64_t> l;
+        auto listOf = [&](auto tag, auto&& conv) {
+          c10::List<decltype(tag)> l;
           l.reserve(len);
-          for (uint32_t i = 0; i < len; i++) l.push_back(toInt(env, op, a, arr.Get(i)));
+          for (uint32_t i = 0; i < len; i++) l.push_back(conv(arr.Get(i)));
           return c10::IValue(l);
-        }
-        if (ek == K::FloatType) {
-          c10::List<double> l;
-          for (uint32_t i = 0; i < len; i++) {
-            auto e = arr.Get(i);
+        };
+        if (isIntLike) return listOf(int64_t{}, [&](Napi::Value e) { return toInt(env, op, a, e); });
+        if (ek == K::FloatType)
+          return listOf(double{}, [&](Napi::Value e) {
             if (!e.IsNumber()) badArg(env, op, a, "an array of numbers", e);
-            l.push_back(e.As<Napi::Number>().DoubleValue());
-          }
-          return c10::IValue(l);
-        }
-        if (ek == K::BoolType) {
-          c10::List<bool> l;
-          for (uint32_t i = 0; i < len; i++) {
-            auto e = arr.Get(i);
+            return e.As<Napi::Number>().DoubleValue();
+          });
+        if (ek == K::BoolType)
+          return listOf(bool{}, [&](Napi::Value e) {
             if (!e.IsBoolean()) badArg(env, op, a, "an array of booleans", e);
-            l.push_back(e.As<Napi::Boolean>().Value());
-          }
-          return c10::IValue(l);
-        }
-        if (ek == K::TensorType) {
-          c10::List<at::Tensor> l;
-          l.reserve(len);
-          for (uint32_t i = 0; i < len; i++) {
-            auto e = arr.Get(i);
-            l.push_back(argTensor(env, op, a, e));
-          }
-          return c10::IValue(l);
-        }
+            return e.As<Napi::Boolean>().Value();
+          });
+        if (ek == K::TensorType)
+          return listOf(at::Tensor{}, [&](Napi::Value e) { return argTensor(env, op, a, e); });
         if (ek == K::OptionalType &&
             elem->castRaw<c10::OptionalType>()->getElementType()->kind() == K::TensorType) {
           c10::List<c10::optional<at::Tensor>> l;
