@@ -78,7 +78,8 @@ ours.train_step_ms = bestOf(trainStep, 3, 20) * 1e3;
 let reference: Record<string, number> | { error: string };
 try {
   const py = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'reference.py');
-  reference = JSON.parse(execFileSync('/usr/bin/python3', [py, String(threads)], { encoding: 'utf8' }));
+  // the same BLAS as ours (our addon may load OpenBLAS while the system default is the reference BLAS)
+  reference = JSON.parse(execFileSync('/usr/bin/python3', [py, String(threads)], { encoding: 'utf8', env: torch.backends.sameBlasEnv() }));
 } catch (e) {
   reference = { error: `PyTorch reference unavailable: ${(e as Error).message.split('\n')[0]}` };
 }

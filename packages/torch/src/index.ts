@@ -35,6 +35,8 @@ export type { TensorDict, SaveOptions } from './safetensors.js';
 /** PyTorch's torch.ops: `torch.ops.aten.conv3d(...)`, `torch.ops.aten.add.Tensor(...)`. */
 export { ops } from './ops-namespace.js';
 
+export * as backends from './backends.js';
+
 /** Sets the number of threads libtorch uses for intra-op parallelism. */
 export function setNumThreads(n: number): void { native.setNumThreads(n); }
 export function getNumThreads(): number { return native.getNumThreads(); }

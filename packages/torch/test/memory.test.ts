@@ -18,11 +18,14 @@ for (const mode of ['scoped', 'unscoped']) {
   test(`1,000 training steps ${mode}: RSS flat after warm-up`, () => {
     const r = run(mode);
     assert.ok(r.last < r.first, `the loss falls (${r.first} -> ${r.last})`);
-    const afterWarmup = r.rss[3]!; // after 200 steps
-    const peak = Math.max(...r.rss.slice(3));
-    const growth = (peak - afterWarmup) / afterWarmup;
+    // RSS is sampled every 50 steps; the collector makes it saw-tooth, so compare peaks: the highest
+    // sample of steps 150-300 (after warm-up) with the highest of the last 300 steps. A leak of the
+    // conv activations alone would add ~170 MB per 50 steps.
+    const afterWarmup = Math.max(...r.rss.slice(2, 6));
+    const late = Math.max(...r.rss.slice(-6));
+    const growth = (late - afterWarmup) / afterWarmup;
     const mb = (b: number) => (b / 2 ** 20).toFixed(1);
-    assert.ok(growth < 0.1, `RSS grew ${(growth * 100).toFixed(1)}% (${mb(afterWarmup)} MB -> peak ${mb(peak)} MB)`);
+    assert.ok(growth < 0.1, `RSS grew ${(growth * 100).toFixed(1)}% (${mb(afterWarmup)} MB -> ${mb(late)} MB)`);
     if (mode === 'scoped') assert.ok(r.live < 40, `scoped loop leaves no tensors behind (live: ${r.live})`);
   });
 }

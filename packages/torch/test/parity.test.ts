@@ -284,7 +284,7 @@ describe('parity with PyTorch (python3-torch)', () => {
       random: RANDOM.map((r) => ({ name: r.name, code: r.torch })),
     };
     writeFileSync(join(dir, 'spec.json'), JSON.stringify(spec));
-    execFileSync(PYTHON, [SCRIPT, join(dir, 'spec.json'), dir], { stdio: ['ignore', 'inherit', 'inherit'] });
+    execFileSync(PYTHON, [SCRIPT, join(dir, 'spec.json'), dir], { stdio: ['ignore', 'inherit', 'inherit'], env: torch.backends.sameBlasEnv() });
     manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
   });
   after(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });

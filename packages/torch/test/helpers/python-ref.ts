@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { backends } from '../../src/index.js';
 
 export const PYTHON = '/usr/bin/python3';
 /** test/fixtures, from the compiled dist/test/helpers directory. */
@@ -13,7 +14,7 @@ export type PythonResult<T> = { out: T; skip?: undefined } | { out?: undefined; 
 
 export function runPython<T>(script: string, input: unknown, args: string[] = []): PythonResult<T> {
   const r = spawnSync(PYTHON, [join(FIXTURES, script), ...args], {
-    input: JSON.stringify(input), encoding: 'utf8', timeout: 180_000, maxBuffer: 64 << 20,
+    input: JSON.stringify(input), encoding: 'utf8', env: backends.sameBlasEnv(), timeout: 180_000, maxBuffer: 64 << 20,
   });
   if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') return { skip: `${PYTHON} not found: no PyTorch reference` };
   if (r.error) throw r.error;
