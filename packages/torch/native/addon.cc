@@ -57,7 +57,20 @@ struct SlotTable {
   // (an environment being torn down may run them after the addon instance is gone).
   size_t pendingFinalizers = 0;
   bool addonGone = false;
+  // External-memory changes not yet reported to V8: reporting is batched (one V8 call per MiB of
+  // change instead of one per tensor), which keeps small operators cheap; the total stays exact.
+  int64_t unreported = 0;
 };
+
+constexpr int64_t kReportBytes = 1 << 20;
+
+void accountExternal(SlotTable& tab, node_api_basic_env env, int64_t delta) {
+  tab.unreported += delta;
+  if (tab.unreported >= kReportBytes || tab.unreported <= -kReportBytes) {
+    napi_adjust_external_memory(env, tab.unreported, nullptr);
+    tab.unreported = 0;
+  }
+}
 
 struct GeneratorHolder {
   at::Generator g;
@@ -95,7 +108,7 @@ Napi::Value wrapTensor(Napi::Env env, at::Tensor t, bool account = true) {
   s.t = std::move(t);
   s.live = true;
   s.accounted = account ? tensorBytes(s.t) : 0;
-  if (s.accounted) Napi::MemoryManagement::AdjustExternalMemory(env, s.accounted);
+  if (s.accounted) accountExternal(tab, env, s.accounted);
   tab.live++;
   return Napi::Number::New(env, static_cast<double>((s.gen << kSlotBits) | idx));
 }
@@ -120,7 +133,7 @@ Slot* slotOf(Napi::Env env, Napi::Value v, bool* stale = nullptr) {
 }
 
 void releaseSlotIn(SlotTable& tab, Slot& s, node_api_basic_env env) {
-  if (s.accounted) napi_adjust_external_memory(env, -s.accounted, nullptr);
+  if (s.accounted) accountExternal(tab, env, -s.accounted);
   s.accounted = 0;
   s.t = at::Tensor();
   s.live = false;
@@ -142,16 +155,7 @@ void finalizeTensorObject(node_api_basic_env env, void* data, void* hint) {
   if (--tab->pendingFinalizers == 0 && tab->addonGone) delete tab;
 }
 
-void releaseSlot(Napi::Env env, Slot& s) {
-  auto& tab = slotsOf(env);
-  if (s.accounted) Napi::MemoryManagement::AdjustExternalMemory(env, -s.accounted);
-  s.accounted = 0;
-  s.t = at::Tensor();
-  s.live = false;
-  s.gen++;
-  tab.freeList.push_back(static_cast<uint32_t>(&s - tab.slots.data()));
-  tab.live--;
-}
+void releaseSlot(Napi::Env env, Slot& s) { releaseSlotIn(slotsOf(env), s, env); }
 
 const at::Tensor& tensorOf(Napi::Env env, Napi::Value v, const std::string& what = "argument") {
   bool stale = false;
@@ -295,6 +299,7 @@ struct Addon : public Napi::Addon<Addon> {
         InstanceMethod("item", &Addon::Item),
         InstanceMethod("dispose", &Addon::Dispose),
         InstanceMethod("isDisposed", &Addon::IsDisposed),
+        InstanceMethod("disposeMany", &Addon::DisposeMany),
         InstanceMethod("liveTensors", &Addon::LiveTensors),
         InstanceMethod("attachFinalizer", &Addon::AttachFinalizer),
         InstanceMethod("shape", &Addon::Shape),
@@ -770,6 +775,19 @@ struct Addon : public Napi::Addon<Addon> {
     Slot* s = slotOf(env, info[0]);
     if (s) releaseSlot(env, *s);
     return Napi::Boolean::New(env, s != nullptr);
+  }
+
+  // disposeMany(ids): frees several tensors in one call (torch.scope's exit path).
+  Napi::Value DisposeMany(const Napi::CallbackInfo& info) {
+    auto env = info.Env();
+    if (!info[0].IsArray()) throwTorch(env, "disposeMany", "expects an array of tensor ids");
+    auto arr = info[0].As<Napi::Array>();
+    uint32_t n = arr.Length();
+    for (uint32_t i = 0; i < n; i++) {
+      Slot* s = slotOf(env, arr.Get(i));
+      if (s) releaseSlot(env, *s);
+    }
+    return env.Undefined();
   }
 
   Napi::Value IsDisposed(const Napi::CallbackInfo& info) {

@@ -99,6 +99,7 @@ for (const [short, list] of [...byOp.entries()].sort((a, b) => (a[0] < b[0] ? -1
   // the default overload first (it is the canonical one when optional arguments make several match),
   // out= variants last; otherwise the registry's order
   list.sort((a, b) => overloadOrder(a) - overloadOrder(b) || (a.overload === '' ? -1 : 0) - (b.overload === '' ? -1 : 0));
+  preferTensorOverloads(list);
   const pv = `p_${short}`;
   const fnNames = [];
   for (const o of list) {
@@ -209,6 +210,43 @@ for (const [short, list] of [...byOp.entries()].sort((a, b) => (a[0] < b[0] ? -1
 }
 
 function s2n(n) { return n; }
+
+// Runtime resolution takes the first overload that accepts the arguments. Two overloads that can never
+// accept the same arguments (at some required position one wants a Tensor, the other a number) may
+// swap places without changing any resolution; moving Tensor overloads forward that way makes the
+// common case (add(Tensor, Tensor)) match on the first try.
+function family(kind) {
+  const k = kind.replace(/\?$/, '');
+  if (kind.endsWith('?')) return null; // accepts null/undefined too: never provably disjoint
+  if (k === 'Tensor' || k === 'Generator') return k;
+  if (['int', 'float', 'Scalar', 'bool'].includes(k)) return 'number';
+  if (k.endsWith('[]') || k === 'int[N]') return 'list';
+  return 'string';
+}
+function positional(o) { return o.args.filter((a) => !a.kwargOnly); }
+function requiredCount(o) { return positional(o).filter((a) => a.default === undefined && !a.ts[3]).length; }
+function disjoint(a, b) {
+  const pa = positional(a), pb = positional(b);
+  const n = Math.min(requiredCount(a), requiredCount(b));
+  for (let i = 0; i < n; i++) {
+    const fa = family(pa[i].ts[1]), fb = family(pb[i].ts[1]);
+    if (fa && fb && fa !== fb) return true;
+  }
+  return false;
+}
+function tensorScore(o) { return positional(o).filter((a) => a.ts[1] === 'Tensor').length; }
+function preferTensorOverloads(list) {
+  for (let pass = 0; pass < list.length; pass++) {
+    let swapped = false;
+    for (let i = 0; i + 1 < list.length; i++) {
+      const a = list[i], b = list[i + 1];
+      if (overloadOrder(a) === overloadOrder(b) && tensorScore(b) > tensorScore(a) && disjoint(a, b)) {
+        list[i] = b; list[i + 1] = a; swapped = true;
+      }
+    }
+    if (!swapped) break;
+  }
+}
 function splitParams(s) {
   const res = []; let depth = 0; let cur = '';
   for (const ch of s) {

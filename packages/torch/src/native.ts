@@ -37,6 +37,7 @@ export interface Native {
   toBuffer(h: Handle, dtype?: string): ArrayBuffer;
   item(h: Handle): number | boolean;
   dispose(h: Handle): boolean;
+  disposeMany(hs: Handle[]): void;
   liveTensors(): number;
   attachFinalizer(obj: object, h: Handle): void;
   isDisposed(h: Handle): boolean;

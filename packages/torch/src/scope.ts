@@ -50,15 +50,17 @@ export function scope<T>(fn: () => T): T {
   const survivors = new Set<Tensor>();
   collect(result, survivors, 0);
   const parent = stack[stack.length - 1];
+  const doomed: number[] = [];
   for (const t of created) {
     if (t.kept) continue;
     if (survivors.has(t)) {
       if (parent !== undefined) parent.push(t);
       else registerFinalizer(t);
     } else {
-      t.dispose();
+      doomed.push(t._h);
     }
   }
+  native.disposeMany(doomed); // one native call for the whole scope
   return result;
 }
 
