@@ -67,7 +67,8 @@ constexpr int64_t kReportBytes = 1 << 20;
 void accountExternal(SlotTable& tab, node_api_basic_env env, int64_t delta) {
   tab.unreported += delta;
   if (tab.unreported >= kReportBytes || tab.unreported <= -kReportBytes) {
-    napi_adjust_external_memory(env, tab.unreported, nullptr);
+    int64_t total = 0;  // napi rejects a null result pointer (and then reports nothing)
+    napi_adjust_external_memory(env, tab.unreported, &total);
     tab.unreported = 0;
   }
 }
@@ -132,8 +133,14 @@ Slot* slotOf(Napi::Env env, Napi::Value v, bool* stale = nullptr) {
   return &s;
 }
 
-void releaseSlotIn(SlotTable& tab, Slot& s, node_api_basic_env env) {
-  if (s.accounted) accountExternal(tab, env, -s.accounted);
+// inGC: called from a finaliser during garbage collection, where V8 must not be re-entered (reporting
+// external memory there can start a nested collection, a fatal V8 error): the change is only recorded,
+// and the next report from ordinary code carries it.
+void releaseSlotIn(SlotTable& tab, Slot& s, node_api_basic_env env, bool inGC = false) {
+  if (s.accounted) {
+    if (inGC) tab.unreported -= s.accounted;
+    else accountExternal(tab, env, -s.accounted);
+  }
   s.accounted = 0;
   s.t = at::Tensor();
   s.live = false;
@@ -150,7 +157,7 @@ void finalizeTensorObject(node_api_basic_env env, void* data, void* hint) {
   uint64_t idx = id & kSlotMask;
   if (!tab->addonGone && idx < tab->slots.size()) {
     Slot& s = tab->slots[idx];
-    if (s.live && s.gen == (id >> kSlotBits)) releaseSlotIn(*tab, s, env);
+    if (s.live && s.gen == (id >> kSlotBits)) releaseSlotIn(*tab, s, env, /*inGC=*/true);
   }
   if (--tab->pendingFinalizers == 0 && tab->addonGone) delete tab;
 }
