@@ -20,7 +20,7 @@ out = {'threads': torch.get_num_threads(), 'torch': torch.__version__}
 
 # (a) per-call overhead of a small op
 a = torch.ones(4); b = torch.ones(4)
-out['add4_us'] = best_of(lambda: torch.add(a, b), 5, 100000) * 1e6
+out['add4_us'] = best_of(lambda: torch.add(a, b), 9, 100000) * 1e6
 
 # (b) conv3d forward + backward
 torch.manual_seed(0)
@@ -31,7 +31,7 @@ def conv_step():
     y = F.conv3d(x, w, bias, padding=(0, 1, 1))
     y.backward(torch.ones_like(y))
 for _ in range(3): conv_step()
-out['conv3d_ms'] = best_of(conv_step, 5, 5) * 1e3
+out['conv3d_ms'] = best_of(conv_step, 9, 5) * 1e3
 
 # (c) 20-step training loop of a small 3D conv net (conv-silu-conv-silu-conv, MSE, plain SGD)
 torch.manual_seed(0)
@@ -51,5 +51,5 @@ def train_step():
             p.grad = None
     return loss
 for _ in range(3): train_step()
-out['train_step_ms'] = best_of(train_step, 3, 20) * 1e3
+out['train_step_ms'] = best_of(train_step, 5, 20) * 1e3
 print(json.dumps(out))

@@ -163,11 +163,12 @@ for (const [short, list] of [...byOp.entries()].sort((a, b) => (a[0] < b[0] ? -1
     }
     const kwNames = kwa.map((a) => JSON.stringify(camel(a.name))).join(', ');
     out.push(`const ${ref} = R.op(${JSON.stringify(s2n(o.name))}, ${JSON.stringify(o.overload)});`);
+    if (kwa.length) out.push(`const kw_${fname} = [${kwNames}] as const;`);
     out.push(`/** \`${o.schema.replace(/\*\//g, '*\\/')}\` */`);
     out.push(`function ${fname}(${params.join(', ')}): ${rtype} {`);
     const maxArgs = pos.length + (kwa.length ? 1 : 0);
     out.push(`  if (arguments.length > ${maxArgs}) R.tooMany(${JSON.stringify(fullName)}, ${maxArgs}, arguments.length);`);
-    if (kwa.length) out.push(`  const $k = R.kw(${JSON.stringify(o.name + (o.overload ? '.' + o.overload : ''))}, $opts, [${kwNames}]);`);
+    if (kwa.length) out.push(`  const $k = $opts === undefined ? R.NO_KW : R.kw(${JSON.stringify(fullName)}, $opts, kw_${fname});`);
     out.push(`  ${body}\n}`);
     const kinds = pos.map((a) => JSON.stringify(a.ts[1])).join(', ');
     const required = pos.filter((a) => !a.tsOptional).length;

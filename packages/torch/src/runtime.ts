@@ -65,6 +65,8 @@ export function st(n: unknown): DType {
 }
 
 const EMPTY: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+/** The keyword object of a call that passed none (generated code skips R.kw then). */
+export const NO_KW: Record<string, any> = EMPTY;
 
 /** Validates a keyword-argument object against the names the schema accepts. */
 export function kw(opName: string, opts: unknown, names: readonly string[]): Record<string, unknown> {
