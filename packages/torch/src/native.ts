@@ -37,7 +37,7 @@ export interface Native {
   toBuffer(h: Handle, dtype?: string): ArrayBuffer;
   item(h: Handle): number | boolean;
   dispose(h: Handle): boolean;
-  disposeMany(hs: Handle[]): void;
+  disposeMany(hs: Float64Array): void;
   liveTensors(): number;
   attachFinalizer(obj: object, h: Handle): void;
   isDisposed(h: Handle): boolean;

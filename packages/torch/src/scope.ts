@@ -50,17 +50,18 @@ export function scope<T>(fn: () => T): T {
   const survivors = new Set<Tensor>();
   collect(result, survivors, 0);
   const parent = stack[stack.length - 1];
-  const doomed: number[] = [];
+  const doomed = new Float64Array(created.length);
+  let n = 0;
   for (const t of created) {
     if (t.kept) continue;
     if (survivors.has(t)) {
       if (parent !== undefined) parent.push(t);
       else registerFinalizer(t);
     } else {
-      doomed.push(t._h);
+      doomed[n++] = t._h;
     }
   }
-  native.disposeMany(doomed); // one native call for the whole scope
+  native.disposeMany(doomed.subarray(0, n)); // one native call for the whole scope
   return result;
 }
 
