@@ -276,6 +276,15 @@ for (const short of packetNames) {
   fnOut.push(`export const ${n} = aten[${JSON.stringify(short)}];`);
 }
 
+// PyTorch's sub-namespaces: torch.fft.rfft2, torch.linalg.vectorNorm, torch.special.erfcx
+for (const ns of ['fft', 'linalg', 'special']) {
+  const members = packetNames.filter((n) => n.startsWith(`${ns}_`) && /^[a-z]/.test(n.slice(ns.length + 1)));
+  if (members.length === 0 || seen.has(ns)) continue;
+  fnOut.push(`\n/** torch.${ns}: the aten ${ns}_* operators under their short names. */\nexport const ${ns} = {`);
+  for (const n of members) fnOut.push(`  ${camel(n.slice(ns.length + 1))}: aten[${JSON.stringify(n)}],`);
+  fnOut.push('};');
+}
+
 mkdirSync(join(root, 'src', 'generated'), { recursive: true });
 writeFileSync(join(root, 'src', 'generated', 'ops.ts'), out.join('\n'));
 writeFileSync(join(root, 'src', 'generated', 'functions.ts'), fnOut.join('\n') + '\n');

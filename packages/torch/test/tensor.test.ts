@@ -402,3 +402,14 @@ describe('overload resolution and conversion edge cases', () => {
     assert.throws(() => torch.tensor([2 ** 40], { dtype: 'int32' }), torch.TorchError);
   });
 });
+
+describe('PyTorch sub-namespaces', () => {
+  test('torch.fft / torch.linalg / torch.special hold the aten fft_* / linalg_* / special_* operators', () => {
+    assert.equal(torch.fft.rfft2, torch.aten.fft_rfft2);
+    assert.equal(torch.linalg.vectorNorm, torch.aten.linalg_vector_norm);
+    assert.equal(torch.special.erfcx, torch.aten.special_erfcx);
+    const x = torch.tensor([[3, 4]]);
+    assert.equal(torch.linalg.vectorNorm(x).item(), 5);
+    assert.deepEqual(torch.fft.rfft2(torch.ones([4, 8])).shape, [4, 5]);
+  });
+});
