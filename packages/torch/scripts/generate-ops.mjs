@@ -124,8 +124,7 @@ for (const [short, list] of [...byOp.entries()].sort((a, b) => (a[0] < b[0] ? -1
     const kwRequired = kwa.some((a) => a.default === undefined && !a.ts[3]);
     if (kwa.length) {
       const fields = kwa.map((a) => `${camel(a.name)}${a.default === undefined && !a.ts[3] ? '' : '?'}: ${a.ts[0]}`).join('; ');
-      const anyOptionalBefore = false;
-      params.push(`$opts${kwRequired || anyOptionalBefore ? '' : '?'}: { ${fields} }`);
+      params.push(`$opts${kwRequired ? '' : '?'}: { ${fields} }`);
       if (kwRequired) {
         // a required opts after optional positionals is not allowed in TS: make them `| undefined`
         for (let i = 0; i < params.length - 1; i++) params[i] = params[i].replace('?:', ':').replace(/: (.*)$/, (m, t) => (pos[i].tsOptional ? `: ${t} | undefined` : m));
@@ -162,7 +161,7 @@ for (const [short, list] of [...byOp.entries()].sort((a, b) => (a[0] < b[0] ? -1
       body = `const $r = ${call} as unknown[];\n  return [${parts.join(', ')}];`;
     }
     const kwNames = kwa.map((a) => JSON.stringify(camel(a.name))).join(', ');
-    out.push(`const ${ref} = R.op(${JSON.stringify(s2n(o.name))}, ${JSON.stringify(o.overload)});`);
+    out.push(`const ${ref} = R.op(${JSON.stringify(o.name)}, ${JSON.stringify(o.overload)});`);
     if (kwa.length) out.push(`const kw_${fname} = [${kwNames}] as const;`);
     out.push(`/** \`${o.schema.replace(/\*\//g, '*\\/')}\` */`);
     out.push(`function ${fname}(${params.join(', ')}): ${rtype} {`);
@@ -189,14 +188,12 @@ for (const [short, list] of [...byOp.entries()].sort((a, b) => (a[0] < b[0] ? -1
     const ms = fnNames.filter((f) => overloadOrder(f.o) === 0 && f.o.args.length > 0 && f.o.args[0].name === 'self' && f.o.args[0].type === 'Tensor');
     if (ms.length) {
       for (const f of ms) {
-        const sig = f.o.args.slice(1).filter(() => true);
         // reuse the generated parameter list minus `self`
         const fnSrc = out.find((l) => l.startsWith(`function ${f.fname}(`));
         const plist = fnSrc.slice(fnSrc.indexOf('(') + 1, fnSrc.lastIndexOf('):'));
         const rest = splitParams(plist).slice(1).join(', ');
         const rt = fnSrc.slice(fnSrc.lastIndexOf('):') + 3, -2);
         methodDecls.push(`    /** \`${f.o.schema.replace(/\*\//g, '*\\/')}\` */\n    ${mname}(${rest}): ${rt};`);
-        void sig;
       }
       if (ms.length === 1 && !ms[0].hasKw) {
         methodInstalls.push(`  R.method(cls, ${JSON.stringify(mname)}, function (this: Tensor, ...a: any[]) { return (${ms[0].fname} as any)(this, ...a); });`);
@@ -209,8 +206,6 @@ for (const [short, list] of [...byOp.entries()].sort((a, b) => (a[0] < b[0] ? -1
     }
   }
 }
-
-function s2n(n) { return n; }
 
 // Runtime resolution takes the first overload that accepts the arguments. Two overloads that can never
 // accept the same arguments (at some required position one wants a Tensor, the other a number) may
