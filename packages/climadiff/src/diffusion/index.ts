@@ -1,0 +1,7 @@
+// climadiff/diffusion: schedules, forward process, parameterisations, losses, samplers, guidance and
+// likelihood of variance-preserving diffusion, model-agnostic (a denoiser is any function).
+export * from './schedule.js';
+export * from './parameterisation.js';
+export * from './forward.js';
+export * from './analytic.js';
+export { bcast, perExample, sumPerExample, meanPerExample } from './tensor-utils.js';

@@ -1,0 +1,2 @@
+// climadiff: video diffusion models for climate simulations.
+export * as diffusion from './diffusion/index.js';
