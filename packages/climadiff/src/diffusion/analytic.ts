@@ -2,7 +2,6 @@
 // samplers, losses, the ELBO and guidance are proven without training a network.
 import * as torch from '@climadiff/torch';
 import type { Tensor } from '@climadiff/torch';
-import { alphaSigma } from './schedule.js';
 import { denoiser, type Denoiser } from './parameterisation.js';
 
 /**
@@ -15,17 +14,18 @@ export function gaussianDenoiser(mu: Tensor, sigma: Tensor): Denoiser {
   if (sigma.shape.length !== 2 || sigma.shape[0] !== D || sigma.shape[1] !== D) {
     throw new Error(`gaussianDenoiser: covariance must be ${D}x${D}, got [${sigma.shape.join(', ')}]`);
   }
-  const eye = torch.eye(D, undefined, { dtype: sigma.dtype });
+  // Sigma = U diag(v) U^T once; then C_b^-1 = U diag(1 / (alpha_b^2 v + sigma_b^2)) U^T costs two matmuls per call
+  // instead of one D x D solve per example (~100x faster for a batch of thousands). kept: the closure outlives scopes.
+  const [v, U] = (torch.linalg.eigh(sigma) as [Tensor, Tensor]).map((t) => t.keep()) as [Tensor, Tensor];
+  const m = mu.reshape([1, D]);
   return denoiser('x', (z, logsnr) => {
     const B = z.shape[0]!;
     const flat = z.reshape([B, D]);
-    const { alpha, sigma: s } = alphaSigma(logsnr.expand([B]));
-    const a = alpha.reshape([B, 1, 1]);
-    // C_b = alpha_b^2 Sigma + sigma_b^2 I, one D x D system per example
-    const C = a.square().mul(sigma).add(s.square().reshape([B, 1, 1]).mul(eye));
-    const resid = flat.sub(alpha.reshape([B, 1]).mul(mu.reshape([1, D])));
-    const r = torch.linalg.solve(C, resid.unsqueeze(-1)); // [B, D, 1]
-    const x = mu.reshape([1, D]).add(a.mul(sigma.matmul(r)).squeeze(-1));
+    const l = logsnr.expand([B]).reshape([B, 1]);
+    const a = l.sigmoid().sqrt();
+    // in the eigenbasis: E[x | z] = mu + U diag(alpha v / (alpha^2 v + sigma^2)) U^T (z - alpha mu)
+    const gain = a.mul(v).div(l.sigmoid().mul(v).add(l.neg().sigmoid()));
+    const x = flat.sub(a.mul(m)).matmul(U).mul(gain).matmul(U.mT).add(m);
     return x.reshape(z.shape);
   });
 }
@@ -45,21 +45,23 @@ export interface MixtureComponents {
  */
 export function mixtureDenoiser(m: MixtureComponents): Denoiser {
   const [K, D] = m.means.shape as [number, number];
-  const logPi = m.weights.div(m.weights.sum()).log();
-  const eye = torch.eye(D, undefined, { dtype: m.means.dtype });
+  const logPi = m.weights.div(m.weights.sum()).log().keep();
+  // Sigma_k = U_k diag(v_k) U_k^T once: solves and log-determinants become elementwise (kept: the closure outlives scopes)
+  const [v, U] = (torch.linalg.eigh(m.covariances) as [Tensor, Tensor]).map((t) => t.keep()) as [Tensor, Tensor]; // [K, D], [K, D, D]
+  const means = m.means;
   return denoiser('x', (z, logsnr) => {
     const B = z.shape[0]!;
     const flat = z.reshape([B, 1, D]);
-    const { alpha, sigma } = alphaSigma(logsnr.expand([B]));
-    const a = alpha.reshape([B, 1, 1, 1]);
-    const C = a.square().mul(m.covariances.unsqueeze(0)).add(sigma.square().reshape([B, 1, 1, 1]).mul(eye)); // [B, K, D, D]
-    const resid = flat.sub(alpha.reshape([B, 1, 1]).mul(m.means.unsqueeze(0))); // [B, K, D]
-    const r = torch.linalg.solve(C, resid.unsqueeze(-1)); // [B, K, D, 1]
-    const maha = resid.unsqueeze(-2).matmul(r).reshape([B, K]);
-    const [, logdet] = torch.linalg.slogdet(C) as [Tensor, Tensor];
-    const logw = logPi.unsqueeze(0).sub(maha.add(logdet).mul(0.5));
-    const w = logw.softmax(-1); // [B, K]
-    const xk = m.means.unsqueeze(0).add(a.mul(m.covariances.unsqueeze(0).matmul(r)).squeeze(-1)); // [B, K, D]
+    const l = logsnr.expand([B]).reshape([B, 1, 1]);
+    const alpha = l.sigmoid().sqrt();
+    const c = l.sigmoid().mul(v.unsqueeze(0)).add(l.neg().sigmoid()); // eigenvalues of C_k = alpha^2 Sigma_k + sigma^2 I: [B, K, D]
+    const resid = flat.sub(alpha.mul(means.unsqueeze(0))); // [B, K, D]
+    const proj = resid.transpose(0, 1).matmul(U).transpose(0, 1); // U_k^T r_bk: [B, K, D]
+    const maha = proj.square().div(c).sum([2]); // r^T C_k^-1 r
+    const logdet = c.log().sum([2]);
+    const w = logPi.unsqueeze(0).sub(maha.add(logdet).mul(0.5)).softmax(-1); // responsibilities [B, K]
+    // E_k[x | z] = mu_k + alpha Sigma_k C_k^-1 r = mu_k + U_k (alpha v_k / c) U_k^T r
+    const xk = means.unsqueeze(0).add(proj.mul(alpha).mul(v.unsqueeze(0)).div(c).transpose(0, 1).matmul(U.mT).transpose(0, 1)); // [B, K, D]
     return w.unsqueeze(-1).mul(xk).sum([1]).reshape(z.shape);
   });
 }
