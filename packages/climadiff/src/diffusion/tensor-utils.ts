@@ -4,7 +4,7 @@ import type { Tensor } from '@climadiff/torch';
 
 /** A per-example coefficient (shape [], [B] or a number) shaped to broadcast against data `like` ([B, ...]). */
 export function bcast(coef: Tensor | number, like: Tensor): Tensor {
-  if (typeof coef === 'number') return torch.scalarTensor(coef, { dtype: like.dtype });
+  if (typeof coef === 'number') return torch.scalarTensor(coef, { dtype: like.dtype, device: like.device });
   const n = coef.ndim;
   if (n === 0 || n === like.ndim) return coef;
   return coef.reshape([...coef.shape, ...new Array<number>(like.ndim - n).fill(1)]);
@@ -12,7 +12,7 @@ export function bcast(coef: Tensor | number, like: Tensor): Tensor {
 
 /** A tensor of `value` shaped like the batch dimension of `like` (one entry per example). */
 export function perExample(value: number, like: Tensor): Tensor {
-  return torch.full([like.shape[0]!], value, { dtype: like.dtype });
+  return torch.full([like.shape[0]!], value, { dtype: like.dtype, device: like.device });
 }
 
 /** Sum over every dimension but the first (per-example reduction). */
