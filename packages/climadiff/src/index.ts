@@ -1,2 +1,3 @@
 // climadiff: video diffusion models for climate simulations.
 export * as diffusion from './diffusion/index.js';
+export * as data from './data/index.js';

@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+// The climadiff command line. Each command lives in its own module with a register(program) function.
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { DataError } from '../data/types.js';
+
+export function buildProgram(): Command {
+  const program = new Command('climadiff')
+    .description('Video diffusion models for climate simulations')
+    .showHelpAfterError();
+  const data = program.command('data').description('read, write, simulate and look at climate fields');
+  void data;
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().exitOverride().parseAsync(argv);
+    return 0;
+  } catch (e) {
+    const err = e as Error & { code?: string; exitCode?: number };
+    if (err.code?.startsWith('commander.')) return err.exitCode ?? 1; // commander printed its own message
+    if (e instanceof DataError) process.stderr.write(`climadiff: ${e.message}\n`);
+    else process.stderr.write(`climadiff: ${err.stack ?? err.message}\n`);
+    return 1;
+  }
+}
+
+if (process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main(process.argv).then((code) => { process.exitCode = code; });
+}
