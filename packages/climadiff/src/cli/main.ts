@@ -4,13 +4,20 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { DataError } from '../data/types.js';
+import { register as registerFetch } from './fetch.js';
+import { register as registerInfo } from './info.js';
+import { register as registerConvert } from './convert.js';
+import { register as registerPreview } from './preview.js';
 
 export function buildProgram(): Command {
   const program = new Command('climadiff')
     .description('Video diffusion models for climate simulations')
     .showHelpAfterError();
   const data = program.command('data').description('read, write, simulate and look at climate fields');
-  void data;
+  registerFetch(data);
+  registerInfo(data);
+  registerConvert(data);
+  registerPreview(data);
   return program;
 }
 

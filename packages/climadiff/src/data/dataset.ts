@@ -1,0 +1,215 @@
+// Training clips: normalised space-time blocks (channel, frame, lat, lon) with their missing-data mask,
+// read on demand from a ClipSource, shuffled deterministically and batched as torch tensors
+// [B, C, F, H, W]. `splitDatasets` builds the train / validation / test datasets of a time-block split
+// with statistics fitted on the training frames only.
+import * as torch from '@climadiff/torch';
+import type { ClipSource } from './clip-source.js';
+import { denormalise, fitNormStats, normalise, sourceMonths, type NormKind, type NormStats } from './normalise.js';
+import { clipSpan, splitByTimeBlocks, type SplitOptions, type TimeSplit } from './split.js';
+import type { StaticFields } from './statics.js';
+import { DataError } from './types.js';
+
+export interface ClipDatasetOptions {
+  /** Frames per clip. */
+  frames: number;
+  /** Step between a clip's frames (default 1). */
+  frameStride?: number;
+  /** First frames of the clips (default: every valid start, `clipStep` apart). */
+  starts?: Int32Array;
+  clipStep?: number;
+  /** Normalisation statistics; null or absent: clips stay in physical units (missing still set to 0). */
+  stats?: NormStats | null;
+  /** Month index per time step for climatology statistics (default: from the time coordinate). */
+  months?: ArrayLike<number>;
+  /** Static conditioning fields, repeated over frames in batches. */
+  statics?: StaticFields;
+}
+
+export interface Clip {
+  /** (C, F, H, W), normalised, 0 where missing. */
+  data: Float32Array;
+  /** (C, F, H, W), 1 where missing. */
+  mask: Uint8Array;
+  shape: [number, number, number, number];
+  start: number;
+  /** Time index of every frame. */
+  frameIndices: Int32Array;
+}
+
+export interface Batch {
+  /** [B, C, F, H, W] float32. */
+  x: torch.Tensor;
+  /** [B, C, F, H, W] float32, 1 where missing. */
+  mask: torch.Tensor;
+  /** [B, S, F, H, W] float32 static channels, when the dataset has them. */
+  statics?: torch.Tensor;
+  /** Clip indices (into the dataset) and first frames of the batch's clips. */
+  indices: Int32Array;
+  starts: Int32Array;
+  /** Time index of every frame, B x F (for `toPhysical` with climatology statistics). */
+  frameIndices: Int32Array;
+}
+
+export interface BatchOptions {
+  batchSize: number;
+  shuffle?: boolean;
+  seed?: number;
+  /** Each epoch gets its own permutation from (seed, epoch). */
+  epoch?: number;
+  dropLast?: boolean;
+}
+
+export class ClipDataset {
+  readonly source: ClipSource;
+  readonly frames: number;
+  readonly frameStride: number;
+  readonly span: number;
+  readonly starts: Int32Array;
+  readonly stats: NormStats | null;
+  readonly statics: StaticFields | null;
+  private readonly months: Int32Array | null;
+
+  constructor(source: ClipSource, o: ClipDatasetOptions) {
+    this.source = source;
+    this.frames = o.frames;
+    this.frameStride = o.frameStride ?? 1;
+    if (!Number.isInteger(this.frames) || this.frames < 1) throw new DataError('bad-option', `frames must be a positive integer, got ${o.frames}`);
+    if (!Number.isInteger(this.frameStride) || this.frameStride < 1) throw new DataError('bad-option', `frameStride must be a positive integer, got ${o.frameStride}`);
+    this.span = clipSpan(this.frames, this.frameStride);
+    const step = o.clipStep ?? 1;
+    this.starts = o.starts ?? Int32Array.from({ length: Math.max(0, Math.floor((source.timeSteps - this.span) / step) + 1) }, (_, i) => i * step);
+    for (const s of this.starts) {
+      if (s < 0 || s + this.span > source.timeSteps) throw new DataError('bad-range', `clip start ${s} with span ${this.span} is outside [0, ${source.timeSteps})`);
+    }
+    this.stats = o.stats ?? null;
+    this.months = this.stats?.kind === 'climatology' ? sourceMonths(source, o.months) : null;
+    this.statics = o.statics ?? null;
+    if (this.statics && (this.statics.height !== source.height || this.statics.width !== source.width)) {
+      throw new DataError('bad-shape', `static fields are ${this.statics.height}x${this.statics.width}, the data ${source.height}x${source.width}`);
+    }
+  }
+
+  get length(): number { return this.starts.length; }
+  /** (C, F, H, W) of one clip. */
+  get clipShape(): [number, number, number, number] {
+    return [this.source.channels.length, this.frames, this.source.height, this.source.width];
+  }
+
+  /** Clip i: normalised data and mask. */
+  async clip(i: number): Promise<Clip> {
+    if (!Number.isInteger(i) || i < 0 || i >= this.length) throw new DataError('bad-index', `clip ${i} is outside [0, ${this.length})`);
+    const start = this.starts[i]!;
+    const [C, F, H, W] = this.clipShape;
+    const frame = H * W;
+    const block = await this.source.read(start, start + this.span);
+    const data = new Float32Array(C * F * frame);
+    const mask = new Uint8Array(C * F * frame);
+    const frameIndices = Int32Array.from({ length: F }, (_, f) => start + f * this.frameStride);
+    for (let c = 0; c < C; c++) {
+      for (let f = 0; f < F; f++) {
+        const src = (c * block.frames + f * this.frameStride) * frame;
+        data.set(block.data.subarray(src, src + frame), (c * F + f) * frame);
+        mask.set(block.mask.subarray(src, src + frame), (c * F + f) * frame);
+      }
+    }
+    const shape = { channels: C, frames: F, height: H, width: W };
+    const out = this.stats
+      ? normalise(this.stats, data, mask, shape, this.months ? Array.from(frameIndices, (t) => this.months![t]!) : null)
+      : data.map((v, k) => (mask[k] !== 0 ? 0 : v));
+    return { data: out, mask, shape: [C, F, H, W], start, frameIndices };
+  }
+
+  /**
+   * Normalised clips or samples [B, C, F, H, W] back in physical units (float32 tensor), with the exact
+   * inverse of this dataset's normalisation. `frameIndices` (B x F time indices, e.g. `batch.frameIndices`)
+   * are needed for climatology statistics, whose mean depends on each frame's month; `mask` (1 = missing)
+   * turns those entries into NaN.
+   */
+  toPhysical(x: torch.Tensor, frameIndices?: ArrayLike<number>, mask?: torch.Tensor): torch.Tensor {
+    if (!this.stats) return x.to('float32');
+    const [B, C, F, H, W] = x.shape as [number, number, number, number, number];
+    if (x.shape.length !== 5 || C !== this.source.channels.length || H !== this.source.height || W !== this.source.width) {
+      throw new DataError('bad-shape', `expected [B, ${this.source.channels.length}, F, ${this.source.height}, ${this.source.width}], got [${x.shape.join(', ')}]`);
+    }
+    if (this.months && (!frameIndices || frameIndices.length !== B * F)) {
+      throw new DataError('bad-months', `climatology statistics need ${B} x ${F} frame indices to find each frame's month`);
+    }
+    const per = C * F * H * W;
+    const all = x.to('float32').toFloat32Array();
+    const m = mask ? Uint8Array.from(mask.toFloat32Array(), (v) => (v !== 0 ? 1 : 0)) : null;
+    const out = new Float32Array(all.length);
+    for (let b = 0; b < B; b++) {
+      const months = this.months ? Array.from({ length: F }, (_, f) => this.months![frameIndices![b * F + f]!]!) : null;
+      out.set(denormalise(this.stats, all.subarray(b * per, (b + 1) * per), m ? m.subarray(b * per, (b + 1) * per) : null,
+        { channels: C, frames: F, height: H, width: W }, months), b * per);
+    }
+    return torch.tensor(out, [B, C, F, H, W]);
+  }
+
+  /** The clip order of an epoch: a permutation from (seed, epoch) via torch.randperm, or 0..n-1. */
+  order(shuffle: boolean, seed = 0, epoch = 0): Int32Array {
+    if (!shuffle) return Int32Array.from({ length: this.length }, (_, i) => i);
+    const gen = new torch.Generator({ seed: BigInt(seed) * 1000003n + BigInt(epoch) });
+    return torch.scope(() => Int32Array.from(torch.randperm(this.length, { generator: gen }).toTypedArray() as BigInt64Array, Number));
+  }
+
+  /** Batches as tensors [B, C, F, H, W]; the last one is smaller unless dropLast. */
+  async *batches(o: BatchOptions): AsyncGenerator<Batch> {
+    if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new DataError('bad-option', `batchSize must be a positive integer, got ${o.batchSize}`);
+    const order = this.order(o.shuffle ?? true, o.seed ?? 0, o.epoch ?? 0);
+    const [C, F, H, W] = this.clipShape;
+    const per = C * F * H * W;
+    for (let b0 = 0; b0 < order.length; b0 += o.batchSize) {
+      const idx = order.subarray(b0, Math.min(order.length, b0 + o.batchSize));
+      if (idx.length < o.batchSize && o.dropLast) break;
+      const B = idx.length;
+      const x = new Float32Array(B * per);
+      const m = new Float32Array(B * per);
+      const starts = new Int32Array(B);
+      const frameIndices = new Int32Array(B * F);
+      for (let b = 0; b < B; b++) {
+        const clip = await this.clip(idx[b]!);
+        x.set(clip.data, b * per);
+        for (let k = 0; k < per; k++) m[b * per + k] = clip.mask[k]!;
+        starts[b] = clip.start;
+        frameIndices.set(clip.frameIndices, b * F);
+      }
+      const batch: Batch = {
+        x: torch.tensor(x, [B, C, F, H, W]), mask: torch.tensor(m, [B, C, F, H, W]), indices: Int32Array.from(idx), starts, frameIndices,
+      };
+      if (this.statics && this.statics.names.length > 0) {
+        const S = this.statics.names.length, cells = H * W;
+        const s = new Float32Array(B * S * F * cells);
+        for (let b = 0; b < B; b++) for (let c = 0; c < S; c++) for (let f = 0; f < F; f++) {
+          s.set(this.statics.data.subarray(c * cells, (c + 1) * cells), ((b * S + c) * F + f) * cells);
+        }
+        batch.statics = torch.tensor(s, [B, S, F, H, W]);
+      }
+      yield batch;
+    }
+  }
+}
+
+export interface SplitDatasetOptions extends Omit<SplitOptions, 'timeSteps' | 'clipFrames'> {
+  frames: number;
+  /** Statistics to use, or the kind to fit on the training frames (default 'per-variable'). */
+  normalisation?: NormKind | NormStats;
+  months?: ArrayLike<number>;
+  statics?: StaticFields;
+}
+
+/** Train / validation / test datasets of a time-block split, normalised with training statistics. */
+export async function splitDatasets(source: ClipSource, o: SplitDatasetOptions): Promise<{
+  split: TimeSplit; stats: NormStats; train: ClipDataset; validation: ClipDataset; test: ClipDataset;
+}> {
+  const split = splitByTimeBlocks({ ...o, timeSteps: source.timeSteps, clipFrames: o.frames });
+  const norm = o.normalisation ?? 'per-variable';
+  const stats = typeof norm === 'string'
+    ? await fitNormStats(source, { kind: norm, ranges: split.train.ranges, ...(o.months ? { months: o.months } : {}) })
+    : norm;
+  const make = (starts: Int32Array): ClipDataset => new ClipDataset(source, {
+    frames: o.frames, frameStride: o.frameStride ?? 1, starts, stats,
+    ...(o.months ? { months: o.months } : {}), ...(o.statics ? { statics: o.statics } : {}),
+  });
+  return { split, stats, train: make(split.train.starts), validation: make(split.validation.starts), test: make(split.test.starts) };
+}

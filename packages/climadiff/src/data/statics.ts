@@ -1,0 +1,87 @@
+// Static (time-independent) fields offered to a model as conditioning channels:
+//   land_sea_mask  1 on land / where the data are never valid. Given explicitly, or derived from the
+//                  data's missing pattern (cells missing at every time step, e.g. land for SST).
+//   sin_lat, cos_lat  latitude as sin/cos (smooth, bounded, distinguishes the hemispheres).
+//   orography      surface height when given, standardised to zero mean and unit variance.
+// Values are (channel, lat, lon), float32, no NaN (missing orography becomes 0).
+import type { ClipSource } from './clip-source.js';
+import { DataError, type ClimateDataset } from './types.js';
+
+export interface StaticFields {
+  names: string[];
+  /** (names.length, height, width). */
+  data: Float32Array;
+  height: number;
+  width: number;
+}
+
+export interface StaticFieldOptions {
+  /** 1 = land, one value per cell (lat-major); default: derived from the missing pattern. */
+  landSea?: ArrayLike<number>;
+  /** Derive land_sea_mask from cells missing at every time step when none is given (default true). */
+  landSeaFromMissing?: boolean;
+  /** Add sin/cos of latitude when the source has a latitude coordinate (default true). */
+  latitude?: boolean;
+  /** Surface height, one value per cell (lat-major). */
+  orography?: ArrayLike<number>;
+  blockFrames?: number;
+}
+
+const OROG_NAMES = ['orog', 'orography', 'topo', 'topography', 'elevation', 'hgt_sfc', 'zsurf', 'z_surf', 'surface_altitude'];
+
+/** A 2-D surface height variable of a dataset (by CF standard_name surface_altitude or a usual name), or null. */
+export function findOrography(ds: ClimateDataset, height: number, width: number): Float32Array | null {
+  for (const v of ds.variables.values()) {
+    const named = v.attrs['standard_name'] === 'surface_altitude' || OROG_NAMES.includes(v.name.toLowerCase());
+    const cells = v.shape.reduce((a, b) => a * b, 1);
+    if (named && cells === height * width && v.shape.filter((n) => n > 1).length === 2) return v.data;
+  }
+  return null;
+}
+
+export async function staticFields(source: ClipSource, o: StaticFieldOptions = {}): Promise<StaticFields> {
+  const { height: H, width: W } = source;
+  const cells = H * W;
+  const names: string[] = [];
+  const planes: Float32Array[] = [];
+  const check = (what: string, a: ArrayLike<number>): void => {
+    if (a.length !== cells) throw new DataError('bad-shape', `${what} has ${a.length} values, the grid ${H}x${W} = ${cells}`);
+  };
+  if (o.landSea !== undefined) {
+    check('land_sea_mask', o.landSea);
+    names.push('land_sea_mask');
+    planes.push(Float32Array.from(o.landSea, (v) => (v > 0.5 ? 1 : 0)));
+  } else if (o.landSeaFromMissing ?? true) {
+    const always = new Uint8Array(cells).fill(1);
+    const block = Math.max(1, o.blockFrames ?? 32);
+    for (let t0 = 0; t0 < source.timeSteps; t0 += block) {
+      const { mask, frames } = await source.read(t0, Math.min(source.timeSteps, t0 + block));
+      for (let p = 0; p < source.channels.length * frames; p++) {
+        for (let i = 0; i < cells; i++) if (mask[p * cells + i] === 0) always[i] = 0;
+      }
+    }
+    if (always.some((v) => v === 1)) { names.push('land_sea_mask'); planes.push(Float32Array.from(always)); }
+  }
+  if ((o.latitude ?? true) && source.lat) {
+    const lat = source.lat.values;
+    if (lat.length !== H) throw new DataError('bad-shape', `latitude has ${lat.length} values, the grid ${H} rows`);
+    const s = new Float32Array(cells), c = new Float32Array(cells);
+    for (let y = 0; y < H; y++) {
+      const r = (lat[y]! * Math.PI) / 180;
+      s.fill(Math.sin(r), y * W, (y + 1) * W); c.fill(Math.cos(r), y * W, (y + 1) * W);
+    }
+    names.push('sin_lat', 'cos_lat'); planes.push(s, c);
+  }
+  if (o.orography !== undefined) {
+    check('orography', o.orography);
+    let n = 0, s1 = 0, s2 = 0;
+    for (let i = 0; i < cells; i++) { const v = o.orography[i]!; if (Number.isFinite(v)) { n++; s1 += v; s2 += v * v; } }
+    const m = n > 0 ? s1 / n : 0;
+    const sd = n > 0 ? Math.sqrt(Math.max(0, s2 / n - m * m)) || 1 : 1;
+    names.push('orography');
+    planes.push(Float32Array.from({ length: cells }, (_, i) => { const v = o.orography![i]!; return Number.isFinite(v) ? (v - m) / sd : 0; }));
+  }
+  const data = new Float32Array(names.length * cells);
+  planes.forEach((p, i) => data.set(p, i * cells));
+  return { names, data, height: H, width: W };
+}
