@@ -220,7 +220,7 @@ variables:
   double t(t) ; t:units = "hours since 2000-01-30 00:00:00" ; t:calendar = "360_day" ;
   float p(p) ; p:units = "hPa" ; p:positive = "down" ;
   float yc(yc) ; yc:standard_name = "latitude" ;
-  float xc(xc) ; xc:axis = "X" ;
+  float xc(xc) ; xc:axis = "X" ; xc:units = "degrees_east" ;
   short temp(t, p, yc, xc) ; temp:scale_factor = 0.01f ; temp:add_offset = 273.15f ;
     temp:_FillValue = -32767s ; temp:missing_value = -32766s ; temp:units = "K" ;
   float empty(t, yc, xc) ; empty:_FillValue = -1.f ;
@@ -503,7 +503,7 @@ describe('Zarr stores written by hand', () => {
     };
     arr('time', [2], [2], 'float64', ['time'], { units: 'hours since 2020-03-01 00:00', calendar: 'standard' }, { 0: f64([0, 36]) });
     arr('y', [3], [3], 'float64', ['y'], { standard_name: 'latitude' }, { 0: f64([60, 50, 40]) });
-    arr('x', [4], [4], 'float64', ['x'], { axis: 'X' }, { 0: f64([-90, 0, 90, 180]) });
+    arr('x', [4], [4], 'float64', ['x'], { axis: 'X', units: 'degrees_east' }, { 0: f64([-90, 0, 90, 180]) });
     // Packed int16 with scale/offset and a fill value, as xarray writes it.
     arr('precip', [2, 3, 4], [1, 3, 4], 'int16', ['time', 'y', 'x'], { units: 'mm/h', scale_factor: 0.1, add_offset: 0, _FillValue: -1 },
       { '0/0/0': i16([0, 1, 2, 3, 4, 5, -1, 7, 8, 9, 10, 11]), '1/0/0': i16([12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23]) });

@@ -8,6 +8,7 @@ import { register as registerFetch } from './fetch.js';
 import { register as registerInfo } from './info.js';
 import { register as registerConvert } from './convert.js';
 import { register as registerPreview } from './preview.js';
+import { register as registerSimulate } from './simulate.js';
 
 export function buildProgram(): Command {
   const program = new Command('climadiff')
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerInfo(data);
   registerConvert(data);
   registerPreview(data);
+  registerSimulate(data);
   return program;
 }
 

@@ -10,3 +10,4 @@ export * from './normalise.js';
 export * from './split.js';
 export * from './statics.js';
 export * from './time-parts.js';
+export * from './simulator/index.js';

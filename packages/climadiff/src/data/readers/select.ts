@@ -93,10 +93,18 @@ function nonEmpty(indices: number[], what: string, values: ArrayLike<number>): n
 }
 
 /** Wrap longitudes into the convention, sort ascending, drop a duplicated cyclic column; latitude ascending. */
+/** A coordinate in degrees east (CF units or standard_name), as opposed to a projected or Cartesian x. */
+function isLongitude(c: Coordinate): boolean {
+  const units = (c.units ?? '').toLowerCase().replace(/[\s_]/g, '');
+  return ['degreeseast', 'degreee', 'degreeeast', 'degreese', 'degrees', 'degree'].includes(units)
+    || c.attrs.standard_name === 'longitude' || (/^(lon|long|longitude|nav_lon|xlon)$/i.test(c.name) && units === '');
+}
+
 export function normaliseGrid(ds: ClimateDataset, convention: LonConvention = '-180..180'): ClimateDataset {
   let out = ds;
   const xd = dimOfAxis(out, 'X');
-  if (xd) {
+  // Only a longitude wraps: a projected or Cartesian X (e.g. the QG model's km) keeps its order.
+  if (xd && isLongitude(out.coords.get(xd)!)) {
     const c = out.coords.get(xd)!;
     const base = convention === '0..360' ? 0 : -180;
     const wrapped = Array.from(c.values, (x) => ((((x - base) % 360) + 360) % 360) + base);
