@@ -1,0 +1,5 @@
+// climadiff/eval: diagnostics comparing generated clips with held-out data, their charts, and report.md.
+export * from './fft.js';
+export * from './diagnostics.js';
+export * from './plots.js';
+export * from './report.js';
