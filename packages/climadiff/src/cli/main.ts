@@ -9,6 +9,7 @@ import { register as registerInfo } from './info.js';
 import { register as registerConvert } from './convert.js';
 import { register as registerPreview } from './preview.js';
 import { register as registerSimulate } from './simulate.js';
+import { register as registerRun, registerDemo } from './run-commands.js';
 
 export function buildProgram(): Command {
   const program = new Command('climadiff')
@@ -20,6 +21,8 @@ export function buildProgram(): Command {
   registerConvert(data);
   registerPreview(data);
   registerSimulate(data);
+  registerRun(program);
+  registerDemo(program);
   return program;
 }
 
@@ -30,8 +33,11 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     const err = e as Error & { code?: string; exitCode?: number };
     if (err.code?.startsWith('commander.')) return err.exitCode ?? 1; // commander printed its own message
-    if (e instanceof DataError) process.stderr.write(`climadiff: ${e.message}\n`);
-    else process.stderr.write(`climadiff: ${err.stack ?? err.message}\n`);
+    // Errors about the user's input (data, config, checkpoints, model shapes, libtorch arguments) are one
+    // clear line; only programming errors (TypeError, ReferenceError, ...) carry a stack.
+    const expected = e instanceof DataError || ['ConfigError', 'CheckpointError', 'ModelConfigError', 'ModelInputError',
+      'TorchError', 'NonFiniteLossError', 'ZodError'].includes(err.name);
+    process.stderr.write(`climadiff: ${expected ? err.message : err.stack ?? err.message}\n`);
     return 1;
   }
 }

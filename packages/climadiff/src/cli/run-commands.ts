@@ -1,0 +1,134 @@
+// `climadiff train`, `climadiff sample`, `climadiff info`: the main job's commands.
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { SingleBar, Presets } from 'cli-progress';
+import { trainRun, sampleRun, writeSamples, runInfo, SAMPLERS, type SamplerName } from '../run/pipeline.js';
+import { parseTrainConfig } from '../train/config.js';
+import { DataError } from '../data/types.js';
+import { runDemo } from '../run/demo.js';
+
+const int = (name: string) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new DataError('bad-option', `--${name} must be a positive integer, got '${v}'`);
+  return n;
+};
+const num = (name: string) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new DataError('bad-option', `--${name} must be a positive number, got '${v}'`);
+  return n;
+};
+
+function readConfig(path: string | undefined): Record<string, unknown> {
+  if (!path) return {};
+  let text: string;
+  try { text = readFileSync(path, 'utf8'); } catch { throw new DataError('missing-file', `config ${path}: no such file`); }
+  try { return JSON.parse(text) as Record<string, unknown>; } catch (e) {
+    throw new DataError('bad-config', `config ${path} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+function progressBar(label: string): SingleBar {
+  return new SingleBar({
+    format: `${label} [{bar}] {percentage}% | {value}/{total} | {extra} | ETA {eta_formatted}`,
+    hideCursor: true, stream: process.stderr, noTTYOutput: !process.stderr.isTTY, notTTYSchedule: 10000,
+  }, Presets.shades_classic);
+}
+
+export function register(program: Command): void {
+  program.command('train')
+    .description('train a space-time diffusion U-Net on clips of a NetCDF/Zarr file (checkpoints, metrics, loss curve in --out)')
+    .requiredOption('--data <file>', 'NetCDF or Zarr file with (time, lat, lon) variables')
+    .requiredOption('--vars <names>', 'comma-separated variables used as channels')
+    .requiredOption('--out <dir>', 'run folder (runs/NAME)')
+    .option('--config <file>', 'training config JSON (validated; see TrainConfigSchema)')
+    .option('--frames <n>', 'frames per training clip', int('frames'), 8)
+    .option('--steps <n>', 'total optimizer steps', int('steps'))
+    .option('--minutes <m>', 'wall-clock budget of this invocation in minutes', num('minutes'))
+    .option('--batch-size <n>', 'clips per batch', int('batch-size'))
+    .option('--resume', 'continue from the run folder\'s latest checkpoint, bit for bit')
+    .action(async (o: { data: string; vars: string; out: string; config?: string; frames: number; steps?: number; minutes?: number; batchSize?: number; resume?: boolean }) => {
+      const cfg = { ...readConfig(o.config), ...(o.steps ? { steps: o.steps } : {}), ...(o.minutes ? { minutes: o.minutes } : {}),
+        ...(o.batchSize ? { batchSize: o.batchSize } : {}) };
+      if (cfg.steps === undefined && cfg.minutes === undefined) cfg.minutes = 10;
+      const config = parseTrainConfig(cfg, o.config ?? 'training options');
+      const bar = progressBar('train');
+      let started = false;
+      let result;
+      try {
+        result = await trainRun({
+        data: o.data, variables: o.vars.split(',').map((s) => s.trim()).filter(Boolean), runDir: o.out, frames: o.frames,
+        config, resume: o.resume ?? false,
+        onProgress: (p) => {
+          const total = p.totalSteps ?? Math.max(p.step, 1);
+          if (!started) { bar.start(total, p.step, { extra: '' }); started = true; }
+          bar.setTotal(total);
+          bar.update(p.step, { extra: `loss ${p.loss === null ? 'skipped' : p.loss.toFixed(4)} | ${p.samplesPerSecond.toFixed(1)} samples/s` });
+        },
+        onLog: (m) => process.stderr.write(`\n${m}\n`),
+        });
+      } finally {
+        if (started) bar.stop();
+      }
+      process.stdout.write(`trained to step ${result.step} (${result.stopReason}); last loss ${result.lastLoss?.toFixed(4) ?? 'n/a'}; checkpoint ${result.checkpoint}\n`);
+    });
+
+  program.command('sample')
+    .description('generate sequences from a run\'s checkpoint (EMA weights), in physical units on the training grid')
+    .requiredOption('--checkpoint <dir>', 'run folder written by climadiff train')
+    .requiredOption('--out <file>', 'samples.nc, samples.zarr or samples.gif')
+    .option('--n <n>', 'number of sequences', int('n'), 4)
+    .option('--frames <n>', 'frames per sequence (may exceed the training length)', int('frames'))
+    .option('--steps <n>', 'sampler steps', int('steps'), 256)
+    .option('--sampler <name>', `one of ${SAMPLERS.join(', ')}`, 'ancestral')
+    .option('--seed <s>', 'random seed', (v) => Number(v), 0)
+    .action((o: { checkpoint: string; out: string; n: number; frames?: number; steps: number; sampler: string; seed: number }) => {
+      if (!SAMPLERS.includes(o.sampler as SamplerName)) throw new DataError('bad-option', `--sampler must be one of ${SAMPLERS.join(', ')}, got '${o.sampler}'`);
+      const bar = progressBar('sample');
+      let started = false;
+      let r;
+      try {
+        r = sampleRun({ runDir: o.checkpoint, n: o.n, ...(o.frames ? { frames: o.frames } : {}), steps: o.steps,
+          sampler: o.sampler as SamplerName, seed: o.seed, onStep: (s) => {
+            if (!started) { bar.start(o.steps, 0, { extra: o.sampler }); started = true; }
+            bar.update(s + 1, { extra: o.sampler });
+          } });
+      } finally {
+        if (started) bar.stop();
+      }
+      writeSamples(r, o.out, `climadiff ${process.argv.slice(2).join(' ')}`);
+      process.stdout.write(`${o.out}: ${r.shape[0]} sequence(s) of ${r.shape[2]} frames, ${r.shape[3]}x${r.shape[4]}\n`);
+    });
+
+  program.command('info')
+    .description('describe a run: config, data, steps, losses, parameter count')
+    .argument('<run>', 'run folder')
+    .action((run: string) => {
+      process.stdout.write(`${JSON.stringify(runInfo(run), null, 2)}\n`);
+    });
+}
+
+export function registerDemo(program: Command): void {
+  program.command('demo')
+    .description('the main job: simulate, train for a bounded time, sample, and write a run folder with a report')
+    .option('--out <dir>', 'run folder', 'runs/demo')
+    .option('--minutes <m>', 'training time in minutes', num('minutes'), 10)
+    .option('--samples <n>', 'sequences to generate', int('samples'), 8)
+    .option('--sample-steps <n>', 'ancestral sampler steps', int('sample-steps'), 256)
+    .action(async (o: { out: string; minutes: number; samples: number; sampleSteps: number }) => {
+      const bar = progressBar('train');
+      let started = false;
+      let files: string[];
+      try {
+        files = await runDemo({ out: o.out, minutes: o.minutes, samples: o.samples, sampleSteps: o.sampleSteps,
+          onProgress: (p) => {
+            const total = Math.max(p.step + Math.round((p.etaSeconds ?? 0) * Math.max(p.samplesPerSecond, 1e-9) / 4), p.step, 1);
+            if (!started) { bar.start(total, p.step, { extra: '' }); started = true; }
+            bar.setTotal(total);
+            bar.update(p.step, { extra: `loss ${p.loss === null ? 'skipped' : p.loss.toFixed(4)} | ${p.samplesPerSecond.toFixed(1)} samples/s` });
+          } });
+      } finally {
+        if (started) bar.stop();
+      }
+      process.stdout.write(`demo run folder ${o.out}:\n${files.map((f) => `  ${f}`).join('\n')}\n`);
+    });
+}

@@ -1,0 +1,121 @@
+// The 3D U-Net's configuration: a plain JSON object (stored in checkpoints beside the weights, and read
+// by the PyTorch twin interop/pytorch/unet3d.py), validated with precise messages.
+export type ModelParameterisation = 'v' | 'eps' | 'x';
+
+export interface BoundaryConfig {
+  /** 'periodic' wraps the longitude axis (W) around for global grids; 'zeros' pads with zeros. */
+  lon: 'periodic' | 'zeros';
+  /** Padding at the latitude edges (H): zeros or reflection. */
+  lat: 'zeros' | 'reflect';
+}
+
+export interface UNet3DConfig {
+  /** Data channels of x (and of the prediction unless outChannels is given). */
+  inChannels: number;
+  /** Channels of the prediction; default inChannels. */
+  outChannels: number;
+  /** Conditioning channels concatenated to the input (static fields); 0 for none. */
+  condChannels: number;
+  /** Channels at the full resolution (level 0). */
+  channels: number;
+  /** Channel multiplier per level; level l works at H/2^l x W/2^l with channels * channelMults[l]. */
+  channelMults: number[];
+  /** Residual blocks per level on the way down (the way up has one more, for the extra skip). */
+  numResBlocks: number;
+  /** Levels (0 = full resolution) with spatial self-attention within each frame; the middle always has it. */
+  attentionLevels: number[];
+  /** Temporal self-attention along frames after every residual block (default true). */
+  temporalAttention: boolean;
+  /** Channels per attention head (heads = channels / headChannels). */
+  headChannels: number;
+  /** Relative frame distances are clipped to [-maxRelativeDistance, maxRelativeDistance] for the learned bias. */
+  maxRelativeDistance: number;
+  /** GroupNorm groups (must divide every level's channels). */
+  groups: number;
+  /** Dropout probability inside residual blocks. */
+  dropout: number;
+  /** Width of the noise-level embedding; default 4 * channels. */
+  embedChannels: number;
+  boundary: BoundaryConfig;
+  /** What forward() predicts: v (the seed's choice), eps or x. */
+  parameterisation: ModelParameterisation;
+}
+
+export type UNet3DConfigInput = Partial<Omit<UNet3DConfig, 'boundary'>> & {
+  inChannels: number;
+  boundary?: Partial<BoundaryConfig>;
+};
+
+export class ModelConfigError extends Error {
+  override name = 'ModelConfigError';
+}
+
+function bad(field: string, expected: string, got: unknown): never {
+  throw new ModelConfigError(`UNet3D config: ${field} must be ${expected}, got ${JSON.stringify(got)}`);
+}
+function posInt(field: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) bad(field, 'a positive integer', v);
+  return v as number;
+}
+function nonNegInt(field: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) bad(field, 'a non-negative integer', v);
+  return v as number;
+}
+
+const KNOWN = new Set(['inChannels', 'outChannels', 'condChannels', 'channels', 'channelMults', 'numResBlocks', 'attentionLevels',
+  'temporalAttention', 'headChannels', 'maxRelativeDistance', 'groups', 'dropout', 'embedChannels', 'boundary', 'parameterisation']);
+
+/** Fills in defaults and validates; throws ModelConfigError naming the field, what is valid and what was given. */
+export function unet3dConfig(input: UNet3DConfigInput): UNet3DConfig {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) bad('the config', 'an object', input);
+  for (const k of Object.keys(input)) if (!KNOWN.has(k)) throw new ModelConfigError(`UNet3D config: unknown field '${k}' (valid: ${[...KNOWN].join(', ')})`);
+  const inChannels = posInt('inChannels', input.inChannels);
+  const channels = posInt('channels', input.channels ?? 32);
+  if (channels % 2 !== 0) bad('channels', 'an even positive integer (the sinusoidal embedding has channels/2 frequencies)', channels);
+  const mults = input.channelMults ?? [1, 2, 2];
+  if (!Array.isArray(mults) || mults.length === 0) bad('channelMults', 'a non-empty array of positive integers', mults);
+  mults.forEach((m, i) => posInt(`channelMults[${i}]`, m));
+  const levels = mults.length;
+  const attentionLevels = input.attentionLevels ?? (levels > 1 ? [levels - 1] : []);
+  if (!Array.isArray(attentionLevels)) bad('attentionLevels', `an array of level indices in 0..${levels - 1}`, attentionLevels);
+  for (const l of attentionLevels) {
+    if (!Number.isInteger(l) || l < 0 || l >= levels) bad('attentionLevels', `an array of level indices in 0..${levels - 1}`, attentionLevels);
+  }
+  const groups = posInt('groups', input.groups ?? 8);
+  for (const m of mults) {
+    if ((channels * m) % groups !== 0) bad('groups', `a divisor of every level's channels (${mults.map((k) => k * channels).join(', ')})`, groups);
+  }
+  const headChannels = posInt('headChannels', input.headChannels ?? Math.min(32, channels));
+  for (const m of mults) {
+    if ((channels * m) % headChannels !== 0) bad('headChannels', `a divisor of every level's channels (${mults.map((k) => k * channels).join(', ')})`, headChannels);
+  }
+  const dropout = input.dropout ?? 0;
+  if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) bad('dropout', 'a number in [0, 1)', dropout);
+  const b = input.boundary ?? {};
+  if (b === null || typeof b !== 'object') bad('boundary', "an object { lon: 'periodic'|'zeros', lat: 'zeros'|'reflect' }", b);
+  const lon = b.lon ?? 'periodic';
+  const lat = b.lat ?? 'zeros';
+  if (lon !== 'periodic' && lon !== 'zeros') bad('boundary.lon', "'periodic' or 'zeros'", lon);
+  if (lat !== 'zeros' && lat !== 'reflect') bad('boundary.lat', "'zeros' or 'reflect'", lat);
+  const parameterisation = input.parameterisation ?? 'v';
+  if (!['v', 'eps', 'x'].includes(parameterisation)) bad('parameterisation', "'v', 'eps' or 'x'", parameterisation);
+  const temporalAttention = input.temporalAttention ?? true;
+  if (typeof temporalAttention !== 'boolean') bad('temporalAttention', 'a boolean', temporalAttention);
+  return {
+    inChannels,
+    outChannels: posInt('outChannels', input.outChannels ?? inChannels),
+    condChannels: nonNegInt('condChannels', input.condChannels ?? 0),
+    channels,
+    channelMults: [...mults],
+    numResBlocks: posInt('numResBlocks', input.numResBlocks ?? 1),
+    attentionLevels: [...new Set(attentionLevels)].sort((a, c) => a - c),
+    temporalAttention,
+    headChannels,
+    maxRelativeDistance: posInt('maxRelativeDistance', input.maxRelativeDistance ?? 16),
+    groups,
+    dropout,
+    embedChannels: posInt('embedChannels', input.embedChannels ?? 4 * channels),
+    boundary: { lon, lat },
+    parameterisation,
+  };
+}

@@ -1,0 +1,7 @@
+// models: the space-time 3D U-Net (Ho et al. 2022) and its adapter to the diffusion core.
+export { UNet3D, ModelInputError } from './unet3d.js';
+export { unet3dConfig, ModelConfigError } from './config.js';
+export type { UNet3DConfig, UNet3DConfigInput, BoundaryConfig, ModelParameterisation } from './config.js';
+export { asDenoiser } from './denoiser.js';
+export type { AsDenoiserOptions } from './denoiser.js';
+export { SpaceConv, PointConv, ResBlock, Attention, Block, Upsample, sinusoidalEmbedding } from './layers.js';

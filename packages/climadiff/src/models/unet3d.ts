@@ -1,0 +1,229 @@
+// UNet3D: the space-time U-Net of Ho et al. 2022 ("Video Diffusion Models") for climate fields.
+// Input [B, C, F, H, W] = (batch, channels, frames, lat, lon). Structure (ADM-style skips):
+//   stem conv -> per level l: numResBlocks x Block(l) [+ space-only strided conv] -> middle
+//   (res, spatial attn, temporal attn, res) -> per level l reversed: (numResBlocks + 1) x Block on
+//   concat(h, skip) [+ nearest upsample + conv] -> GroupNorm, SiLU, conv.
+// A Block is a residual block (noise embedding as scale and shift), spatial attention at the configured
+// levels, and temporal attention with a relative position bias at every level. Parameter names and
+// shapes are identical to interop/pytorch/unet3d.py.
+import * as torch from '@climadiff/torch';
+import type { Tensor } from '@climadiff/torch';
+import { unet3dConfig, ModelConfigError, type UNet3DConfig, type UNet3DConfigInput } from './config.js';
+import { Attention, Block, ResBlock, SpaceConv, Upsample, sinusoidalEmbedding } from './layers.js';
+
+const F = torch.nn.functional;
+const { Module, ModuleList, Sequential, Linear, SiLU, GroupNorm } = torch.nn;
+
+export class ModelInputError extends Error {
+  override name = 'ModelInputError';
+}
+
+class DownLevel extends Module {
+  blocks: torch.nn.ModuleList<Block>;
+  downsample: SpaceConv | null;
+  constructor(blocks: Block[], downsample: SpaceConv | null) {
+    super();
+    this.blocks = new ModuleList(blocks);
+    this.downsample = downsample;
+  }
+  forward(): never { throw new Error('DownLevel is driven by UNet3D.forward'); }
+}
+
+class UpLevel extends Module {
+  blocks: torch.nn.ModuleList<Block>;
+  upsample: Upsample | null;
+  constructor(blocks: Block[], upsample: Upsample | null) {
+    super();
+    this.blocks = new ModuleList(blocks);
+    this.upsample = upsample;
+  }
+  forward(): never { throw new Error('UpLevel is driven by UNet3D.forward'); }
+}
+
+class Middle extends Module {
+  res1: ResBlock;
+  spatial: Attention;
+  temporal: Attention | null;
+  res2: ResBlock;
+  constructor(res1: ResBlock, spatial: Attention, temporal: Attention | null, res2: ResBlock) {
+    super();
+    this.res1 = res1;
+    this.spatial = spatial;
+    this.temporal = temporal;
+    this.res2 = res2;
+  }
+  forward(x: Tensor, embAct: Tensor): Tensor {
+    let h = this.spatial.forward(this.res1.forward(x, embAct));
+    if (this.temporal) h = this.temporal.forward(h);
+    return this.res2.forward(h, embAct);
+  }
+}
+
+export class UNet3D extends Module {
+  readonly config: UNet3DConfig;
+  embed: torch.nn.Sequential;
+  stem: SpaceConv;
+  down: torch.nn.ModuleList<DownLevel>;
+  mid: Middle;
+  up: torch.nn.ModuleList<UpLevel>;
+  normOut: torch.nn.GroupNorm;
+  convOut: SpaceConv;
+
+  constructor(config: UNet3DConfigInput | UNet3DConfig) {
+    super();
+    const c = unet3dConfig(config);
+    this.config = c;
+    const E = c.embedChannels;
+    const bd = c.boundary;
+    const mk = (cin: number, cout: number, level: number): Block => new Block(
+      new ResBlock(cin, cout, E, c.groups, c.dropout, bd),
+      c.attentionLevels.includes(level) ? new Attention('spatial', cout, c.headChannels, c.groups, c.maxRelativeDistance) : null,
+      c.temporalAttention ? new Attention('temporal', cout, c.headChannels, c.groups, c.maxRelativeDistance) : null,
+    );
+    this.embed = new Sequential(new Linear(c.channels, E), new SiLU(), new Linear(E, E));
+    this.stem = new SpaceConv(c.inChannels + c.condChannels, c.channels, bd);
+    const L = c.channelMults.length;
+    const skips: number[] = [c.channels];
+    let ch = c.channels;
+    const down: DownLevel[] = [];
+    for (let l = 0; l < L; l++) {
+      const blocks: Block[] = [];
+      const out = c.channels * c.channelMults[l]!;
+      for (let i = 0; i < c.numResBlocks; i++) {
+        blocks.push(mk(ch, out, l));
+        ch = out;
+        skips.push(ch);
+      }
+      let ds: SpaceConv | null = null;
+      if (l < L - 1) {
+        ds = new SpaceConv(ch, ch, bd, { stride: 2 });
+        skips.push(ch);
+      }
+      down.push(new DownLevel(blocks, ds));
+    }
+    this.down = new ModuleList(down);
+    this.mid = new Middle(
+      new ResBlock(ch, ch, E, c.groups, c.dropout, bd),
+      new Attention('spatial', ch, c.headChannels, c.groups, c.maxRelativeDistance),
+      c.temporalAttention ? new Attention('temporal', ch, c.headChannels, c.groups, c.maxRelativeDistance) : null,
+      new ResBlock(ch, ch, E, c.groups, c.dropout, bd),
+    );
+    const up: UpLevel[] = new Array<UpLevel>(L);
+    for (let l = L - 1; l >= 0; l--) {
+      const blocks: Block[] = [];
+      const out = c.channels * c.channelMults[l]!;
+      for (let i = 0; i < c.numResBlocks + 1; i++) {
+        blocks.push(mk(ch + skips.pop()!, out, l));
+        ch = out;
+      }
+      up[l] = new UpLevel(blocks, l > 0 ? new Upsample(ch, bd) : null);
+    }
+    this.up = new ModuleList(up);
+    this.normOut = new GroupNorm(c.groups, ch);
+    this.convOut = new SpaceConv(ch, c.outChannels, bd);
+    torch.noGrad(() => { this.convOut.weight.zero_(); this.convOut.bias!.zero_(); });
+  }
+
+  /** Levels below the top halve H and W, so both must be divisible by this. */
+  get spatialMultiple(): number { return 2 ** (this.config.channelMults.length - 1); }
+
+  /**
+   * x [B, inChannels, F, H, W]; logsnr [B] or a scalar; cond [B, condChannels, H, W] (static, broadcast over
+   * frames) or [B, condChannels, F, H, W]. Returns the prediction [B, outChannels, F, H, W] in
+   * config.parameterisation.
+   */
+  forward(x: Tensor, logsnr: Tensor, cond?: Tensor | null): Tensor {
+    const c = this.config;
+    const [b, ch, f, h, w] = this.#checkInput(x);
+    if (ch !== c.inChannels) throw new ModelInputError(`UNet3D: x has ${ch} channels, the model expects ${c.inChannels} (x shape [${x.shape.join(', ')}])`);
+    let input = x;
+    if (c.condChannels > 0) {
+      if (cond === undefined || cond === null) throw new ModelInputError(`UNet3D: the model expects ${c.condChannels} conditioning channels, but no cond was given`);
+      let cc = cond;
+      const ok4 = cc.ndim === 4 && cc.shape[0] === b && cc.shape[1] === c.condChannels && cc.shape[2] === h && cc.shape[3] === w;
+      const ok5 = cc.ndim === 5 && cc.shape[0] === b && cc.shape[1] === c.condChannels && cc.shape[2] === f && cc.shape[3] === h && cc.shape[4] === w;
+      if (!ok4 && !ok5) {
+        throw new ModelInputError(`UNet3D: cond must be [${b}, ${c.condChannels}, ${h}, ${w}] or [${b}, ${c.condChannels}, ${f}, ${h}, ${w}], got [${cc.shape.join(', ')}]`);
+      }
+      if (ok4) cc = cc.unsqueeze(2).expand([b, c.condChannels, f, h, w]);
+      input = torch.cat([x, cc.to(x.dtype)], 1);
+    } else if (cond !== undefined && cond !== null) {
+      throw new ModelInputError('UNet3D: cond was given but the model has condChannels = 0');
+    }
+    let ls = logsnr;
+    if (ls.numel() === 1 && ls.ndim <= 1) ls = ls.reshape([1]).expand([b]);
+    if (ls.ndim !== 1 || ls.shape[0] !== b) throw new ModelInputError(`UNet3D: logsnr must be a scalar or [${b}], got [${ls.shape.join(', ')}]`);
+    const emb = this.embed.forward(sinusoidalEmbedding(ls, c.channels));
+    const embAct = F.silu(emb);
+
+    let hcur = this.stem.forward(input);
+    const hs: Tensor[] = [hcur];
+    for (const level of this.down) {
+      for (const blk of level.blocks) { hcur = blk.forward(hcur, embAct); hs.push(hcur); }
+      if (level.downsample) { hcur = level.downsample.forward(hcur); hs.push(hcur); }
+    }
+    hcur = this.mid.forward(hcur, embAct);
+    for (let l = c.channelMults.length - 1; l >= 0; l--) {
+      const level = this.up.get(l);
+      for (const blk of level.blocks) hcur = blk.forward(torch.cat([hcur, hs.pop()!], 1), embAct);
+      if (level.upsample) hcur = level.upsample.forward(hcur);
+    }
+    return this.convOut.forward(F.silu(this.normOut.forward(hcur)));
+  }
+
+  #checkInput(x: Tensor): [number, number, number, number, number] {
+    if (x.ndim !== 5) throw new ModelInputError(`UNet3D: x must be [batch, channels, frames, lat, lon], got [${x.shape.join(', ')}]`);
+    const s = x.shape as [number, number, number, number, number];
+    const m = this.spatialMultiple;
+    if (s[3] % m !== 0 || s[4] % m !== 0) {
+      throw new ModelInputError(`UNet3D: lat and lon sizes must be divisible by ${m} (${this.config.channelMults.length} levels), got ${s[3]} x ${s[4]}`);
+    }
+    return s;
+  }
+
+  /** Number of parameters (the sum of the numels of stateDict's tensors; the model has no buffers). */
+  parameterCount(): number {
+    let n = 0;
+    for (const p of this.parameters()) n += p.numel();
+    return n;
+  }
+
+  /**
+   * Forward FLOPs (2 per multiply-add) for an input shape [B, C, F, H, W]: convolutions, linear layers and
+   * the attention matmuls (QK^T and AV). Normalisation, activations, softmax and additions are not counted.
+   */
+  flops(shape: number[]): number {
+    if (!Array.isArray(shape) || shape.length !== 5 || !shape.every((v) => Number.isInteger(v) && v > 0)) {
+      throw new ModelInputError(`UNet3D.flops: shape must be [batch, channels, frames, lat, lon], got ${JSON.stringify(shape)}`);
+    }
+    const c = this.config;
+    const m = this.spatialMultiple;
+    if (shape[3]! % m !== 0 || shape[4]! % m !== 0) throw new ModelInputError(`UNet3D.flops: lat and lon must be divisible by ${m}`);
+    const b = shape[0]!;
+    const E = c.embedChannels;
+    let total = 2 * b * (c.channels * E + E * E);
+    let [fl, s] = this.stem.flops([b, c.inChannels + c.condChannels, shape[2]!, shape[3]!, shape[4]!]);
+    total += fl;
+    const hs: number[][] = [s];
+    for (const level of this.down) {
+      for (const blk of level.blocks) { [fl, s] = blk.flops(s); total += fl; hs.push(s); }
+      if (level.downsample) { [fl, s] = level.downsample.flops(s); total += fl; hs.push(s); }
+    }
+    total += this.mid.res1.flops(s) + this.mid.spatial.flops(s) + (this.mid.temporal?.flops(s) ?? 0) + this.mid.res2.flops(s);
+    for (let l = c.channelMults.length - 1; l >= 0; l--) {
+      const level = this.up.get(l);
+      for (const blk of level.blocks) {
+        const skip = hs.pop()!;
+        [fl, s] = blk.flops([s[0]!, s[1]! + skip[1]!, s[2]!, s[3]!, s[4]!]);
+        total += fl;
+      }
+      if (level.upsample) { [fl, s] = level.upsample.flops(s); total += fl; }
+    }
+    return total + this.convOut.flops(s)[0];
+  }
+
+  /** The config as stored in checkpoints (a JSON-serialisable copy). */
+  toJSON(): UNet3DConfig { return JSON.parse(JSON.stringify(this.config)) as UNet3DConfig; }
+}
+
+export { ModelConfigError };

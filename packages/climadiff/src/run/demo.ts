@@ -1,0 +1,80 @@
+// The main job (`npm run demo`): simulate the Earth-like default dataset, train a small space-time U-Net for a
+// bounded time, sample new sequences, and write a run folder with the checkpoint, NetCDF samples, a GIF of
+// samples beside held-out sequences, the loss curve, and report.md comparing samples with held-out data.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runSimulate } from '../cli/simulate.js';
+import { openClipSource } from '../data/file-source.js';
+import { writeReport } from '../eval/report.js';
+import { trainRun, sampleRun, writeSamples, samplesGIF, type SampleRunResult } from './pipeline.js';
+import type { TrainProgress } from '../train/trainer.js';
+
+export interface DemoOptions {
+  out: string;
+  minutes: number;
+  variable?: string;
+  frames?: number;
+  samples?: number;
+  sampleSteps?: number;
+  simulatedFrames?: number;
+  seed?: number;
+  log?: (m: string) => void;
+  onProgress?: (p: TrainProgress) => void;
+}
+
+export async function runDemo(o: DemoOptions): Promise<string[]> {
+  const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const variable = o.variable ?? 'tas';
+  const frames = o.frames ?? 8;
+  mkdirSync(o.out, { recursive: true });
+  const dataPath = join(o.out, 'earth.nc');
+  if (!existsSync(dataPath)) {
+    log(`simulating ${o.simulatedFrames ?? 1460} frames of the Earth-like model (6-hourly, 32x64) -> ${dataPath}`);
+    await runSimulate({ model: 'earth', frames: o.simulatedFrames ?? 1460, seed: o.seed ?? 1, out: dataPath, every: 6, progress: false });
+  }
+  log(`training on '${variable}' clips of ${frames} frames for ${o.minutes} minute(s) -> ${o.out}`);
+  const trained = await trainRun({
+    data: dataPath, variables: [variable], runDir: o.out, frames,
+    config: { minutes: o.minutes, steps: 1_000_000, batchSize: 4, validateEvery: 200, checkpointEvery: 100,
+      lrSchedule: { kind: 'constant', warmupSteps: 50 }, optimizer: { kind: 'adamw', lr: 3e-4, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.01 },
+      emaDecay: 0.99, seed: o.seed ?? 0 },
+    ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+  });
+  log(`trained ${trained.step} steps; last loss ${trained.lastLoss?.toFixed(4)}`);
+  const n = o.samples ?? 8;
+  log(`sampling ${n} sequences with the ancestral sampler (${o.sampleSteps ?? 256} steps)`);
+  const samples = sampleRun({ runDir: o.out, n, frames, steps: o.sampleSteps ?? 256, seed: o.seed ?? 0 });
+  const history = `climadiff demo --minutes ${o.minutes}`;
+  writeSamples(samples, join(o.out, 'samples.nc'), history);
+  // held-out (test split) clips in physical units, the reference of the report and of the GIF
+  const source = await openClipSource(dataPath, [variable]);
+  const starts = samples.runData.test;
+  const [, C, F, H, W] = samples.shape;
+  const refCount = starts.length;
+  const ref = new Float32Array(refCount * C * F * H * W);
+  for (let k = 0; k < refCount; k++) {
+    const block = await source.read(starts[k]!, starts[k]! + F);
+    ref.set(block.data.subarray(0, C * F * H * W), k * C * F * H * W);
+  }
+  writeFileSync(join(o.out, 'samples_vs_data.gif'), samplesGIF(samples, { data: ref, clips: Math.min(refCount, n) }));
+  const files = await writeReport(o.out, {
+    variable, ...(samples.runData.units[0] ? { units: samples.runData.units[0] } : {}),
+    samples: clipArray(samples.data, samples.shape), reference: { data: channel0(ref, refCount, C, F, H, W), shape: [refCount, F, H, W] },
+    meta: { title: 'climadiff demo: Earth-like surface temperature', model: `UNet3D (${frames} frames of ${H}x${W})`, steps: trained.step },
+    ...(samples.runData.lat ? { lat: samples.runData.lat } : {}), ...(samples.runData.lon ? { lon: samples.runData.lon } : {}),
+    extra: `Samples: \`samples.nc\`; animation of held-out sequences (top) beside samples (bottom): ![](samples_vs_data.gif)\n\nLoss curve: ![](loss_curve.png)\n`,
+  });
+  return [join(o.out, 'samples.nc'), join(o.out, 'samples_vs_data.gif'), ...files];
+}
+
+function channel0(data: Float32Array, n: number, C: number, F: number, H: number, W: number): Float32Array {
+  if (C === 1) return data;
+  const out = new Float32Array(n * F * H * W);
+  for (let i = 0; i < n; i++) out.set(data.subarray(i * C * F * H * W, i * C * F * H * W + F * H * W), i * F * H * W);
+  return out;
+}
+
+function clipArray(data: Float32Array, shape: SampleRunResult['shape']): { data: Float32Array; shape: [number, number, number, number] } {
+  const [n, C, F, H, W] = shape;
+  return { data: channel0(data, n, C, F, H, W), shape: [n, F, H, W] };
+}

@@ -1,0 +1,256 @@
+// Run-folder checkpoints, written atomically as a whole:
+//   runDir/ckpt-000050.tmp/  model.safetensors, ema.safetensors, optimizer.safetensors, checkpoint.json  (fsync'd)
+//   -> rename to runDir/ckpt-000050 (fsync runDir)
+//   -> runDir/latest.tmp holding "ckpt-000050" (fsync) -> rename to runDir/latest (fsync runDir)
+// A kill at any moment leaves `latest` pointing at a complete folder (or, before the first pointer update,
+// absent: loadCheckpoint then takes the newest complete ckpt-* folder; *.tmp folders are never read). Weights use PyTorch's dotted names, so Python's
+// safetensors loads them; the optimizer state is PyTorch's state_dict layout, its tensors in
+// optimizer.safetensors under 'state.<position>.<key>'.
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import * as torch from '@climadiff/torch';
+import type { Tensor } from '@climadiff/torch';
+import { TrainConfigSchema, type TrainConfig } from './config.js';
+
+export const CHECKPOINT_FORMAT = 'climadiff-checkpoint';
+export const CHECKPOINT_VERSION = 1;
+export const LATEST = 'latest';
+
+/** A checkpoint that is missing, incomplete or corrupt; the message says which file and what is wrong. */
+export class CheckpointError extends Error {
+  override name = 'CheckpointError';
+}
+
+const TensorRef = z.object({ tensor: z.string() }).strict();
+const StateValue = z.union([z.number(), z.null(), TensorRef]);
+
+export const CheckpointJsonSchema = z.object({
+  format: z.literal(CHECKPOINT_FORMAT),
+  version: z.literal(CHECKPOINT_VERSION),
+  /** Optimizer steps taken (including skipped non-finite steps). */
+  step: z.number().int().nonnegative(),
+  /** Optimizer updates actually applied. */
+  updates: z.number().int().nonnegative(),
+  samplesSeen: z.number().int().nonnegative(),
+  /** Data order: batches come from (seed, epoch); `position` batches of this epoch are consumed. */
+  data: z.object({ epoch: z.number().int().nonnegative(), position: z.number().int().nonnegative() }).strict(),
+  nonFiniteInARow: z.number().int().nonnegative(),
+  trainConfig: TrainConfigSchema,
+  modelConfig: z.unknown(),
+  diffusionConfig: z.unknown(),
+  normStats: z.unknown(),
+  optimizer: z.object({
+    state: z.record(z.string(), z.record(z.string(), StateValue)),
+    param_groups: z.array(z.looseObject({ params: z.array(z.number().int().nonnegative()) })),
+  }).strict(),
+  scheduler: z.record(z.string(), z.unknown()).nullable(),
+  /** torch.Generator states (uint8 bytes, base64): the loss noise generator and the default one (dropout). */
+  rng: z.object({ train: z.string(), default: z.string() }).strict(),
+  files: z.object({ model: z.string(), ema: z.string(), optimizer: z.string() }).strict(),
+  createdAt: z.string(),
+  elapsedMs: z.number().nonnegative(),
+}).strict();
+export type CheckpointJson = z.infer<typeof CheckpointJsonSchema>;
+
+export interface CheckpointData {
+  step: number;
+  updates: number;
+  samplesSeen: number;
+  data: { epoch: number; position: number };
+  nonFiniteInARow: number;
+  trainConfig: TrainConfig;
+  modelConfig?: unknown;
+  diffusionConfig?: unknown;
+  normStats?: unknown;
+  model: Record<string, Tensor>;
+  ema: Record<string, Tensor>;
+  optimizer: torch.optim.OptimizerStateDict;
+  scheduler: Record<string, unknown> | null;
+  rng: { train: Tensor; default: Tensor };
+  elapsedMs: number;
+}
+
+/** A loaded checkpoint: the folder it came from, its JSON, and the tensors. */
+export interface LoadedCheckpoint extends CheckpointData {
+  dir: string;
+  json: CheckpointJson;
+}
+
+export function checkpointName(step: number): string { return `ckpt-${String(step).padStart(6, '0')}`; }
+const NAME_RE = /^ckpt-(\d{6,})$/;
+
+function fsyncPath(path: string): void {
+  let fd: number | undefined;
+  try { fd = openSync(path, 'r'); fsyncSync(fd); } catch { /* some systems refuse to fsync a directory */ } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+function writeFileSynced(path: string, text: string): void {
+  const fd = openSync(path, 'w', 0o644);
+  try {
+    const bytes = Buffer.from(text, 'utf8');
+    for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off, bytes.length - off);
+    fsyncSync(fd);
+  } finally { closeSync(fd); }
+}
+
+const b64 = (t: Tensor): string => Buffer.from(t.toBytes()).toString('base64');
+function fromB64(s: string, what: string): Tensor {
+  const bytes = Buffer.from(s, 'base64');
+  if (bytes.length === 0) throw new CheckpointError(`${what} is empty`);
+  return torch.tensor(new Uint8Array(bytes), [bytes.length], { dtype: 'uint8' });
+}
+
+/** Splits an optimizer state dict into JSON structure + named tensors. */
+function packOptimizer(sd: torch.optim.OptimizerStateDict): { json: CheckpointJson['optimizer']; tensors: Record<string, Tensor> } {
+  const tensors: Record<string, Tensor> = {};
+  const state: CheckpointJson['optimizer']['state'] = {};
+  for (const [pos, entry] of Object.entries(sd.state)) {
+    const out: Record<string, z.infer<typeof StateValue>> = {};
+    for (const [k, v] of Object.entries(entry)) {
+      if (v instanceof torch.Tensor) { const name = `state.${pos}.${k}`; tensors[name] = v; out[k] = { tensor: name }; } else out[k] = v ?? null;
+    }
+    state[pos] = out;
+  }
+  return { json: { state, param_groups: JSON.parse(JSON.stringify(sd.param_groups)) }, tensors };
+}
+
+function unpackOptimizer(json: CheckpointJson['optimizer'], tensors: Record<string, Tensor>, file: string): torch.optim.OptimizerStateDict {
+  const state: torch.optim.OptimizerStateDict['state'] = {};
+  for (const [pos, entry] of Object.entries(json.state)) {
+    const s: Record<string, Tensor | number | null> = {};
+    for (const [k, v] of Object.entries(entry)) {
+      if (v !== null && typeof v === 'object') {
+        const t = tensors[v.tensor];
+        if (t === undefined) throw new CheckpointError(`${file} lacks tensor '${v.tensor}' listed in checkpoint.json`);
+        s[k] = t;
+      } else s[k] = v;
+    }
+    state[Number(pos)] = s;
+  }
+  return { state, param_groups: json.param_groups as torch.optim.OptimizerStateDict['param_groups'] };
+}
+
+/** Complete checkpoint folders of a run, oldest first. */
+export function listCheckpoints(runDir: string): { name: string; step: number }[] {
+  if (!existsSync(runDir)) return [];
+  return readdirSync(runDir).flatMap((name) => {
+    const m = NAME_RE.exec(name);
+    return m ? [{ name, step: Number(m[1]) }] : [];
+  }).sort((a, b) => a.step - b.step);
+}
+
+/**
+ * Writes a checkpoint into runDir atomically (see the file comment), points `latest` at it and keeps the
+ * newest `keep` checkpoints. Returns the folder written.
+ */
+export function saveCheckpoint(runDir: string, data: CheckpointData, options: { keep?: number } = {}): string {
+  mkdirSync(runDir, { recursive: true });
+  const name = checkpointName(data.step);
+  const final = join(runDir, name);
+  const tmp = `${final}.tmp`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp);
+  const files = { model: 'model.safetensors', ema: 'ema.safetensors', optimizer: 'optimizer.safetensors' };
+  const opt = packOptimizer(data.optimizer);
+  torch.save(data.model, join(tmp, files.model), { metadata: { format: 'pt' } });
+  torch.save(data.ema, join(tmp, files.ema), { metadata: { format: 'pt' } });
+  torch.save(opt.tensors, join(tmp, files.optimizer), { metadata: { format: 'pt' } });
+  const json: CheckpointJson = {
+    format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, step: data.step, updates: data.updates, samplesSeen: data.samplesSeen,
+    data: data.data, nonFiniteInARow: data.nonFiniteInARow, trainConfig: data.trainConfig,
+    modelConfig: data.modelConfig ?? null, diffusionConfig: data.diffusionConfig ?? null, normStats: data.normStats ?? null,
+    optimizer: opt.json, scheduler: data.scheduler, rng: { train: b64(data.rng.train), default: b64(data.rng.default) },
+    files, createdAt: new Date().toISOString(), elapsedMs: data.elapsedMs,
+  };
+  writeFileSynced(join(tmp, 'checkpoint.json'), `${JSON.stringify(json, null, 1)}\n`);
+  fsyncPath(tmp);
+  // A folder of the same name can only be a complete checkpoint that `latest` never pointed to (a kill between
+  // the rename and the pointer update) or the one it points to (the same step saved again): replace it safely.
+  if (existsSync(final)) {
+    if (readLatest(runDir) === name) { rmSync(tmp, { recursive: true, force: true }); return final; }
+    rmSync(final, { recursive: true, force: true });
+  }
+  renameSync(tmp, final);
+  fsyncPath(runDir);
+  const latestTmp = join(runDir, `${LATEST}.tmp`);
+  writeFileSynced(latestTmp, `${name}\n`);
+  renameSync(latestTmp, join(runDir, LATEST));
+  fsyncPath(runDir);
+  prune(runDir, options.keep ?? 3, name);
+  return final;
+}
+
+function prune(runDir: string, keep: number, current: string): void {
+  const all = listCheckpoints(runDir);
+  for (const c of all.slice(0, Math.max(0, all.length - keep))) {
+    if (c.name !== current) rmSync(join(runDir, c.name), { recursive: true, force: true });
+  }
+  for (const f of readdirSync(runDir)) {
+    if (/^ckpt-\d+\.tmp$/.test(f)) rmSync(join(runDir, f), { recursive: true, force: true });
+  }
+}
+
+function readLatest(runDir: string): string | null {
+  const p = join(runDir, LATEST);
+  if (!existsSync(p)) return null;
+  return readFileSync(p, 'utf8').trim();
+}
+
+/** True when runDir holds a checkpoint that loadCheckpoint would read. */
+export function hasCheckpoint(runDir: string): boolean {
+  return readLatest(runDir) !== null || listCheckpoints(runDir).length > 0;
+}
+
+/**
+ * Reads and validates the latest complete checkpoint of runDir: the folder `latest` names, or, when the
+ * pointer is absent (a kill before the first pointer update), the newest complete ckpt-* folder.
+ * Throws CheckpointError with the path and the problem when there is none or it is corrupt.
+ */
+export function loadCheckpoint(runDir: string): LoadedCheckpoint {
+  if (!existsSync(runDir)) throw new CheckpointError(`no checkpoint: the run folder ${runDir} does not exist`);
+  let name = readLatest(runDir);
+  if (name === null) {
+    const all = listCheckpoints(runDir);
+    if (all.length === 0) throw new CheckpointError(`no checkpoint in ${runDir} (no '${LATEST}' file and no ckpt-NNNNNN folder)`);
+    name = all[all.length - 1]!.name;
+  }
+  if (!NAME_RE.test(name)) throw new CheckpointError(`${join(runDir, LATEST)} is corrupt: it names '${name.slice(0, 80)}', not a ckpt-NNNNNN folder`);
+  return loadCheckpointDir(join(runDir, name));
+}
+
+/** Reads and validates one checkpoint folder. */
+export function loadCheckpointDir(dir: string): LoadedCheckpoint {
+  const jsonPath = join(dir, 'checkpoint.json');
+  if (!existsSync(jsonPath)) throw new CheckpointError(`checkpoint ${dir} is incomplete: ${jsonPath} is missing`);
+  let raw: unknown;
+  try { raw = JSON.parse(readFileSync(jsonPath, 'utf8')); } catch (e) {
+    throw new CheckpointError(`checkpoint ${jsonPath} is corrupt: ${(e as Error).message}`);
+  }
+  const r = CheckpointJsonSchema.safeParse(raw);
+  if (!r.success) {
+    const lines = r.error.issues.slice(0, 10).map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new CheckpointError(`checkpoint ${jsonPath} does not validate:\n${lines.join('\n')}`);
+  }
+  const json = r.data;
+  const read = (file: string): Record<string, Tensor> => {
+    const p = join(dir, file);
+    if (!existsSync(p)) throw new CheckpointError(`checkpoint ${dir} is incomplete: ${p} is missing`);
+    try { return torch.load(p); } catch (e) { throw new CheckpointError(`checkpoint file ${p} is corrupt: ${(e as Error).message}`); }
+  };
+  const model = read(json.files.model);
+  const ema = read(json.files.ema);
+  const optTensors = read(json.files.optimizer);
+  const optimizer = unpackOptimizer(json.optimizer, optTensors, join(dir, json.files.optimizer));
+  const modelKeys = Object.keys(model).sort().join('\n');
+  if (modelKeys !== Object.keys(ema).sort().join('\n')) throw new CheckpointError(`checkpoint ${dir}: ema.safetensors and model.safetensors hold different tensor names`);
+  return {
+    dir, json, step: json.step, updates: json.updates, samplesSeen: json.samplesSeen, data: json.data,
+    nonFiniteInARow: json.nonFiniteInARow, trainConfig: json.trainConfig, modelConfig: json.modelConfig,
+    diffusionConfig: json.diffusionConfig, normStats: json.normStats, model, ema, optimizer, scheduler: json.scheduler,
+    rng: { train: fromB64(json.rng.train, `${jsonPath} rng.train`), default: fromB64(json.rng.default, `${jsonPath} rng.default`) },
+    elapsedMs: json.elapsedMs,
+  };
+}

@@ -1,0 +1,402 @@
+// The training loop: AdamW + LR schedule + gradient clipping + EMA over any module with
+// forward(x, logsnr, cond?), the seed's v-loss (or any weighted loss of the diffusion core), masked for missing
+// data, gradient accumulation, non-finite-loss skipping, validation loss and ELBO, metrics, previews and
+// atomic checkpoints from which a resumed run continues bit-for-bit. Every random draw comes from two saved
+// generators (the trainer's for the loss noise, torch's default one for dropout) and the data order from
+// (seed, epoch), so a resumed run is the uninterrupted run.
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import * as torch from '@climadiff/torch';
+import type { Tensor } from '@climadiff/torch';
+import {
+  alphaCosineSchedule, denoiser, vLoss, weightedLoss, elbo, type Denoiser, type Schedule, type Weighting,
+} from '../diffusion/index.js';
+import { parseTrainConfig, type DiffusionConfig, type TrainConfig, type TrainConfigInput } from './config.js';
+import { EMA } from './ema.js';
+import { saveCheckpoint, loadCheckpoint, hasCheckpoint, CheckpointError, type LoadedCheckpoint } from './checkpoint.js';
+import { appendMetrics, truncateMetrics, writeLossCurve } from './metrics.js';
+
+/** Any network the trainer can train: an nn.Module with forward(x, logsnr, cond?). */
+export interface TrainableModel extends torch.nn.Module {
+  forward(x: Tensor, logsnr: Tensor, cond?: Tensor): Tensor;
+}
+
+/** One batch: x [B, C, F, H, W]; mask the same shape, 1 = missing; statics (conditioning) passed as cond. */
+export interface TrainBatch {
+  x: Tensor;
+  mask?: Tensor;
+  statics?: Tensor;
+}
+
+/** A dataset the trainer reads: ClipDataset fits. The order of batches must depend only on the options. */
+export interface TrainData {
+  batches(options: { batchSize: number; shuffle?: boolean; seed?: number; epoch?: number; dropLast?: boolean }): AsyncIterable<TrainBatch>;
+}
+
+export interface TrainProgress {
+  step: number;
+  /** The run's target step (config.steps), null when only minutes bound it. */
+  totalSteps: number | null;
+  /** Loss of this step (null: non-finite, the step was skipped). */
+  loss: number | null;
+  lr: number;
+  samplesPerSecond: number;
+  etaSeconds: number | null;
+  elapsedSeconds: number;
+  skipped: boolean;
+}
+
+export interface ValidationResult {
+  step: number;
+  /** Mean validation loss under the EMA weights. */
+  loss: number;
+  /** Mean ELBO in bits per (observed) dimension, null when elboSteps = 0. */
+  bpd: number | null;
+}
+
+export interface PreviewContext {
+  step: number;
+  runDir: string | undefined;
+  /** The model holding the EMA weights, in eval mode, for the duration of the callback. */
+  model: TrainableModel;
+  denoiser: Denoiser;
+  schedule: Schedule;
+}
+
+export interface TrainOptions {
+  model: TrainableModel;
+  config: TrainConfigInput | TrainConfig;
+  data: TrainData;
+  validation?: TrainData;
+  /** Run folder: checkpoints, metrics.jsonl, loss_curve.svg/png. Without it nothing is written. */
+  runDir?: string;
+  /** Continue from runDir's latest checkpoint (an error when there is none). */
+  resume?: boolean;
+  /** Opaque JSON stored in checkpoint.json (the model's config, the data's normalisation statistics). */
+  modelConfig?: unknown;
+  normStats?: unknown;
+  /** Stop this invocation once this step is reached (a checkpoint is written), e.g. to split a run. */
+  untilStep?: number;
+  onProgress?: (p: TrainProgress) => void;
+  onValidation?: (r: ValidationResult) => void;
+  /** Messages such as skipped non-finite steps (default: written to stderr). */
+  onLog?: (message: string) => void;
+  /** Called every config.previewEvery steps with the EMA weights loaded (e.g. to sample and write a GIF). */
+  preview?: (ctx: PreviewContext) => void | Promise<void>;
+}
+
+export interface TrainResult {
+  step: number;
+  updates: number;
+  /** Last finite training loss. */
+  lastLoss: number | null;
+  stopReason: 'steps' | 'minutes' | 'untilStep';
+  lastValidation: ValidationResult | null;
+  /** Folder of the last checkpoint written, when a runDir was given. */
+  checkpoint: string | null;
+  resumedFrom: number | null;
+}
+
+/** Thrown after config.maxNonFiniteInARow non-finite losses in a row. */
+export class NonFiniteLossError extends Error {
+  override name = 'NonFiniteLossError';
+}
+
+/** The diffusion schedule of a config. */
+export function makeSchedule(d: DiffusionConfig): Schedule {
+  return alphaCosineSchedule({ logsnrMin: d.logsnrMin, logsnrMax: d.logsnrMax, shift: d.shift });
+}
+
+/** A diffusion-core denoiser calling model.forward(z, logsnr, cond). */
+export function modelDenoiser(model: TrainableModel, parameterisation: DiffusionConfig['parameterisation']): Denoiser {
+  return denoiser(parameterisation, (z, logsnr, context) => model.forward(z, logsnr, context as Tensor | undefined));
+}
+
+/** Per-example loss [B] of the configured kind. `observed` is true where data exist. */
+function lossPerExample(cfg: TrainConfig, den: Denoiser, x: Tensor, schedule: Schedule, observed: Tensor | undefined, cond: Tensor | undefined, generator: torch.Generator): Tensor {
+  if (cfg.loss === 'v') return vLoss(den, x, schedule, { generator, mask: observed, context: cond }).loss;
+  const weighting = cfg.loss.slice('weighted:'.length) as Weighting;
+  return weightedLoss(den, x, schedule, { weighting, generator, mask: observed, context: cond }).loss;
+}
+
+function disposeBatch(b: TrainBatch): void {
+  b.x.dispose(); b.mask?.dispose(); b.statics?.dispose();
+}
+
+export class Trainer {
+  readonly config: TrainConfig;
+  readonly model: TrainableModel;
+  readonly optimizer: torch.optim.AdamW;
+  readonly scheduler: torch.optim.LRScheduler;
+  readonly ema: EMA;
+  readonly schedule: Schedule;
+  readonly denoiser: Denoiser;
+  /** The generator of the loss noise (t and eps). */
+  readonly generator: torch.Generator;
+  step = 0;
+  updates = 0;
+  samplesSeen = 0;
+  epoch = 0;
+  /** Batches of the current epoch consumed. */
+  position = 0;
+  nonFiniteInARow = 0;
+  resumedFrom: number | null = null;
+  private readonly options: TrainOptions;
+  private readonly params: Tensor[];
+  private iterator: AsyncIterator<TrainBatch> | null = null;
+  private elapsedBefore = 0;
+
+  constructor(options: TrainOptions) {
+    this.options = options;
+    this.config = parseTrainConfig(options.config);
+    const cfg = this.config;
+    this.model = options.model;
+    this.params = this.model.parameters().filter((p) => p.requiresGrad);
+    if (this.params.length === 0) throw new Error('the model has no trainable parameters');
+    this.optimizer = new torch.optim.AdamW(this.params, {
+      lr: cfg.optimizer.lr, betas: [...cfg.optimizer.betas] as [number, number], eps: cfg.optimizer.eps, weightDecay: cfg.optimizer.weightDecay,
+    });
+    const ls = cfg.lrSchedule;
+    this.scheduler = ls.kind === 'constant'
+      ? torch.optim.linearWarmup(this.optimizer, ls.warmupSteps)
+      : torch.optim.warmupCosine(this.optimizer, { warmupSteps: ls.warmupSteps, totalSteps: Math.max(ls.totalSteps ?? cfg.steps!, ls.warmupSteps), minLr: Math.min(ls.minLr, cfg.optimizer.lr) });
+    this.ema = new EMA(this.model, cfg.emaDecay);
+    this.schedule = makeSchedule(cfg.diffusion);
+    this.denoiser = modelDenoiser(this.model, cfg.diffusion.parameterisation);
+    this.generator = new torch.Generator({ seed: cfg.seed });
+    if (options.resume) {
+      if (!options.runDir) throw new Error('resume needs a runDir');
+      if (!hasCheckpoint(options.runDir)) throw new CheckpointError(`cannot resume: no checkpoint in ${options.runDir}`);
+      this.restore(loadCheckpoint(options.runDir));
+    } else {
+      // Same seed and config, same run: dropout draws come from the default generator, seeded here.
+      torch.manualSeed(cfg.seed);
+    }
+  }
+
+  private log(msg: string): void {
+    if (this.options.onLog) this.options.onLog(msg); else process.stderr.write(`${msg}\n`);
+  }
+
+  /** Loads a checkpoint's weights, EMA, optimizer, schedule, RNG and data position into this trainer. */
+  restore(ck: LoadedCheckpoint): void {
+    // The data order and the random draws depend on these; a change would silently break bit-for-bit resumption.
+    for (const k of ['seed', 'batchSize', 'gradAccumulation', 'shuffle', 'dropLast', 'loss'] as const) {
+      if (JSON.stringify(ck.trainConfig[k]) !== JSON.stringify(this.config[k])) {
+        throw new CheckpointError(`cannot resume from ${ck.dir}: config '${k}' is ${JSON.stringify(this.config[k])} but the checkpoint was trained with ${JSON.stringify(ck.trainConfig[k])}`);
+      }
+    }
+    try { this.model.loadStateDict(ck.model); } catch (e) {
+      throw new CheckpointError(`checkpoint ${ck.dir} does not match the model: ${(e as Error).message}`);
+    }
+    try { this.ema.loadStateDict(ck.ema); } catch (e) {
+      throw new CheckpointError(`checkpoint ${ck.dir}: ${(e as Error).message}`);
+    }
+    this.optimizer.loadStateDict(ck.optimizer);
+    if (ck.scheduler) this.scheduler.loadStateDict(ck.scheduler);
+    this.generator.setState(ck.rng.train);
+    torch.defaultGenerator.setState(ck.rng.default);
+    this.step = ck.step; this.updates = ck.updates; this.samplesSeen = ck.samplesSeen;
+    this.epoch = ck.data.epoch; this.position = ck.data.position; this.nonFiniteInARow = ck.nonFiniteInARow;
+    this.elapsedBefore = ck.elapsedMs;
+    this.resumedFrom = ck.step;
+  }
+
+  /** Writes a checkpoint of the current state into runDir; returns its folder. */
+  saveCheckpoint(elapsedMs = this.elapsedBefore): string {
+    const runDir = this.options.runDir;
+    if (!runDir) throw new Error('saveCheckpoint needs a runDir');
+    return torch.scope(() => saveCheckpoint(runDir, {
+      step: this.step, updates: this.updates, samplesSeen: this.samplesSeen, data: { epoch: this.epoch, position: this.position },
+      nonFiniteInARow: this.nonFiniteInARow, trainConfig: this.config, modelConfig: this.options.modelConfig,
+      diffusionConfig: this.config.diffusion, normStats: this.options.normStats,
+      model: this.model.stateDict(),
+      ema: this.ema.stateDict(), optimizer: this.optimizer.stateDict(), scheduler: this.scheduler.stateDict(),
+      rng: { train: this.generator.getState(), default: torch.defaultGenerator.getState() }, elapsedMs,
+    }, { keep: this.config.keepCheckpoints }));
+  }
+
+  /** The next batch in (seed, epoch) order; on resume the consumed part of the epoch is skipped once. */
+  private async nextBatch(): Promise<TrainBatch> {
+    const cfg = this.config;
+    for (;;) {
+      if (this.iterator === null) {
+        this.iterator = this.options.data.batches({ batchSize: cfg.batchSize, shuffle: cfg.shuffle, seed: cfg.seed, epoch: this.epoch, dropLast: cfg.dropLast })[Symbol.asyncIterator]();
+        for (let i = 0; i < this.position; i++) {
+          const r = await this.iterator.next();
+          if (r.done) throw new CheckpointError(`cannot resume: epoch ${this.epoch} has fewer than ${this.position} batches (did the dataset change?)`);
+          disposeBatch(r.value);
+        }
+      }
+      const r = await this.iterator.next();
+      if (!r.done) { this.position += 1; return r.value; }
+      if (this.position === 0) throw new Error(`the training data yield no batch of ${cfg.batchSize}${cfg.dropLast ? ' (dropLast: the dataset is smaller than one batch)' : ''}`);
+      this.epoch += 1; this.position = 0; this.iterator = null;
+    }
+  }
+
+  /** One optimizer step over gradAccumulation micro-batches; returns the loss (null when non-finite and skipped). */
+  async trainStep(): Promise<{ loss: number | null; samples: number }> {
+    const cfg = this.config;
+    const micro: TrainBatch[] = [];
+    for (let a = 0; a < cfg.gradAccumulation; a++) micro.push(await this.nextBatch());
+    const samples = micro.reduce((s, b) => s + b.x.shape[0]!, 0);
+    try {
+      return torch.scope(() => {
+        this.model.train();
+        this.optimizer.zeroGrad();
+        let total = 0, finite = true;
+        for (const b of micro) {
+          const observed = cfg.maskedLoss && b.mask ? b.mask.eq(0) : undefined;
+          // Examples are weighted equally across micro-batches (the mean over the effective batch).
+          const l = lossPerExample(cfg, this.denoiser, b.x, this.schedule, observed, b.statics, this.generator).sum().div(samples);
+          const v = l.item();
+          if (!Number.isFinite(v)) { finite = false; break; }
+          l.backward();
+          total += v;
+        }
+        if (finite && cfg.gradClip !== null) {
+          const norm = torch.optim.clipGradNorm(this.params, cfg.gradClip).item();
+          if (!Number.isFinite(norm)) finite = false;
+        }
+        this.step += 1;
+        this.samplesSeen += samples;
+        if (!finite) { this.optimizer.zeroGrad(); return { loss: null, samples }; }
+        this.optimizer.step();
+        this.scheduler.step();
+        this.ema.update();
+        this.optimizer.zeroGrad();
+        this.updates += 1;
+        return { loss: total, samples };
+      });
+    } finally { for (const b of micro) disposeBatch(b); }
+  }
+
+  /** Validation loss and ELBO (bits/dim) under the EMA weights; the training state is untouched. */
+  async validate(): Promise<ValidationResult | null> {
+    const data = this.options.validation;
+    if (!data) return null;
+    const cfg = this.config;
+    const restore = this.ema.swapIn();
+    const wasTraining = this.model.training;
+    this.model.eval();
+    try {
+      // Its own generator, seeded the same every time: validation never touches the training randomness.
+      const gen = new torch.Generator({ seed: BigInt(cfg.seed) * 1000003n + 7919n });
+      let lossSum = 0, bpdSum = 0, n = 0, k = 0;
+      for await (const b of data.batches({ batchSize: cfg.batchSize, shuffle: false, seed: cfg.seed, epoch: 0, dropLast: false })) {
+        try {
+          torch.scope(() => torch.noGrad(() => {
+            const observed = cfg.maskedLoss && b.mask ? b.mask.eq(0) : undefined;
+            const B = b.x.shape[0]!;
+            lossSum += lossPerExample(cfg, this.denoiser, b.x, this.schedule, observed, b.statics, gen).sum().item();
+            if (cfg.validation.elboSteps > 0) {
+              const den = b.statics === undefined ? this.denoiser
+                : denoiser(this.denoiser.parameterisation, (z, l) => this.denoiser(z, l, b.statics));
+              bpdSum += elbo(den, b.x, this.schedule, {
+                method: 'quadrature', steps: cfg.validation.elboSteps, samples: cfg.validation.elboSamples, generator: gen, mask: observed,
+              }).bpd.sum().item();
+            }
+            n += B;
+          }));
+        } finally { disposeBatch(b); }
+        if (++k >= cfg.validation.maxBatches) break;
+      }
+      if (n === 0) throw new Error('the validation data yield no batch');
+      return { step: this.step, loss: lossSum / n, bpd: cfg.validation.elboSteps > 0 ? bpdSum / n : null };
+    } finally {
+      restore();
+      this.model.train(wasTraining);
+    }
+  }
+
+  /** Runs until config.steps, config.minutes or options.untilStep. */
+  async run(): Promise<TrainResult> {
+    const cfg = this.config, o = this.options;
+    const runDir = o.runDir;
+    const metricsPath = runDir ? join(runDir, 'metrics.jsonl') : null;
+    if (runDir) {
+      mkdirSync(runDir, { recursive: true });
+      if (o.resume) truncateMetrics(metricsPath!, this.step);
+      else if (hasCheckpoint(runDir)) throw new CheckpointError(`${runDir} already holds a run; pass resume to continue it or choose another folder`);
+    }
+    const t0 = Date.now();
+    const budgetMs = cfg.minutes === undefined ? Infinity : cfg.minutes * 60_000;
+    const target = Math.min(cfg.steps ?? Infinity, o.untilStep ?? Infinity);
+    let lastLoss: number | null = null, lastValidation: ValidationResult | null = null, checkpoint: string | null = null;
+    let stopReason: TrainResult['stopReason'] = 'steps';
+    let windowLoss = 0, windowN = 0, windowSkipped = 0, windowSamples = 0, windowT = Date.now();
+    let secPerStep: number | null = null;
+    const elapsed = (): number => this.elapsedBefore + (Date.now() - t0);
+    for (;;) {
+      if (this.step >= target) { stopReason = o.untilStep !== undefined && this.step >= o.untilStep && this.step < (cfg.steps ?? Infinity) ? 'untilStep' : 'steps'; break; }
+      if (Date.now() - t0 >= budgetMs) { stopReason = 'minutes'; break; }
+      const ts = Date.now();
+      const { loss, samples } = await this.trainStep();
+      const dt = (Date.now() - ts) / 1000;
+      secPerStep = secPerStep === null ? dt : 0.9 * secPerStep + 0.1 * dt;
+      windowSamples += samples;
+      const lr = this.optimizer.paramGroups[0]!.lr;
+      if (loss === null) {
+        this.nonFiniteInARow += 1; windowSkipped += 1;
+        this.log(`step ${this.step}: non-finite loss, step skipped (${this.nonFiniteInARow} in a row, limit ${cfg.maxNonFiniteInARow})`);
+        if (metricsPath) appendMetrics(metricsPath, { step: this.step, loss: null, skipped: 1, lr });
+        if (this.nonFiniteInARow >= cfg.maxNonFiniteInARow) {
+          throw new NonFiniteLossError(`training stopped at step ${this.step}: the loss was NaN or infinite for ${this.nonFiniteInARow} steps in a row ` +
+            `(limit maxNonFiniteInARow = ${cfg.maxNonFiniteInARow}). Lower the learning rate, enable gradient clipping, or check the data for NaN outside the mask` +
+            `${runDir ? `; the last good checkpoint in ${runDir} is unchanged` : ''}.`);
+        }
+      } else {
+        this.nonFiniteInARow = 0; lastLoss = loss; windowLoss += loss; windowN += 1;
+      }
+      const remainingSteps = cfg.steps === undefined ? Infinity : cfg.steps - this.step;
+      const etaSteps = Number.isFinite(remainingSteps) && secPerStep !== null ? remainingSteps * secPerStep : Infinity;
+      const etaBudget = (budgetMs - (Date.now() - t0)) / 1000;
+      const eta = Math.min(etaSteps, etaBudget);
+      const sps = samples / Math.max(dt, 1e-9);
+      o.onProgress?.({
+        step: this.step, totalSteps: cfg.steps ?? null, loss, lr, samplesPerSecond: sps,
+        etaSeconds: Number.isFinite(eta) ? Math.max(0, eta) : null, elapsedSeconds: elapsed() / 1000, skipped: loss === null,
+      });
+      if (this.step % cfg.logEvery === 0) {
+        const now = Date.now();
+        if (metricsPath && windowN > 0) {
+          appendMetrics(metricsPath, {
+            step: this.step, loss: windowLoss / windowN, lr, samples_per_s: windowSamples / Math.max((now - windowT) / 1000, 1e-9),
+            skipped: windowSkipped, elapsed_s: elapsed() / 1000,
+          });
+        }
+        windowLoss = 0; windowN = 0; windowSkipped = 0; windowSamples = 0; windowT = now;
+      }
+      if (cfg.validateEvery > 0 && this.step % cfg.validateEvery === 0 && o.validation) {
+        lastValidation = await this.validate();
+        if (lastValidation) {
+          o.onValidation?.(lastValidation);
+          if (metricsPath) {
+            appendMetrics(metricsPath, { step: this.step, val_loss: lastValidation.loss, ...(lastValidation.bpd === null ? {} : { bpd: lastValidation.bpd }) });
+            await writeLossCurve(metricsPath, join(runDir!, 'loss_curve.svg'), join(runDir!, 'loss_curve.png'));
+          }
+        }
+      }
+      if (cfg.previewEvery > 0 && this.step % cfg.previewEvery === 0 && o.preview) {
+        const restore = this.ema.swapIn();
+        const wasTraining = this.model.training;
+        this.model.eval();
+        try { await o.preview({ step: this.step, runDir, model: this.model, denoiser: this.denoiser, schedule: this.schedule }); } finally {
+          restore(); this.model.train(wasTraining);
+        }
+      }
+      if (runDir && cfg.checkpointEvery > 0 && this.step % cfg.checkpointEvery === 0) checkpoint = this.saveCheckpoint(elapsed());
+    }
+    if (runDir) {
+      checkpoint = this.saveCheckpoint(elapsed());
+      await writeLossCurve(metricsPath!, join(runDir, 'loss_curve.svg'), join(runDir, 'loss_curve.png'));
+    }
+    return { step: this.step, updates: this.updates, lastLoss, stopReason, lastValidation, checkpoint, resumedFrom: this.resumedFrom };
+  }
+}
+
+/** Builds a Trainer (resuming when options.resume) and runs it. */
+export async function train(options: TrainOptions): Promise<TrainResult> {
+  return new Trainer(options).run();
+}

@@ -1,0 +1,64 @@
+// The main job's commands end to end on a small simulated dataset, and their error paths: a missing
+// checkpoint, a config that does not validate, data whose shape does not match the model.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openDataset } from '../src/data/index.js';
+
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
+let dir = '';
+const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'climadiff-run-'));
+  const r = cli('data', 'simulate', '--model', 'earth', '--frames', '120', '--seed', '3', '--spinup', '2', '--out', 'earth.nc', '--no-progress');
+  assert.equal(r.status, 0, r.stderr);
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('train, info and sample: checkpoint, metrics, samples in physical units on the training grid', () => {
+  const cfg = join(dir, 'tiny.json');
+  writeFileSync(cfg, JSON.stringify({ steps: 2, batchSize: 1, logEvery: 1, validateEvery: 0, checkpointEvery: 1, lrSchedule: { kind: 'constant', warmupSteps: 0 } }));
+  const t = cli('train', '--data', 'earth.nc', '--vars', 'tas', '--out', 'run', '--frames', '4', '--config', cfg);
+  assert.equal(t.status, 0, t.stderr);
+  assert.ok(existsSync(join(dir, 'run', 'latest')) && existsSync(join(dir, 'run', 'metrics.jsonl')));
+  const info = cli('info', 'run');
+  assert.equal(info.status, 0, info.stderr);
+  const summary = JSON.parse(info.stdout) as { step: number; model: { parameters: number }; data: { variables: string[] } };
+  assert.equal(summary.step, 2);
+  assert.deepEqual(summary.data.variables, ['tas']);
+  assert.ok(summary.model.parameters > 100_000);
+  const s = cli('sample', '--checkpoint', 'run', '--n', '2', '--steps', '3', '--frames', '6', '--out', 'samples.nc');
+  assert.equal(s.status, 0, s.stderr);
+  return openDataset(join(dir, 'samples.nc'), { normalise: false }).then((ds) => {
+    const v = ds.variables.get('tas')!;
+    assert.deepEqual(v.shape, [2, 6, 32, 64], 'frames may exceed the training length');
+    assert.equal(v.units, 'K');
+    assert.ok(v.data.every(Number.isFinite));
+  });
+});
+
+test('error paths: missing checkpoint, invalid config, unknown variable, shape mismatch on resume', () => {
+  const missing = cli('sample', '--checkpoint', 'nowhere', '--out', 'x.nc');
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /nowhere: not a training run/);
+  const bad = join(dir, 'bad.json');
+  writeFileSync(bad, JSON.stringify({ steps: -3, optimizer: { lr: 'fast' } }));
+  const cfg = cli('train', '--data', 'earth.nc', '--vars', 'tas', '--out', 'r2', '--config', bad);
+  assert.equal(cfg.status, 1);
+  assert.match(cfg.stderr, /steps/);
+  assert.match(cfg.stderr, /optimizer\.lr/);
+  const unknown = cli('train', '--data', 'earth.nc', '--vars', 'nope', '--out', 'r3', '--steps', '1');
+  assert.equal(unknown.status, 1);
+  assert.match(unknown.stderr, /unknown variable 'nope'.*tas/);
+  const mismatch = cli('train', '--data', 'earth.nc', '--vars', 'tas,pr', '--out', 'run', '--frames', '4', '--steps', '3', '--resume');
+  assert.equal(mismatch.status, 1);
+  assert.match(mismatch.stderr, /takes 1 channel\(s\) but 2 variable\(s\)/);
+  const sampler = cli('sample', '--checkpoint', 'run', '--sampler', 'magic', '--out', 'y.nc');
+  assert.equal(sampler.status, 1);
+  assert.match(sampler.stderr, /--sampler must be one of/);
+});

@@ -1,0 +1,216 @@
+// The 3D U-Net (src/models): parity with the PyTorch twin interop/pytorch/unet3d.py on the same
+// safetensors weights and inputs (Debian's /usr/bin/python3 torch 1.13, same BLAS), identical parameter
+// names and counts, gradients reaching every parameter, shapes, frame-count independence, exact
+// longitude-roll equivariance with periodic padding, the FLOP count against a hand count, config validation.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as torch from '@climadiff/torch';
+import type { Tensor } from '@climadiff/torch';
+import { UNet3D, asDenoiser, ModelConfigError, ModelInputError, type UNet3DConfigInput } from '../src/models/index.js';
+
+torch.setNumThreads(2);
+const PYTHON = '/usr/bin/python3';
+// dist/test -> repo root
+const TWIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'interop', 'pytorch', 'unet3d.py');
+const gen = new torch.Generator({ seed: 11 });
+
+/** Moves every parameter away from its initialisation (zero-initialised layers would make parity trivial). */
+function perturb(model: UNet3D, scale = 0.1): void {
+  torch.noGrad(() => {
+    for (const p of model.parameters()) p.add_(torch.randn(p.shape, { generator: gen }).mul(scale));
+  });
+}
+
+function maxAbsDiff(a: Tensor, b: Tensor): number { return a.sub(b).abs().max().item(); }
+
+function haveTwin(): string | null {
+  const r = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) return `${PYTHON} with torch is not available: no PyTorch reference`;
+  return null;
+}
+
+interface TwinOut { shape: number[]; parameters: number; names: string[] }
+
+function runTwin(model: UNet3D, inputs: Record<string, Tensor>): { out: TwinOut; y: Tensor } {
+  const dir = mkdtempSync(join(tmpdir(), 'unet-parity-'));
+  try {
+    const weights = join(dir, 'model.safetensors');
+    torch.save(model.stateDict(), weights);
+    const spec: Record<string, { path: string; shape: number[] }> = {};
+    for (const [k, t] of Object.entries(inputs)) {
+      const path = join(dir, `${k}.f32`);
+      writeFileSync(path, t.contiguous().toFloat32Array());
+      spec[k] = { path, shape: t.shape };
+    }
+    const job = { config: model.toJSON(), weights, inputs: spec, out: join(dir, 'y.f32'), threads: 1 };
+    writeFileSync(join(dir, 'job.json'), JSON.stringify(job));
+    const r = spawnSync(PYTHON, [TWIN, join(dir, 'job.json')], { encoding: 'utf8', env: torch.backends.sameBlasEnv(), timeout: 120_000 });
+    if (r.error) throw r.error;
+    if (r.status !== 0) throw new Error(`twin failed (status ${r.status}):\n${r.stderr}`);
+    const out = JSON.parse(r.stdout) as TwinOut;
+    const buf = readFileSync(join(dir, 'y.f32'));
+    const arr = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+    return { out, y: torch.tensor(arr, out.shape) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const SMALL: UNet3DConfigInput = {
+  inChannels: 1, channels: 16, channelMults: [1, 2], attentionLevels: [1], condChannels: 2, headChannels: 8,
+  groups: 8, boundary: { lon: 'periodic', lat: 'zeros' },
+};
+
+const skipTwin = haveTwin();
+
+test('parity with the PyTorch twin: same names, counts and outputs (static cond, periodic lon)', { skip: skipTwin ?? false }, () => {
+  const model = new UNet3D(SMALL).eval();
+  perturb(model);
+  const x = torch.randn([2, 1, 4, 16, 32], { generator: gen });
+  const logsnr = torch.tensor([-3, 5], [2]);
+  const cond = torch.randn([2, 2, 16, 32], { generator: gen });
+  const y = torch.noGrad(() => model.forward(x, logsnr, cond));
+  const { out, y: yt } = runTwin(model, { x, logsnr, cond });
+  assert.deepEqual(out.names, model.namedParameters().map(([n]) => n), 'parameter names and order');
+  assert.equal(out.parameters, model.parameterCount());
+  assert.deepEqual(out.shape, [2, 1, 4, 16, 32]);
+  const scale = y.abs().max().item();
+  assert.ok(scale > 1e-2, `output is not trivial (max |y| ${scale})`);
+  const diff = maxAbsDiff(y, yt);
+  assert.ok(diff < 1e-4 * Math.max(1, scale), `max |ours - twin| = ${diff} (output scale ${scale})`);
+});
+
+test('parity with the PyTorch twin: reflect lat, zeros lon, per-frame cond, 2 blocks, eps, 6 frames', { skip: skipTwin ?? false }, () => {
+  const model = new UNet3D({
+    ...SMALL, numResBlocks: 2, boundary: { lon: 'zeros', lat: 'reflect' }, parameterisation: 'eps', outChannels: 2, maxRelativeDistance: 2,
+  }).eval();
+  perturb(model);
+  const x = torch.randn([1, 1, 6, 8, 16], { generator: gen });
+  const logsnr = torch.tensor([1.5], [1]);
+  const cond = torch.randn([1, 2, 6, 8, 16], { generator: gen });
+  const y = torch.noGrad(() => model.forward(x, logsnr, cond));
+  const { out, y: yt } = runTwin(model, { x, logsnr, cond });
+  assert.equal(out.parameters, model.parameterCount());
+  assert.deepEqual(out.shape, [1, 2, 6, 8, 16]);
+  const scale = y.abs().max().item();
+  const diff = maxAbsDiff(y, yt);
+  assert.ok(diff < 1e-4 * Math.max(1, scale), `max |ours - twin| = ${diff} (output scale ${scale})`);
+});
+
+test('parameterCount equals the sum of stateDict numels; gradients reach every parameter', () => {
+  const model = new UNet3D(SMALL);
+  perturb(model);
+  const sd = model.stateDict();
+  let n = 0;
+  for (const t of Object.values(sd)) n += t.numel();
+  assert.equal(model.parameterCount(), n);
+  const x = torch.randn([1, 1, 3, 8, 16], { generator: gen });
+  const cond = torch.randn([1, 2, 8, 16], { generator: gen });
+  model.forward(x, torch.tensor([0.3], [1]), cond).square().sum().backward();
+  const unused: string[] = [];
+  for (const [name, p] of model.namedParameters()) {
+    if (p.grad === null || p.grad.abs().sum().item() === 0) unused.push(name);
+  }
+  assert.deepEqual(unused, [], 'parameters without gradient');
+});
+
+test('output shape follows outChannels; any number of frames works and temporal attention mixes frames', () => {
+  const model = new UNet3D({ ...SMALL, outChannels: 3, maxRelativeDistance: 2 }).eval();
+  perturb(model);
+  for (const f of [1, 4, 7]) {
+    const x = torch.randn([2, 1, f, 8, 16], { generator: gen });
+    const y = torch.noGrad(() => model.forward(x, torch.tensor(2), torch.randn([2, 2, 8, 16], { generator: gen })));
+    assert.deepEqual(y.shape, [2, 3, f, 8, 16]);
+    assert.ok(Number.isFinite(y.abs().max().item()));
+  }
+  // changing the last frame changes the first frame's output (only temporal attention connects frames)
+  const x = torch.randn([1, 1, 7, 8, 16], { generator: gen });
+  const cond = torch.randn([1, 2, 8, 16], { generator: gen });
+  const x2 = x.clone();
+  torch.noGrad(() => x2.narrow(2, 6, 1).add_(1));
+  const y1 = torch.noGrad(() => model.forward(x, torch.tensor(0), cond));
+  const y2 = torch.noGrad(() => model.forward(x2, torch.tensor(0), cond));
+  assert.ok(maxAbsDiff(y1.narrow(2, 0, 1), y2.narrow(2, 0, 1)) > 1e-4);
+  // the relative position bias is relpos[h, clamp(j - i, -K, K) + K] for any number of frames
+  const attn = model.down.get(0).blocks.get(0).temporal!;
+  const bias = attn.relativeBias(7);
+  assert.deepEqual(bias.shape, [attn.heads, 7, 7]);
+  const table = attn.relpos!.detach();
+  for (const [i, j] of [[0, 0], [0, 6], [6, 0], [2, 3], [5, 1]] as const) {
+    const r = Math.max(-2, Math.min(2, j - i)) + 2;
+    assert.equal(maxAbsDiff(bias.select(1, i).select(1, j), table.select(1, r)), 0, `bias[${i}, ${j}]`);
+  }
+});
+
+test('periodic longitude: rolling the input by k cells rolls the output by k cells', () => {
+  const x = torch.randn([1, 1, 2, 8, 16], { generator: gen });
+  const cond = torch.randn([1, 2, 8, 16], { generator: gen });
+  const err = (lon: 'periodic' | 'zeros', lat: 'zeros' | 'reflect', k: number): number => {
+    const model = new UNet3D({ ...SMALL, boundary: { lon, lat } }).eval();
+    perturb(model);
+    return torch.noGrad(() => {
+      const y = model.forward(x, torch.tensor(1), cond);
+      const yr = model.forward(x.roll([k], [4]), torch.tensor(1), cond.roll([k], [3]));
+      return maxAbsDiff(yr, y.roll([k], [4])) / y.abs().max().item();
+    });
+  };
+  for (const k of [2, 6]) { // multiples of 2 (one stride-2 level)
+    assert.ok(err('periodic', 'zeros', k) < 1e-5, `periodic/zeros k=${k}: ${err('periodic', 'zeros', k)}`);
+    assert.ok(err('periodic', 'reflect', k) < 1e-5, `periodic/reflect k=${k}`);
+  }
+  assert.ok(err('zeros', 'zeros', 2) > 1e-3, 'zero padding in longitude is not roll-equivariant');
+});
+
+test('flops: hand count for a one-level model', () => {
+  // channels 8, E 32, input [1, 1, 2, 4, 4] (P = 32 positions, N = 16 per frame):
+  // embed 2(8*32 + 32*32) = 2560; stem 2*32*8*9 = 4608; down res 8->8: 2*36864 + 2*32*16 = 74752;
+  // mid: res 74752 + spatial attention (qkv 12288, proj 4096, QK^T and AV 4*2*16*16*8 = 16384) + res 74752;
+  // up: 2 x res 16->8 (conv1 73728, conv2 36864, emb 1024, skip 8192); out conv 4608
+  const model = new UNet3D({ inChannels: 1, channels: 8, channelMults: [1], attentionLevels: [], temporalAttention: false, headChannels: 8, groups: 4 });
+  const expected = 2560 + 4608 + 74752 + 74752 + 32768 + 74752 + 2 * 119808 + 4608;
+  assert.equal(model.flops([1, 1, 2, 4, 4]), expected);
+  assert.equal(model.flops([3, 1, 2, 4, 4]), 3 * expected);
+});
+
+test('config validation and input errors are clear', () => {
+  assert.throws(() => new UNet3D({ inChannels: 1, channels: 12, groups: 8 }), (e: unknown) => e instanceof ModelConfigError && /groups/.test(e.message));
+  assert.throws(() => new UNet3D({ inChannels: 1, boundary: { lon: 'wrap' as 'periodic' } }), /boundary.lon/);
+  assert.throws(() => new UNet3D({ inChannels: 1, attentionLevels: [5] }), /attentionLevels/);
+  assert.throws(() => new UNet3D({ inChannels: 1, chanels: 8 } as UNet3DConfigInput), /unknown field 'chanels'/);
+  const model = new UNet3D(SMALL);
+  assert.throws(() => model.forward(torch.zeros([1, 1, 2, 9, 16]), torch.tensor(0), torch.zeros([1, 2, 9, 16])), (e: unknown) => e instanceof ModelInputError && /divisible by 2/.test(e.message));
+  assert.throws(() => model.forward(torch.zeros([1, 1, 2, 8, 16]), torch.tensor(0)), /conditioning channels/);
+  // the stored config round-trips through JSON to an identical model layout
+  const again = new UNet3D(JSON.parse(JSON.stringify(model.toJSON())));
+  assert.deepEqual(again.namedParameters().map(([n, p]) => [n, p.shape]), model.namedParameters().map(([n, p]) => [n, p.shape]));
+});
+
+test('asDenoiser: the model parameterisation and cond from options or context', () => {
+  const model = new UNet3D({ ...SMALL, parameterisation: 'eps' }).eval();
+  perturb(model);
+  const x = torch.randn([1, 1, 2, 8, 16], { generator: gen });
+  const cond = torch.randn([1, 2, 8, 16], { generator: gen });
+  const d = asDenoiser(model, { cond });
+  assert.equal(d.parameterisation, 'eps');
+  const ref = torch.noGrad(() => model.forward(x, torch.tensor([0.5], [1]), cond));
+  assert.equal(maxAbsDiff(torch.noGrad(() => d(x, torch.tensor([0.5], [1]))), ref), 0);
+  const d2 = asDenoiser(model);
+  assert.equal(maxAbsDiff(torch.noGrad(() => d2(x, torch.tensor([0.5], [1]), { cond })), ref), 0);
+  assert.equal(new UNet3D({ inChannels: 1, channels: 8, channelMults: [1], headChannels: 8 }).config.parameterisation, 'v');
+});
+
+test('dropout acts in training mode only', () => {
+  const model = new UNet3D({ ...SMALL, dropout: 0.3 });
+  perturb(model);
+  const x = torch.randn([1, 1, 2, 8, 16], { generator: gen });
+  const cond = torch.randn([1, 2, 8, 16], { generator: gen });
+  const run = (): Tensor => torch.noGrad(() => model.forward(x, torch.tensor(0), cond));
+  assert.ok(maxAbsDiff(run(), run()) > 1e-4, 'training mode: two passes differ');
+  model.eval();
+  assert.equal(maxAbsDiff(run(), run()), 0, 'eval mode: deterministic');
+});
