@@ -6,6 +6,7 @@ import { trainRun, sampleRun, writeSamples, runInfo, SAMPLERS, type SamplerName 
 import { parseTrainConfig } from '../train/config.js';
 import { DataError } from '../data/types.js';
 import { runDemo } from '../run/demo.js';
+import { progressBar as trainProgressBar } from '../train/progress.js';
 
 const int = (name: string) => (v: string): number => {
   const n = Number(v);
@@ -51,23 +52,16 @@ export function register(program: Command): void {
         ...(o.batchSize ? { batchSize: o.batchSize } : {}) };
       if (cfg.steps === undefined && cfg.minutes === undefined) cfg.minutes = 10;
       const config = parseTrainConfig(cfg, o.config ?? 'training options');
-      const bar = progressBar('train');
-      let started = false;
+      const bar = trainProgressBar();
       let result;
       try {
         result = await trainRun({
-        data: o.data, variables: o.vars.split(',').map((s) => s.trim()).filter(Boolean), runDir: o.out, frames: o.frames,
-        config, resume: o.resume ?? false,
-        onProgress: (p) => {
-          const total = p.totalSteps ?? Math.max(p.step, 1);
-          if (!started) { bar.start(total, p.step, { extra: '' }); started = true; }
-          bar.setTotal(total);
-          bar.update(p.step, { extra: `loss ${p.loss === null ? 'skipped' : p.loss.toFixed(4)} | ${p.samplesPerSecond.toFixed(1)} samples/s` });
-        },
-        onLog: (m) => process.stderr.write(`\n${m}\n`),
+          data: o.data, variables: o.vars.split(',').map((s) => s.trim()).filter(Boolean), runDir: o.out, frames: o.frames,
+          config, resume: o.resume ?? false, onProgress: bar.onProgress,
+          onLog: (m) => process.stderr.write(`\n${m}\n`),
         });
       } finally {
-        if (started) bar.stop();
+        bar.stop();
       }
       process.stdout.write(`trained to step ${result.step} (${result.stopReason}); last loss ${result.lastLoss?.toFixed(4) ?? 'n/a'}; checkpoint ${result.checkpoint}\n`);
     });
@@ -112,22 +106,15 @@ export function registerDemo(program: Command): void {
     .description('the main job: simulate, train for a bounded time, sample, and write a run folder with a report')
     .option('--out <dir>', 'run folder', 'runs/demo')
     .option('--minutes <m>', 'training time in minutes', num('minutes'), 10)
-    .option('--samples <n>', 'sequences to generate', int('samples'), 8)
-    .option('--sample-steps <n>', 'ancestral sampler steps', int('sample-steps'), 256)
+    .option('--samples <n>', 'sequences to generate', int('samples'), 4)
+    .option('--sample-steps <n>', 'ancestral sampler steps', int('sample-steps'), 100)
     .action(async (o: { out: string; minutes: number; samples: number; sampleSteps: number }) => {
-      const bar = progressBar('train');
-      let started = false;
+      const bar = trainProgressBar();
       let files: string[];
       try {
-        files = await runDemo({ out: o.out, minutes: o.minutes, samples: o.samples, sampleSteps: o.sampleSteps,
-          onProgress: (p) => {
-            const total = Math.max(p.step + Math.round((p.etaSeconds ?? 0) * Math.max(p.samplesPerSecond, 1e-9) / 4), p.step, 1);
-            if (!started) { bar.start(total, p.step, { extra: '' }); started = true; }
-            bar.setTotal(total);
-            bar.update(p.step, { extra: `loss ${p.loss === null ? 'skipped' : p.loss.toFixed(4)} | ${p.samplesPerSecond.toFixed(1)} samples/s` });
-          } });
+        files = await runDemo({ out: o.out, minutes: o.minutes, samples: o.samples, sampleSteps: o.sampleSteps, onProgress: bar.onProgress });
       } finally {
-        if (started) bar.stop();
+        bar.stop();
       }
       process.stdout.write(`demo run folder ${o.out}:\n${files.map((f) => `  ${f}`).join('\n')}\n`);
     });
