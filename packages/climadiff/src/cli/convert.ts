@@ -1,24 +1,11 @@
 // `climadiff data convert IN OUT [--chunk-time N] [--vars a,b]`: NetCDF/Zarr in, NetCDF (.nc) or Zarr
 // (.zarr) out, one time chunk at a time, with a progress bar on a terminal. Never overwrites OUT.
 import * as path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { DataError } from '../data/types.js';
 import { convertSource, openTimeChunked, outputKindOf } from '../data/writers/convert.js';
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
-
-/** The command line as typed, for the history attribute (arguments with spaces quoted). */
-function commandLine(cmd: Command): string {
-  let root: Command = cmd;
-  while (root.parent !== null) root = root.parent;
-  const args = (root as Command & { rawArgs?: string[] }).rawArgs?.slice(2) ?? process.argv.slice(2);
-  return ['climadiff', ...args].map((a) => (/[\s"'$]/.test(a) ? JSON.stringify(a) : a)).join(' ');
-}
+import { positiveInt, commandLine } from './options.js';
 
 export function register(data: Command): void {
   data.command('convert')

@@ -3,6 +3,7 @@
 // missing data hatched grey and coastlines. Refuses to overwrite an existing file unless --force.
 import { existsSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
+import { intOption } from './options.js';
 import { openDataset } from '../data/readers/open.js';
 import { DataError } from '../data/types.js';
 import { writePreview } from '../viz/preview.js';
@@ -13,12 +14,6 @@ function frameRange(value: string): [number, number] {
   return [Number(m[1]), Number(m[2])];
 }
 
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError('expected an integer from 1 to 64');
-  return n;
-}
-
 export function register(data: Command): void {
   data.command('preview')
     .description('draw a variable as PNG (first frame) or animated GIF with colour bar, dates, missing data and coastlines')
@@ -27,7 +22,7 @@ export function register(data: Command): void {
     .requiredOption('--out <path>', 'output picture, ending in .png or .gif')
     .option('--frames <a:b>', 'time steps a to b-1 (default: all)', frameRange)
     .option('--anomaly', 'draw anomalies from the monthly climatology of the frames shown (diverging colormap)')
-    .option('--scale <k>', 'pixels per grid cell (default: automatic)', positiveInt)
+    .option('--scale <k>', 'pixels per grid cell (default: automatic)', intOption(1, 64))
     .option('--delay <ms>', 'GIF frame delay in milliseconds', (v) => { const n = Number(v); if (!(n >= 0)) throw new InvalidArgumentError('expected milliseconds'); return n; }, 250)
     .option('--force', 'overwrite OUT if it exists')
     .action(async (file: string, opts: { var: string; out: string; frames?: [number, number]; anomaly?: boolean; scale?: number; delay: number; force?: boolean }) => {

@@ -5,19 +5,10 @@ import { SingleBar, Presets } from 'cli-progress';
 import { trainRun, sampleRun, writeSamples, runInfo, SAMPLERS, type SamplerName } from '../run/pipeline.js';
 import { parseTrainConfig } from '../train/config.js';
 import { DataError } from '../data/types.js';
+import { positiveInt, positiveNumber, commandLine } from './options.js';
 import { runDemo } from '../run/demo.js';
 import { progressBar as trainProgressBar } from '../train/progress.js';
 
-const int = (name: string) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new DataError('bad-option', `--${name} must be a positive integer, got '${v}'`);
-  return n;
-};
-const num = (name: string) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new DataError('bad-option', `--${name} must be a positive number, got '${v}'`);
-  return n;
-};
 
 function readConfig(path: string | undefined): Record<string, unknown> {
   if (!path) return {};
@@ -42,10 +33,10 @@ export function register(program: Command): void {
     .requiredOption('--vars <names>', 'comma-separated variables used as channels')
     .requiredOption('--out <dir>', 'run folder (runs/NAME)')
     .option('--config <file>', 'training config JSON (validated; see TrainConfigSchema)')
-    .option('--frames <n>', 'frames per training clip', int('frames'), 8)
-    .option('--steps <n>', 'total optimizer steps', int('steps'))
-    .option('--minutes <m>', 'wall-clock budget of this invocation in minutes', num('minutes'))
-    .option('--batch-size <n>', 'clips per batch', int('batch-size'))
+    .option('--frames <n>', 'frames per training clip', positiveInt, 8)
+    .option('--steps <n>', 'total optimizer steps', positiveInt)
+    .option('--minutes <m>', 'wall-clock budget of this invocation in minutes', positiveNumber)
+    .option('--batch-size <n>', 'clips per batch', positiveInt)
     .option('--resume', 'continue from the run folder\'s latest checkpoint, bit for bit')
     .action(async (o: { data: string; vars: string; out: string; config?: string; frames: number; steps?: number; minutes?: number; batchSize?: number; resume?: boolean }) => {
       const cfg = { ...readConfig(o.config), ...(o.steps ? { steps: o.steps } : {}), ...(o.minutes ? { minutes: o.minutes } : {}),
@@ -70,12 +61,12 @@ export function register(program: Command): void {
     .description('generate sequences from a run\'s checkpoint (EMA weights), in physical units on the training grid')
     .requiredOption('--checkpoint <dir>', 'run folder written by climadiff train')
     .requiredOption('--out <file>', 'samples.nc, samples.zarr or samples.gif')
-    .option('--n <n>', 'number of sequences', int('n'), 4)
-    .option('--frames <n>', 'frames per sequence (may exceed the training length)', int('frames'))
-    .option('--steps <n>', 'sampler steps', int('steps'), 256)
+    .option('--n <n>', 'number of sequences', positiveInt, 4)
+    .option('--frames <n>', 'frames per sequence (may exceed the training length)', positiveInt)
+    .option('--steps <n>', 'sampler steps', positiveInt, 256)
     .option('--sampler <name>', `one of ${SAMPLERS.join(', ')}`, 'ancestral')
     .option('--seed <s>', 'random seed', (v) => Number(v), 0)
-    .action((o: { checkpoint: string; out: string; n: number; frames?: number; steps: number; sampler: string; seed: number }) => {
+    .action((o: { checkpoint: string; out: string; n: number; frames?: number; steps: number; sampler: string; seed: number }, cmd: Command) => {
       if (!SAMPLERS.includes(o.sampler as SamplerName)) throw new DataError('bad-option', `--sampler must be one of ${SAMPLERS.join(', ')}, got '${o.sampler}'`);
       const bar = progressBar('sample');
       let started = false;
@@ -89,7 +80,7 @@ export function register(program: Command): void {
       } finally {
         if (started) bar.stop();
       }
-      writeSamples(r, o.out, `climadiff ${process.argv.slice(2).join(' ')}`);
+      writeSamples(r, o.out, commandLine(cmd));
       process.stdout.write(`${o.out}: ${r.shape[0]} sequence(s) of ${r.shape[2]} frames, ${r.shape[3]}x${r.shape[4]}\n`);
     });
 
@@ -105,9 +96,9 @@ export function registerDemo(program: Command): void {
   program.command('demo')
     .description('the main job: simulate, train for a bounded time, sample, and write a run folder with a report')
     .option('--out <dir>', 'run folder', 'runs/demo')
-    .option('--minutes <m>', 'training time in minutes', num('minutes'), 10)
-    .option('--samples <n>', 'sequences to generate', int('samples'), 4)
-    .option('--sample-steps <n>', 'ancestral sampler steps', int('sample-steps'), 100)
+    .option('--minutes <m>', 'training time in minutes', positiveNumber, 10)
+    .option('--samples <n>', 'sequences to generate', positiveInt, 4)
+    .option('--sample-steps <n>', 'ancestral sampler steps', positiveInt, 100)
     .action(async (o: { out: string; minutes: number; samples: number; sampleSteps: number }) => {
       const bar = trainProgressBar();
       let files: string[];

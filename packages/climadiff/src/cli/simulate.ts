@@ -1,6 +1,6 @@
 // `climadiff data simulate --model earth|qg --frames N --seed S --out file.nc|dir.zarr`: runs a built-in
 // simulator (docs/simulator.md) and writes CF NetCDF or Zarr through the shared writers.
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { DataError } from '../data/types.js';
 import type { ClimateDataset } from '../data/types.js';
@@ -9,26 +9,7 @@ import { simulateQG } from '../data/simulator/qg.js';
 import { writeNetCDF } from '../data/writers/netcdf.js';
 import { writeZarr } from '../data/writers/zarr.js';
 import { outputKindOf } from '../data/writers/convert.js';
-
-function intOption(min: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
-    return n;
-  };
-}
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
-  return n;
-}
-
-function commandLine(cmd: Command): string {
-  let root: Command = cmd;
-  while (root.parent !== null) root = root.parent;
-  const args = (root as Command & { rawArgs?: string[] }).rawArgs?.slice(2) ?? process.argv.slice(2);
-  return ['climadiff', ...args].map((a) => (/[\s"'$]/.test(a) ? JSON.stringify(a) : a)).join(' ');
-}
+import { intOption, positiveNumber, commandLine } from './options.js';
 
 export interface SimulateOptions {
   model: string; frames: number; seed: number; out: string;

@@ -55,8 +55,8 @@ export interface EnsureResult { dir: string; downloaded: boolean; files: string[
 export function ensureNcarSamples(log: (msg: string) => void = () => {}): EnsureResult {
   const dir = ncarSamplesDir();
   const files = Object.keys(NCAR_SAMPLE_FILES).map((f) => join(dir, f));
-  const todo = missingSamples(dir);
-  if (todo.length === 0) {
+  const missing = missingSamples(dir);
+  if (missing.length === 0) {
     return { dir, downloaded: false, files, message: `NCAR samples already present in ${dir}; nothing to do` };
   }
   for (const tool of ['apt-get', 'dpkg-deb', 'tar']) {
@@ -74,12 +74,12 @@ export function ensureNcarSamples(log: (msg: string) => void = () => {}): Ensure
       throw new DataError('download-failed', `'apt-get download ${PACKAGE}' failed: ${dl.out.trim().split('\n').slice(-3).join(' | ')}; check the apt sources (try 'apt-get update')`);
     }
     const deb = join(tmp, debs[0]!);
-    const members = todo.map((f) => `${DATA_ROOT}/${NCAR_SAMPLE_FILES[f].member}`);
+    const members = missing.map((f) => `${DATA_ROOT}/${NCAR_SAMPLE_FILES[f].member}`);
     log(`extracting ${members.length} file(s) from ${basename(deb)} ...`);
     const r = spawnSync('sh', ['-c', 'deb="$1"; dir="$2"; shift 2; dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir" "$@"', 'sh', deb, tmp, ...members], { encoding: 'utf8' });
     if (r.status !== 0) throw new DataError('extract-failed', `extracting from ${basename(deb)} failed: ${(r.stderr ?? '').trim()}`);
     mkdirSync(dir, { recursive: true });
-    for (const f of todo) {
+    for (const f of missing) {
       const from = join(tmp, DATA_ROOT, NCAR_SAMPLE_FILES[f].member);
       if (!existsSync(from)) throw new DataError('extract-failed', `${basename(deb)} has no ${NCAR_SAMPLE_FILES[f].member}`);
       const to = join(dir, f);
@@ -87,7 +87,7 @@ export function ensureNcarSamples(log: (msg: string) => void = () => {}): Ensure
       copyFileSync(from, part);
       renameSync(part, to); // atomic: a crash never leaves a half file under the final name
     }
-    return { dir, downloaded: true, files, message: `extracted ${todo.length} NCAR sample file(s) into ${dir}` };
+    return { dir, downloaded: true, files, message: `extracted ${missing.length} NCAR sample file(s) into ${dir}` };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

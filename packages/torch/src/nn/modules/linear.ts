@@ -48,7 +48,7 @@ export class Linear extends Module {
   }
 }
 
-/** Returns its input unchanged (a placeholder, e.g. for an optional projection). */
+/** Returns its input unchanged (PyTorch nn.Identity: stands in where a layer is optional). */
 export class Identity extends Module {
   forward(x: Tensor): Tensor { return x; }
 }
