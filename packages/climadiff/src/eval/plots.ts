@@ -2,7 +2,8 @@
 // renderer 'none'). Each function returns the SVG text.
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
-import type { HistogramResult, QQResult, RadialSpectrum, TemporalSpectrum } from './diagnostics.js';
+import type { HistogramResult, QQResult } from './diagnostics.js';
+import type { RadialSpectrum, TemporalSpectrum } from './spectra.js';
 
 const SAMPLE = 'samples', REFERENCE = 'reference';
 const COLOURS = { domain: [SAMPLE, REFERENCE], range: ['#d62728', '#1f77b4'] };

@@ -3,10 +3,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodePNG, renderFrames } from '../viz/index.js';
-import {
-  lagAutocorrelation, logLogSlope, meanNormalisedBias, radialPowerSpectrum, temporalSpectrum, upperQuantileLevels,
-  quantilesOfSorted, validValues, valueHistogram, type ClipArray,
-} from './diagnostics.js';
+import { meanNormalisedBias, upperQuantileLevels, quantilesOfSorted, valueHistogram } from './diagnostics.js';
+import { lagAutocorrelation, logLogSlope, radialPowerSpectrum, temporalSpectrum } from './spectra.js';
+import { validValues, type ClipArray } from './clips.js';
 import { autocorrelationSpec, histogramSpec, qqSpec, radialSpectrumSpec, temporalSpectrumSpec, vegaLiteToSVG } from './plots.js';
 
 export interface ReportMeta {
