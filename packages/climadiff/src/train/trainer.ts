@@ -8,116 +8,20 @@ import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import * as torch from '@climadiff/torch';
 import type { Tensor } from '@climadiff/torch';
+import { denoiser, elbo, type Denoiser, type Schedule } from '../diffusion/index.js';
+import { makeSchedule, modelDenoiser, lossPerExample } from './objective.js';
 import {
-  alphaCosineSchedule, denoiser, vLoss, weightedLoss, elbo, type Denoiser, type Schedule, type Weighting,
-} from '../diffusion/index.js';
+  NonFiniteLossError, type TrainableModel, type TrainBatch, type TrainData, type TrainOptions, type TrainProgress,
+  type TrainResult, type ValidationResult,
+} from './types.js';
+
+export * from './types.js';
+export { makeSchedule, modelDenoiser } from './objective.js';
 import { parseTrainConfig, type DiffusionConfig, type TrainConfig, type TrainConfigInput } from './config.js';
 import { EMA } from './ema.js';
 import { saveCheckpoint, loadCheckpoint, hasCheckpoint, CheckpointError, type LoadedCheckpoint } from './checkpoint.js';
 import { appendMetrics, truncateMetrics, writeLossCurve } from './metrics.js';
 
-/** Any network the trainer can train: an nn.Module with forward(x, logsnr, cond?). */
-export interface TrainableModel extends torch.nn.Module {
-  forward(x: Tensor, logsnr: Tensor, cond?: Tensor): Tensor;
-}
-
-/** One batch: x [B, C, F, H, W]; mask the same shape, 1 = missing; statics (conditioning) passed as cond. */
-export interface TrainBatch {
-  x: Tensor;
-  mask?: Tensor;
-  statics?: Tensor;
-}
-
-/** A dataset the trainer reads: ClipDataset fits. The order of batches must depend only on the options. */
-export interface TrainData {
-  batches(options: { batchSize: number; shuffle?: boolean; seed?: number; epoch?: number; dropLast?: boolean }): AsyncIterable<TrainBatch>;
-}
-
-export interface TrainProgress {
-  step: number;
-  /** The run's target step (config.steps), null when only minutes bound it. */
-  totalSteps: number | null;
-  /** Loss of this step (null: non-finite, the step was skipped). */
-  loss: number | null;
-  lr: number;
-  samplesPerSecond: number;
-  etaSeconds: number | null;
-  elapsedSeconds: number;
-  skipped: boolean;
-}
-
-export interface ValidationResult {
-  step: number;
-  /** Mean validation loss under the EMA weights. */
-  loss: number;
-  /** Mean ELBO in bits per (observed) dimension, null when elboSteps = 0. */
-  bpd: number | null;
-}
-
-export interface PreviewContext {
-  step: number;
-  runDir: string | undefined;
-  /** The model holding the EMA weights, in eval mode, for the duration of the callback. */
-  model: TrainableModel;
-  denoiser: Denoiser;
-  schedule: Schedule;
-}
-
-export interface TrainOptions {
-  model: TrainableModel;
-  config: TrainConfigInput | TrainConfig;
-  data: TrainData;
-  validation?: TrainData;
-  /** Run folder: checkpoints, metrics.jsonl, loss_curve.svg/png. Without it nothing is written. */
-  runDir?: string;
-  /** Continue from runDir's latest checkpoint (an error when there is none). */
-  resume?: boolean;
-  /** Opaque JSON stored in checkpoint.json (the model's config, the data's normalisation statistics). */
-  modelConfig?: unknown;
-  normStats?: unknown;
-  /** Stop this invocation once this step is reached (a checkpoint is written), e.g. to split a run. */
-  untilStep?: number;
-  onProgress?: (p: TrainProgress) => void;
-  onValidation?: (r: ValidationResult) => void;
-  /** Messages such as skipped non-finite steps (default: written to stderr). */
-  onLog?: (message: string) => void;
-  /** Called every config.previewEvery steps with the EMA weights loaded (e.g. to sample and write a GIF). */
-  preview?: (ctx: PreviewContext) => void | Promise<void>;
-}
-
-export interface TrainResult {
-  step: number;
-  updates: number;
-  /** Last finite training loss. */
-  lastLoss: number | null;
-  stopReason: 'steps' | 'minutes' | 'untilStep';
-  lastValidation: ValidationResult | null;
-  /** Folder of the last checkpoint written, when a runDir was given. */
-  checkpoint: string | null;
-  resumedFrom: number | null;
-}
-
-/** Thrown after config.maxNonFiniteInARow non-finite losses in a row. */
-export class NonFiniteLossError extends Error {
-  override name = 'NonFiniteLossError';
-}
-
-/** The diffusion schedule of a config. */
-export function makeSchedule(d: DiffusionConfig): Schedule {
-  return alphaCosineSchedule({ logsnrMin: d.logsnrMin, logsnrMax: d.logsnrMax, shift: d.shift });
-}
-
-/** A diffusion-core denoiser calling model.forward(z, logsnr, cond). */
-export function modelDenoiser(model: TrainableModel, parameterisation: DiffusionConfig['parameterisation']): Denoiser {
-  return denoiser(parameterisation, (z, logsnr, context) => model.forward(z, logsnr, context as Tensor | undefined));
-}
-
-/** Per-example loss [B] of the configured kind. `observed` is true where data exist. */
-function lossPerExample(cfg: TrainConfig, den: Denoiser, x: Tensor, schedule: Schedule, observed: Tensor | undefined, cond: Tensor | undefined, generator: torch.Generator): Tensor {
-  if (cfg.loss === 'v') return vLoss(den, x, schedule, { generator, mask: observed, context: cond }).loss;
-  const weighting = cfg.loss.slice('weighted:'.length) as Weighting;
-  return weightedLoss(den, x, schedule, { weighting, generator, mask: observed, context: cond }).loss;
-}
 
 function disposeBatch(b: TrainBatch): void {
   b.x.dispose(); b.mask?.dispose(); b.statics?.dispose();

@@ -1,0 +1,93 @@
+// The trainer's contracts: what it trains (any module with forward(x, logsnr, cond?)), what it reads,
+// what it reports, and what a run returns.
+import type * as torch from '@climadiff/torch';
+import type { Tensor } from '@climadiff/torch';
+import type { Denoiser, Schedule } from '../diffusion/index.js';
+import type { TrainConfig, TrainConfigInput } from './config.js';
+
+/** Any network the trainer can train: an nn.Module with forward(x, logsnr, cond?). */
+export interface TrainableModel extends torch.nn.Module {
+  forward(x: Tensor, logsnr: Tensor, cond?: Tensor): Tensor;
+}
+
+/** One batch: x [B, C, F, H, W]; mask the same shape, 1 = missing; statics (conditioning) passed as cond. */
+export interface TrainBatch {
+  x: Tensor;
+  mask?: Tensor;
+  statics?: Tensor;
+}
+
+/** A dataset the trainer reads: ClipDataset fits. The order of batches must depend only on the options. */
+export interface TrainData {
+  batches(options: { batchSize: number; shuffle?: boolean; seed?: number; epoch?: number; dropLast?: boolean }): AsyncIterable<TrainBatch>;
+}
+
+export interface TrainProgress {
+  step: number;
+  /** The run's target step (config.steps), null when only minutes bound it. */
+  totalSteps: number | null;
+  /** Loss of this step (null: non-finite, the step was skipped). */
+  loss: number | null;
+  lr: number;
+  samplesPerSecond: number;
+  etaSeconds: number | null;
+  elapsedSeconds: number;
+  skipped: boolean;
+}
+
+export interface ValidationResult {
+  step: number;
+  /** Mean validation loss under the EMA weights. */
+  loss: number;
+  /** Mean ELBO in bits per (observed) dimension, null when elboSteps = 0. */
+  bpd: number | null;
+}
+
+export interface PreviewContext {
+  step: number;
+  runDir: string | undefined;
+  /** The model holding the EMA weights, in eval mode, for the duration of the callback. */
+  model: TrainableModel;
+  denoiser: Denoiser;
+  schedule: Schedule;
+}
+
+export interface TrainOptions {
+  model: TrainableModel;
+  config: TrainConfigInput | TrainConfig;
+  data: TrainData;
+  validation?: TrainData;
+  /** Run folder: checkpoints, metrics.jsonl, loss_curve.svg/png. Without it nothing is written. */
+  runDir?: string;
+  /** Continue from runDir's latest checkpoint (an error when there is none). */
+  resume?: boolean;
+  /** Opaque JSON stored in checkpoint.json (the model's config, the data's normalisation statistics). */
+  modelConfig?: unknown;
+  normStats?: unknown;
+  /** Stop this invocation once this step is reached (a checkpoint is written), e.g. to split a run. */
+  untilStep?: number;
+  onProgress?: (p: TrainProgress) => void;
+  onValidation?: (r: ValidationResult) => void;
+  /** Messages such as skipped non-finite steps (default: written to stderr). */
+  onLog?: (message: string) => void;
+  /** Called every config.previewEvery steps with the EMA weights loaded (e.g. to sample and write a GIF). */
+  preview?: (ctx: PreviewContext) => void | Promise<void>;
+}
+
+export interface TrainResult {
+  step: number;
+  updates: number;
+  /** Last finite training loss. */
+  lastLoss: number | null;
+  stopReason: 'steps' | 'minutes' | 'untilStep';
+  lastValidation: ValidationResult | null;
+  /** Folder of the last checkpoint written, when a runDir was given. */
+  checkpoint: string | null;
+  resumedFrom: number | null;
+}
+
+
+/** Thrown after config.maxNonFiniteInARow non-finite losses in a row. */
+export class NonFiniteLossError extends Error {
+  override name = 'NonFiniteLossError';
+}
