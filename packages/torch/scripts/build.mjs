@@ -6,7 +6,7 @@
 //                                                       when libtorch is missing; bootstrap reports it)
 import { createHash } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
@@ -39,7 +39,7 @@ function nodeHeadersDir() {
 const addon = join(root, 'build', 'Release', 'torch_native.node');
 const flags = execFileSync(process.execPath, [join(root, 'scripts', 'libtorch-paths.cjs'), 'include'], { encoding: 'utf8' }) +
   execFileSync(process.execPath, [join(root, 'scripts', 'libtorch-paths.cjs'), 'libs'], { encoding: 'utf8' });
-const nativeStamp = sha([read('native/addon.cc'), read('binding.gyp'), read('scripts/libtorch-paths.cjs'), flags,
+const nativeStamp = sha([...readdirSync(join(root, 'native')).sort().map((f) => read(`native/${f}`)), read('binding.gyp'), read('scripts/libtorch-paths.cjs'), flags,
   process.version, process.env.LIBTORCH ?? '']);
 const nativeStampFile = join(root, 'build', '.native-stamp');
 if (existsSync(addon) && existsSync(nativeStampFile) && readFileSync(nativeStampFile, 'utf8') === nativeStamp) {
