@@ -3,6 +3,9 @@
 // and factorised attention (spatial within a frame, temporal along frames with a relative position bias).
 // Every layout keeps x as contiguous [B, C, F, H, W] (NCDHW) between layers, so the 1x3x3 conv3d goes
 // to oneDNN; attention reshapes once into [B*F*heads, HW, d] or [B*HW*heads, F, d] batches for bmm.
+// Every layer's forward runs in its own torch.scope, so its temporaries are freed as soon as it returns
+// (what Python's reference counting does): without that, a forward pass would hold every intermediate
+// until the caller's scope ends (2x PyTorch's peak memory, and slower from fresh page faults).
 import * as torch from '@climadiff/torch';
 import type { Tensor } from '@climadiff/torch';
 import type { BoundaryConfig } from './config.js';
@@ -30,6 +33,10 @@ export class SpaceConv extends Conv3d {
   }
 
   override forward(x: Tensor): Tensor {
+    return torch.scope(() => this.#forward(x));
+  }
+
+  #forward(x: Tensor): Tensor {
     const p = (this.k - 1) >> 1;
     let h = x;
     let padH = 0;
@@ -112,6 +119,10 @@ export class ResBlock extends Module {
 
   /** x [B, Cin, F, H, W], embAct = SiLU(embedding) [B, E]. */
   forward(x: Tensor, embAct: Tensor): Tensor {
+    return torch.scope(() => this.#forward(x, embAct));
+  }
+
+  #forward(x: Tensor, embAct: Tensor): Tensor {
     let h = this.conv1.forward(F.silu(this.norm1.forward(x)));
     const ss = this.emb.forward(embAct).view([embAct.shape[0]!, 2 * this.outChannels, 1, 1, 1]);
     const [scale, shift] = ss.chunk(2, 1) as [Tensor, Tensor];
@@ -165,6 +176,10 @@ export class Attention extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    return torch.scope(() => this.#forward(x));
+  }
+
+  #forward(x: Tensor): Tensor {
     const [b, c, f, hh, w] = x.shape as [number, number, number, number, number];
     const n = hh * w;
     const nh = this.heads;
@@ -208,10 +223,12 @@ export class Block extends Module {
   }
 
   forward(x: Tensor, embAct: Tensor): Tensor {
-    let h = this.res.forward(x, embAct);
-    if (this.spatial) h = this.spatial.forward(h);
-    if (this.temporal) h = this.temporal.forward(h);
-    return h;
+    return torch.scope(() => {
+      let h = this.res.forward(x, embAct);
+      if (this.spatial) h = this.spatial.forward(h);
+      if (this.temporal) h = this.temporal.forward(h);
+      return h;
+    });
   }
 
   flops(shape: number[]): [number, number[]] {
@@ -229,7 +246,7 @@ export class Upsample extends Module {
   }
   forward(x: Tensor): Tensor {
     const [, , f, h, w] = x.shape as [number, number, number, number, number];
-    return this.conv.forward(F.interpolate(x, { size: [f, 2 * h, 2 * w], mode: 'nearest' }));
+    return torch.scope(() => this.conv.forward(F.interpolate(x, { size: [f, 2 * h, 2 * w], mode: 'nearest' })));
   }
   flops(shape: number[]): [number, number[]] {
     return this.conv.flops([shape[0]!, shape[1]!, shape[2]!, 2 * shape[3]!, 2 * shape[4]!]);

@@ -53,9 +53,11 @@ class Middle extends Module {
     this.res2 = res2;
   }
   forward(x: Tensor, embAct: Tensor): Tensor {
-    let h = this.spatial.forward(this.res1.forward(x, embAct));
-    if (this.temporal) h = this.temporal.forward(h);
-    return this.res2.forward(h, embAct);
+    return torch.scope(() => {
+      let h = this.spatial.forward(this.res1.forward(x, embAct));
+      if (this.temporal) h = this.temporal.forward(h);
+      return this.res2.forward(h, embAct);
+    });
   }
 }
 
@@ -136,27 +138,37 @@ export class UNet3D extends Module {
     const c = this.config;
     const [b, ch, f, h, w] = this.#checkInput(x);
     if (ch !== c.inChannels) throw new ModelInputError(`UNet3D: x has ${ch} channels, the model expects ${c.inChannels} (x shape [${x.shape.join(', ')}])`);
-    let input = x;
-    if (c.condChannels > 0) {
-      if (cond === undefined || cond === null) throw new ModelInputError(`UNet3D: the model expects ${c.condChannels} conditioning channels, but no cond was given`);
-      let cc = cond;
-      const ok4 = cc.ndim === 4 && cc.shape[0] === b && cc.shape[1] === c.condChannels && cc.shape[2] === h && cc.shape[3] === w;
-      const ok5 = cc.ndim === 5 && cc.shape[0] === b && cc.shape[1] === c.condChannels && cc.shape[2] === f && cc.shape[3] === h && cc.shape[4] === w;
-      if (!ok4 && !ok5) {
-        throw new ModelInputError(`UNet3D: cond must be [${b}, ${c.condChannels}, ${h}, ${w}] or [${b}, ${c.condChannels}, ${f}, ${h}, ${w}], got [${cc.shape.join(', ')}]`);
+    return torch.scope(() => {
+      let input = x;
+      if (c.condChannels > 0) {
+        if (cond === undefined || cond === null) throw new ModelInputError(`UNet3D: the model expects ${c.condChannels} conditioning channels, but no cond was given`);
+        let cc = cond;
+        const ok4 = cc.ndim === 4 && cc.shape[0] === b && cc.shape[1] === c.condChannels && cc.shape[2] === h && cc.shape[3] === w;
+        const ok5 = cc.ndim === 5 && cc.shape[0] === b && cc.shape[1] === c.condChannels && cc.shape[2] === f && cc.shape[3] === h && cc.shape[4] === w;
+        if (!ok4 && !ok5) {
+          throw new ModelInputError(`UNet3D: cond must be [${b}, ${c.condChannels}, ${h}, ${w}] or [${b}, ${c.condChannels}, ${f}, ${h}, ${w}], got [${cc.shape.join(', ')}]`);
+        }
+        if (ok4) cc = cc.unsqueeze(2).expand([b, c.condChannels, f, h, w]);
+        input = torch.cat([x, cc.to(x.dtype)], 1);
+      } else if (cond !== undefined && cond !== null) {
+        throw new ModelInputError('UNet3D: cond was given but the model has condChannels = 0');
       }
-      if (ok4) cc = cc.unsqueeze(2).expand([b, c.condChannels, f, h, w]);
-      input = torch.cat([x, cc.to(x.dtype)], 1);
-    } else if (cond !== undefined && cond !== null) {
-      throw new ModelInputError('UNet3D: cond was given but the model has condChannels = 0');
-    }
-    let ls = logsnr;
-    if (ls.numel() === 1 && ls.ndim <= 1) ls = ls.reshape([1]).expand([b]);
-    if (ls.ndim !== 1 || ls.shape[0] !== b) throw new ModelInputError(`UNet3D: logsnr must be a scalar or [${b}], got [${ls.shape.join(', ')}]`);
-    const emb = this.embed.forward(sinusoidalEmbedding(ls, c.channels));
-    const embAct = F.silu(emb);
+      let ls = logsnr;
+      if (ls.numel() === 1 && ls.ndim <= 1) ls = ls.reshape([1]).expand([b]);
+      if (ls.ndim !== 1 || ls.shape[0] !== b) throw new ModelInputError(`UNet3D: logsnr must be a scalar or [${b}], got [${ls.shape.join(', ')}]`);
+      return this.#unet(input, input === x ? null : input, ls);
+    });
+  }
 
+  /**
+   * The U-Net proper. Activations are released as soon as they are used up (a skip after its concat, a level's
+   * output after the next layer ran), as reference counting does in PyTorch; autograd keeps what it saved.
+   */
+  #unet(input: Tensor, ownedInput: Tensor | null, logsnr: Tensor): Tensor {
+    const c = this.config;
+    const embAct = F.silu(this.embed.forward(sinusoidalEmbedding(logsnr, c.channels)));
     let hcur = this.stem.forward(input);
+    ownedInput?.dispose();
     const hs: Tensor[] = [hcur];
     for (const level of this.down) {
       for (const blk of level.blocks) { hcur = blk.forward(hcur, embAct); hs.push(hcur); }
@@ -165,8 +177,19 @@ export class UNet3D extends Module {
     hcur = this.mid.forward(hcur, embAct);
     for (let l = c.channelMults.length - 1; l >= 0; l--) {
       const level = this.up.get(l);
-      for (const blk of level.blocks) hcur = blk.forward(torch.cat([hcur, hs.pop()!], 1), embAct);
-      if (level.upsample) hcur = level.upsample.forward(hcur);
+      for (const blk of level.blocks) {
+        const skip = hs.pop()!;
+        const joined = torch.cat([hcur, skip], 1);
+        skip.dispose();
+        hcur.dispose();
+        hcur = blk.forward(joined, embAct);
+        joined.dispose();
+      }
+      if (level.upsample) {
+        const up = level.upsample.forward(hcur);
+        hcur.dispose();
+        hcur = up;
+      }
     }
     return this.convOut.forward(F.silu(this.normOut.forward(hcur)));
   }
