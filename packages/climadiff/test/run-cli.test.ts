@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,10 +22,14 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('train, info and sample: checkpoint, metrics, samples in physical units on the training grid', () => {
   const cfg = join(dir, 'tiny.json');
-  writeFileSync(cfg, JSON.stringify({ steps: 2, batchSize: 1, logEvery: 1, validateEvery: 0, checkpointEvery: 1, lrSchedule: { kind: 'constant', warmupSteps: 0 } }));
-  const t = cli('train', '--data', 'earth.nc', '--vars', 'tas', '--out', 'run', '--frames', '4', '--config', cfg);
+  writeFileSync(cfg, JSON.stringify({ steps: 2, batchSize: 1, logEvery: 1, validateEvery: 0, checkpointEvery: 1, lrSchedule: { kind: 'constant', warmupSteps: 0 },
+    previewSamples: 1, previewSteps: 2 }));
+  const t = cli('train', '--data', 'earth.nc', '--vars', 'tas', '--out', 'run', '--frames', '4', '--config', cfg, '--preview-every', '2');
   assert.equal(t.status, 0, t.stderr);
   assert.ok(existsSync(join(dir, 'run', 'latest')) && existsSync(join(dir, 'run', 'metrics.jsonl')));
+  const preview = readFileSync(join(dir, 'run', 'previews', 'step-000002.gif'));
+  assert.equal(preview.subarray(0, 6).toString('latin1'), 'GIF89a');
+  assert.ok(!existsSync(join(dir, 'run', 'previews', 'step-000001.gif')), 'previews only every --preview-every steps');
   const info = cli('info', 'run');
   assert.equal(info.status, 0, info.stderr);
   const summary = JSON.parse(info.stdout) as { step: number; model: { parameters: number }; data: { variables: string[] } };

@@ -119,6 +119,26 @@ test('parameterCount equals the sum of stateDict numels; gradients reach every p
   assert.deepEqual(unused, [], 'parameters without gradient');
 });
 
+test('forward releases its temporaries as it goes: only the output stays alive, with or without autograd', () => {
+  const model = new UNet3D(SMALL);
+  perturb(model);
+  const x = torch.randn([2, 1, 3, 8, 16], { generator: gen }).keep();
+  const cond = torch.randn([2, 2, 8, 16], { generator: gen }).keep();
+  const logsnr = torch.tensor(1.5).keep();
+  for (const grad of [false, true]) {
+    torch.scope(() => {
+      const before = torch.liveTensors();
+      const y = grad ? model.forward(x, logsnr, cond) : torch.noGrad(() => model.forward(x, logsnr, cond));
+      assert.equal(torch.liveTensors() - before, 1, `live tensors created by forward (grad ${grad})`);
+      if (grad) y.square().mean().backward(); // the graph kept what it saved
+      assert.deepEqual(y.shape, [2, 1, 3, 8, 16]);
+    });
+  }
+  assert.ok(!x.isDisposed && !cond.isDisposed && !logsnr.isDisposed, 'the caller\'s inputs are untouched');
+  assert.ok(model.parameters().every((p) => p.grad !== null));
+  x.dispose(); cond.dispose(); logsnr.dispose();
+});
+
 test('output shape follows outChannels; any number of frames works and temporal attention mixes frames', () => {
   const model = new UNet3D({ ...SMALL, outChannels: 3, maxRelativeDistance: 2 }).eval();
   perturb(model);

@@ -37,10 +37,11 @@ export function register(program: Command): void {
     .option('--steps <n>', 'total optimizer steps', positiveInt)
     .option('--minutes <m>', 'wall-clock budget of this invocation in minutes', positiveNumber)
     .option('--batch-size <n>', 'clips per batch', positiveInt)
+    .option('--preview-every <n>', 'write previews/step-NNNNNN.gif (samples from the EMA weights) every n steps', positiveInt)
     .option('--resume', 'continue from the run folder\'s latest checkpoint, bit for bit')
-    .action(async (o: { data: string; vars: string; out: string; config?: string; frames: number; steps?: number; minutes?: number; batchSize?: number; resume?: boolean }) => {
+    .action(async (o: { data: string; vars: string; out: string; config?: string; frames: number; steps?: number; minutes?: number; batchSize?: number; previewEvery?: number; resume?: boolean }) => {
       const cfg = { ...readConfig(o.config), ...(o.steps ? { steps: o.steps } : {}), ...(o.minutes ? { minutes: o.minutes } : {}),
-        ...(o.batchSize ? { batchSize: o.batchSize } : {}) };
+        ...(o.batchSize ? { batchSize: o.batchSize } : {}), ...(o.previewEvery ? { previewEvery: o.previewEvery } : {}) };
       if (cfg.steps === undefined && cfg.minutes === undefined) cfg.minutes = 10;
       const config = parseTrainConfig(cfg, o.config ?? 'training options');
       const bar = trainProgressBar();

@@ -18,6 +18,7 @@ import { readMetrics } from '../train/metrics.js';
 import { makeSchedule } from '../train/trainer.js';
 import type { DiffusionConfig } from '../train/config.js';
 import * as samplers from '../diffusion/samplers/index.js';
+import type { Schedule } from '../diffusion/schedule.js';
 import { encodeGIF, renderFrames } from '../viz/render.js';
 
 /** What a run folder remembers about its data, so samples come back on the same grid and in the same units. */
@@ -92,6 +93,12 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainResult & { data
     model, config: o.config ?? { minutes: 10 }, data: trainSet, validation, runDir: o.runDir, resume: o.resume ?? false,
     modelConfig, normStats: JSON.parse(JSON.stringify(stats)),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...(o.onLog ? { onLog: o.onLog } : {}),
+    // previews: the same seed every time, so successive GIFs show the same noise denoised by a better model
+    preview: ({ step, schedule, samples, steps }) => {
+      const r = generate(model, schedule, stats, runData, { n: samples, steps, seed: 0 });
+      mkdirSync(join(o.runDir, 'previews'), { recursive: true });
+      writeFileSync(join(o.runDir, 'previews', `step-${String(step).padStart(6, '0')}.gif`), samplesGIF(r));
+    },
   });
   return { ...result, data: runData };
 }
@@ -132,17 +139,22 @@ export function sampleRun(o: SampleRunOptions): SampleRunResult {
   const model = new UNet3D(modelConfig);
   model.loadStateDict(ck.ema);
   model.eval();
+  const schedule = makeSchedule(ck.trainConfig.diffusion as DiffusionConfig);
+  return generate(model, schedule, stats, runData, o);
+}
+
+/** Samples o.n sequences of o.frames frames from the model as it is (weights, train/eval mode), in physical units. */
+function generate(model: UNet3D, schedule: Schedule, stats: NormStats, runData: RunData, o: Omit<SampleRunOptions, 'runDir'>): SampleRunResult {
   const n = o.n ?? 4;
   const frames = o.frames ?? runData.frames;
   const steps = o.steps ?? 256;
   const sampler = o.sampler ?? 'ancestral';
   if (!SAMPLERS.includes(sampler)) throw new DataError('bad-option', `unknown sampler '${sampler}' (valid: ${SAMPLERS.join(', ')})`);
-  const schedule = makeSchedule(ck.trainConfig.diffusion as DiffusionConfig);
   const generator = new torch.Generator({ seed: o.seed ?? 0 });
-  const shape: [number, number, number, number, number] = [n, modelConfig.inChannels, frames, runData.height, runData.width];
+  const shape: [number, number, number, number, number] = [n, model.config.inChannels, frames, runData.height, runData.width];
   const options = { steps, generator, ...(o.onStep ? { onStep: (i: { step: number; steps: number }) => o.onStep!(i.step, i.steps) } : {}) };
   const den = asDenoiser(model);
-  const x = torch.noGrad(() => {
+  const normalised = torch.scope(() => torch.noGrad(() => {
     switch (sampler) {
       case 'ancestral': return samplers.ancestralSample(den, schedule, shape, options).x;
       case 'ddim': return samplers.ddimSample(den, schedule, shape, options).x;
@@ -150,9 +162,7 @@ export function sampleRun(o: SampleRunOptions): SampleRunResult {
       case 'ode': return samplers.probabilityFlowSample(den, schedule, shape, options).x;
       case 'pc': return samplers.predictorCorrectorSample(den, schedule, shape, options).x;
     }
-  });
-  const normalised = x.toFloat32Array();
-  x.dispose();
+  }).toFloat32Array());
   const C = shape[1], F = shape[2], H = shape[3], W = shape[4];
   const out = new Float32Array(normalised.length);
   for (let i = 0; i < n; i++) {

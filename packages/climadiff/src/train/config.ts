@@ -75,7 +75,12 @@ export const TrainConfigSchema = z.object({
   checkpointEvery: nonNegInt.default(500),
   /** Checkpoints kept in the run folder (the newest ones). */
   keepCheckpoints: positiveInt.default(3),
+  /** Sample previews every this many steps with the EMA weights (0 disables): previews/step-NNNNNN.gif in the run folder. */
   previewEvery: nonNegInt.default(0),
+  /** Sequences per preview. */
+  previewSamples: positiveInt.default(2),
+  /** Ancestral sampler steps per preview. */
+  previewSteps: positiveInt.default(64),
 }).strict().superRefine((c, ctx) => {
   if (c.steps === undefined && c.minutes === undefined) ctx.addIssue({ code: 'custom', message: 'give steps or minutes (or both)', path: ['steps'] });
   if (c.lrSchedule.kind === 'warmup-cosine' && c.lrSchedule.totalSteps === undefined && c.steps === undefined) {

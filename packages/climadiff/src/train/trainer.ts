@@ -286,7 +286,8 @@ export class Trainer {
         const restore = this.ema.swapIn();
         const wasTraining = this.model.training;
         this.model.eval();
-        try { await o.preview({ step: this.step, runDir, model: this.model, denoiser: this.denoiser, schedule: this.schedule }); } finally {
+        try { await o.preview({ step: this.step, runDir, model: this.model, denoiser: this.denoiser, schedule: this.schedule,
+          samples: cfg.previewSamples, steps: cfg.previewSteps }); } finally {
           restore(); this.model.train(wasTraining);
         }
       }

@@ -50,6 +50,9 @@ export interface PreviewContext {
   model: TrainableModel;
   denoiser: Denoiser;
   schedule: Schedule;
+  /** config.previewSamples and config.previewSteps. */
+  samples: number;
+  steps: number;
 }
 
 export interface TrainOptions {
