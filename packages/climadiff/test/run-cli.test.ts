@@ -38,6 +38,8 @@ test('train, info and sample: checkpoint, metrics, samples in physical units on 
   assert.ok(summary.model.parameters > 100_000);
   const s = cli('sample', '--checkpoint', 'run', '--n', '2', '--steps', '3', '--frames', '6', '--out', 'samples.nc');
   assert.equal(s.status, 0, s.stderr);
+  assert.match(s.stderr, /sample \(ancestral\) 3\/3 steps \| \d+\.\d\d steps\/s/, 'progress as plain lines when stderr is not a terminal');
+  assert.match(t.stderr, /train step 2\/2 \| loss/);
   return openDataset(join(dir, 'samples.nc'), { normalise: false }).then((ds) => {
     const v = ds.variables.get('tas')!;
     assert.deepEqual(v.shape, [2, 6, 32, 64], 'frames may exceed the training length');

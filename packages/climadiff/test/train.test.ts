@@ -220,13 +220,19 @@ test('the progress bar helper shows step, loss, samples/s and ETA', async () => 
   await train({ model: freshModel(), config: { ...BASE, steps: 5 }, data, onProgress: bar.onProgress });
   bar.stop();
   assert.match(out, /step 5\/5 \| loss \d\.\d+(e[-+]\d+)? \| \d+\.\d samples\/s \| ETA \d+m\d\ds/);
+  // not a terminal: plain lines, the first step and then at most one per 10 s, the last one on stop
+  assert.deepEqual(out.trim().split('\n').map((l) => l.split(' | ')[0]), ['train step 1/5', 'train step 5/5']);
 });
 
 test('a minutes budget stops the run and checkpoints', async () => {
   const dir = tmp();
-  const r = await train({ model: freshModel(), config: { ...BASE, steps: undefined, minutes: 0.004, lrSchedule: { kind: 'constant', warmupSteps: 2 } }, data, runDir: dir });
+  const totals: (number | null)[] = [];
+  const r = await train({ model: freshModel(), config: { ...BASE, steps: 1_000_000, minutes: 0.004, lrSchedule: { kind: 'constant', warmupSteps: 2 } }, data, runDir: dir,
+    onProgress: (p) => totals.push(p.totalSteps) });
   assert.equal(r.stopReason, 'minutes');
   assert.ok(r.step > 0);
+  // the progress total is where the time budget is projected to end, not the unreachable config.steps
+  assert.ok(totals.length > 0 && totals.every((t) => t !== null && t < 1_000_000), `totals ${totals.slice(0, 5)}`);
   assert.equal(loadCheckpoint(dir).step, r.step);
   assert.equal(loadCheckpoint(dir).scheduler?.last_epoch, r.updates);
 });

@@ -1,13 +1,12 @@
 // `climadiff train`, `climadiff sample`, `climadiff info`: the main job's commands.
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { SingleBar, Presets } from 'cli-progress';
 import { trainRun, sampleRun, writeSamples, runInfo, SAMPLERS, type SamplerName } from '../run/pipeline.js';
 import { parseTrainConfig } from '../train/config.js';
 import { DataError } from '../data/types.js';
 import { positiveInt, positiveNumber, commandLine } from './options.js';
 import { runDemo } from '../run/demo.js';
-import { progressBar as trainProgressBar } from '../train/progress.js';
+import { progressBar as trainProgressBar, countBar, type CountBar } from '../train/progress.js';
 
 
 function readConfig(path: string | undefined): Record<string, unknown> {
@@ -17,13 +16,6 @@ function readConfig(path: string | undefined): Record<string, unknown> {
   try { return JSON.parse(text) as Record<string, unknown>; } catch (e) {
     throw new DataError('bad-config', `config ${path} is not valid JSON: ${(e as Error).message}`);
   }
-}
-
-function progressBar(label: string): SingleBar {
-  return new SingleBar({
-    format: `${label} [{bar}] {percentage}% | {value}/{total} | {extra} | ETA {eta_formatted}`,
-    hideCursor: true, stream: process.stderr, noTTYOutput: !process.stderr.isTTY, notTTYSchedule: 10000,
-  }, Presets.shades_classic);
 }
 
 export function register(program: Command): void {
@@ -69,17 +61,16 @@ export function register(program: Command): void {
     .option('--seed <s>', 'random seed', (v) => Number(v), 0)
     .action((o: { checkpoint: string; out: string; n: number; frames?: number; steps: number; sampler: string; seed: number }, cmd: Command) => {
       if (!SAMPLERS.includes(o.sampler as SamplerName)) throw new DataError('bad-option', `--sampler must be one of ${SAMPLERS.join(', ')}, got '${o.sampler}'`);
-      const bar = progressBar('sample');
-      let started = false;
+      const progress: { bar: CountBar | null } = { bar: null };
       let r;
       try {
         r = sampleRun({ runDir: o.checkpoint, n: o.n, ...(o.frames ? { frames: o.frames } : {}), steps: o.steps,
-          sampler: o.sampler as SamplerName, seed: o.seed, onStep: (s) => {
-            if (!started) { bar.start(o.steps, 0, { extra: o.sampler }); started = true; }
-            bar.update(s + 1, { extra: o.sampler });
+          sampler: o.sampler as SamplerName, seed: o.seed, onStep: (s, total) => {
+            progress.bar ??= countBar(`sample (${o.sampler})`, total);
+            progress.bar.update(s + 1);
           } });
       } finally {
-        if (started) bar.stop();
+        progress.bar?.stop();
       }
       writeSamples(r, o.out, commandLine(cmd));
       process.stdout.write(`${o.out}: ${r.shape[0]} sequence(s) of ${r.shape[2]} frames, ${r.shape[3]}x${r.shape[4]}\n`);
@@ -102,11 +93,17 @@ export function registerDemo(program: Command): void {
     .option('--sample-steps <n>', 'ancestral sampler steps', positiveInt, 100)
     .action(async (o: { out: string; minutes: number; samples: number; sampleSteps: number }) => {
       const bar = trainProgressBar();
+      const sampling: { bar: CountBar | null } = { bar: null };
       let files: string[];
       try {
-        files = await runDemo({ out: o.out, minutes: o.minutes, samples: o.samples, sampleSteps: o.sampleSteps, onProgress: bar.onProgress });
+        files = await runDemo({ out: o.out, minutes: o.minutes, samples: o.samples, sampleSteps: o.sampleSteps, onProgress: bar.onProgress,
+          onSampleStep: (s, total) => {
+            if (sampling.bar === null) { bar.stop(); sampling.bar = countBar('sample (ancestral)', total); }
+            sampling.bar.update(s + 1);
+          } });
       } finally {
         bar.stop();
+        sampling.bar?.stop();
       }
       process.stdout.write(`demo run folder ${o.out}:\n${files.map((f) => `  ${f}`).join('\n')}\n`);
     });

@@ -20,6 +20,8 @@ export interface DemoOptions {
   seed?: number;
   log?: (m: string) => void;
   onProgress?: (p: TrainProgress) => void;
+  /** Sampler progress (after training has ended). */
+  onSampleStep?: (step: number, steps: number) => void;
 }
 
 export async function runDemo(o: DemoOptions): Promise<string[]> {
@@ -43,7 +45,7 @@ export async function runDemo(o: DemoOptions): Promise<string[]> {
   log(`trained ${trained.step} steps; last loss ${trained.lastLoss?.toFixed(4)}`);
   const n = o.samples ?? 8;
   log(`sampling ${n} sequences with the ancestral sampler (${o.sampleSteps ?? 256} steps)`);
-  const samples = sampleRun({ runDir: o.out, n, frames, steps: o.sampleSteps ?? 256, seed: o.seed ?? 0 });
+  const samples = sampleRun({ runDir: o.out, n, frames, steps: o.sampleSteps ?? 256, seed: o.seed ?? 0, ...(o.onSampleStep ? { onStep: o.onSampleStep } : {}) });
   const history = `climadiff demo --minutes ${o.minutes}`;
   writeSamples(samples, join(o.out, 'samples.nc'), history);
   // held-out (test split) clips in physical units, the reference of the report and of the GIF

@@ -12,11 +12,9 @@ import { DataError, type ClimateDataset, type Coordinate } from '../data/types.j
 import { writeNetCDF } from '../data/writers/netcdf.js';
 import { writeZarr } from '../data/writers/zarr.js';
 import { UNet3D, unet3dConfig, asDenoiser, type UNet3DConfig, type UNet3DConfigInput } from '../models/index.js';
-import { train, type TrainConfigInput, type TrainProgress, type TrainResult } from '../train/index.js';
+import { train, loadTrainedModel, type TrainConfigInput, type TrainProgress, type TrainResult } from '../train/index.js';
 import { loadCheckpoint, CheckpointError } from '../train/checkpoint.js';
 import { readMetrics } from '../train/metrics.js';
-import { makeSchedule } from '../train/trainer.js';
-import type { DiffusionConfig } from '../train/config.js';
 import * as samplers from '../diffusion/samplers/index.js';
 import type { Schedule } from '../diffusion/schedule.js';
 import { encodeGIF, renderFrames } from '../viz/render.js';
@@ -133,14 +131,8 @@ export function readRunData(runDir: string): RunData {
 /** Loads the run's latest checkpoint (EMA weights) and samples new sequences in physical units. */
 export function sampleRun(o: SampleRunOptions): SampleRunResult {
   const runData = readRunData(o.runDir);
-  const ck = loadCheckpoint(o.runDir);
-  const modelConfig = unet3dConfig(ck.modelConfig as UNet3DConfigInput);
-  const stats = parseNormStats(ck.normStats);
-  const model = new UNet3D(modelConfig);
-  model.loadStateDict(ck.ema);
-  model.eval();
-  const schedule = makeSchedule(ck.trainConfig.diffusion as DiffusionConfig);
-  return generate(model, schedule, stats, runData, o);
+  const { model, schedule, checkpoint } = loadTrainedModel(o.runDir, (c) => new UNet3D(unet3dConfig(c as UNet3DConfigInput)));
+  return generate(model, schedule, parseNormStats(checkpoint.normStats), runData, o);
 }
 
 /** Samples o.n sequences of o.frames frames from the model as it is (weights, train/eval mode), in physical units. */

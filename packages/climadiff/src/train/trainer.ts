@@ -258,8 +258,10 @@ export class Trainer {
       const etaBudget = (budgetMs - (Date.now() - t0)) / 1000;
       const eta = Math.min(etaSteps, etaBudget);
       const sps = samples / Math.max(dt, 1e-9);
+      // the step the run ends at: config.steps, or where the time budget is projected to end first
+      const totalSteps = etaBudget < etaSteps && secPerStep !== null ? this.step + Math.max(0, Math.floor(etaBudget / secPerStep)) : cfg.steps ?? null;
       o.onProgress?.({
-        step: this.step, totalSteps: cfg.steps ?? null, loss, lr, samplesPerSecond: sps,
+        step: this.step, totalSteps, loss, lr, samplesPerSecond: sps,
         etaSeconds: Number.isFinite(eta) ? Math.max(0, eta) : null, elapsedSeconds: elapsed() / 1000, skipped: loss === null,
       });
       if (this.step % cfg.logEvery === 0) {

@@ -24,7 +24,7 @@ export interface TrainData {
 
 export interface TrainProgress {
   step: number;
-  /** The run's target step (config.steps), null when only minutes bound it. */
+  /** The step the run ends at: config.steps, or the step the time budget is projected to end at if that comes first. */
   totalSteps: number | null;
   /** Loss of this step (null: non-finite, the step was skipped). */
   loss: number | null;
