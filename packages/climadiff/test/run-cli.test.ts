@@ -3,10 +3,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as torch from '@climadiff/torch';
 import { openDataset } from '../src/data/index.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
@@ -20,12 +21,19 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('train, info and sample: checkpoint, metrics, samples in physical units on the training grid', () => {
+test('train, info and sample: checkpoint, metrics, statics, previews, samples in physical units on the training grid', async () => {
   const cfg = join(dir, 'tiny.json');
   writeFileSync(cfg, JSON.stringify({ steps: 2, batchSize: 1, logEvery: 1, validateEvery: 0, checkpointEvery: 1, lrSchedule: { kind: 'constant', warmupSteps: 0 },
     previewSamples: 1, previewSteps: 2 }));
-  const t = cli('train', '--data', 'earth.nc', '--vars', 'tas', '--out', 'run', '--frames', '4', '--config', cfg, '--preview-every', '2');
+  const t = cli('train', '--data', 'earth.nc', '--vars', 'tas', '--out', 'run', '--frames', '4', '--config', cfg, '--preview-every', '2', '--statics');
   assert.equal(t.status, 0, t.stderr);
+  // static conditioning: the land-sea mask comes from the file's land fraction (sftlf, %), then sin/cos latitude
+  const runData = JSON.parse(readFileSync(join(dir, 'run', 'run-data.json'), 'utf8')) as { statics: string[] };
+  assert.deepEqual(runData.statics, ['land_sea_mask', 'sin_lat', 'cos_lat']);
+  const statics = torch.load(join(dir, 'run', 'statics.safetensors')).statics!;
+  const sftlf = (await openDataset(join(dir, 'earth.nc'), { variables: ['sftlf'], normalise: false })).variables.get('sftlf')!.data;
+  assert.deepEqual(Array.from(statics.select(0, 0).flatten().toFloat32Array()), Array.from(sftlf, (v) => (v > 50 ? 1 : 0)));
+  assert.ok(sftlf.some((v) => v > 50) && sftlf.some((v) => v < 50));
   assert.ok(existsSync(join(dir, 'run', 'latest')) && existsSync(join(dir, 'run', 'metrics.jsonl')));
   const preview = readFileSync(join(dir, 'run', 'previews', 'step-000002.gif'));
   assert.equal(preview.subarray(0, 6).toString('latin1'), 'GIF89a');
@@ -35,6 +43,7 @@ test('train, info and sample: checkpoint, metrics, samples in physical units on 
   const summary = JSON.parse(info.stdout) as { step: number; model: { parameters: number }; data: { variables: string[] } };
   assert.equal(summary.step, 2);
   assert.deepEqual(summary.data.variables, ['tas']);
+  assert.equal((summary.model as unknown as { config: { condChannels: number } }).config.condChannels, 3);
   assert.ok(summary.model.parameters > 100_000);
   const s = cli('sample', '--checkpoint', 'run', '--n', '2', '--steps', '3', '--frames', '6', '--out', 'samples.nc');
   assert.equal(s.status, 0, s.stderr);
@@ -48,7 +57,7 @@ test('train, info and sample: checkpoint, metrics, samples in physical units on 
   });
 });
 
-test('error paths: missing checkpoint, invalid config, unknown variable, shape mismatch on resume', () => {
+test('error paths: missing checkpoint, invalid config, unknown variable, shape mismatch on resume, missing statics', () => {
   const missing = cli('sample', '--checkpoint', 'nowhere', '--out', 'x.nc');
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /nowhere: not a training run/);
@@ -67,4 +76,14 @@ test('error paths: missing checkpoint, invalid config, unknown variable, shape m
   const sampler = cli('sample', '--checkpoint', 'run', '--sampler', 'magic', '--out', 'y.nc');
   assert.equal(sampler.status, 1);
   assert.match(sampler.stderr, /--sampler must be one of/);
+  // a run conditioned on static fields whose statics file went missing: a clear error, nothing written
+  renameSync(join(dir, 'run', 'statics.safetensors'), join(dir, 'statics.bak'));
+  try {
+    const lost = cli('sample', '--checkpoint', 'run', '--steps', '2', '--out', 'z.nc');
+    assert.equal(lost.status, 1);
+    assert.match(lost.stderr, /conditioned on land_sea_mask, sin_lat, cos_lat but statics\.safetensors is missing/);
+    assert.ok(!existsSync(join(dir, 'z.nc')));
+  } finally {
+    renameSync(join(dir, 'statics.bak'), join(dir, 'run', 'statics.safetensors'));
+  }
 });

@@ -29,9 +29,10 @@ export function register(program: Command): void {
     .option('--steps <n>', 'total optimizer steps', positiveInt)
     .option('--minutes <m>', 'wall-clock budget of this invocation in minutes', positiveNumber)
     .option('--batch-size <n>', 'clips per batch', positiveInt)
+    .option('--statics', 'condition on the grid\'s static fields: land-sea mask (from the file\'s land fraction), sin/cos latitude, orography')
     .option('--preview-every <n>', 'write previews/step-NNNNNN.gif (samples from the EMA weights) every n steps', positiveInt)
     .option('--resume', 'continue from the run folder\'s latest checkpoint, bit for bit')
-    .action(async (o: { data: string; vars: string; out: string; config?: string; frames: number; steps?: number; minutes?: number; batchSize?: number; previewEvery?: number; resume?: boolean }) => {
+    .action(async (o: { data: string; vars: string; out: string; config?: string; frames: number; steps?: number; minutes?: number; batchSize?: number; previewEvery?: number; statics?: boolean; resume?: boolean }) => {
       const cfg = { ...readConfig(o.config), ...(o.steps ? { steps: o.steps } : {}), ...(o.minutes ? { minutes: o.minutes } : {}),
         ...(o.batchSize ? { batchSize: o.batchSize } : {}), ...(o.previewEvery ? { previewEvery: o.previewEvery } : {}) };
       if (cfg.steps === undefined && cfg.minutes === undefined) cfg.minutes = 10;
@@ -41,7 +42,7 @@ export function register(program: Command): void {
       try {
         result = await trainRun({
           data: o.data, variables: o.vars.split(',').map((s) => s.trim()).filter(Boolean), runDir: o.out, frames: o.frames,
-          config, resume: o.resume ?? false, onProgress: bar.onProgress,
+          config, resume: o.resume ?? false, statics: o.statics ?? false, onProgress: bar.onProgress,
           onLog: (m) => process.stderr.write(`\n${m}\n`),
         });
       } finally {

@@ -5,6 +5,7 @@
 //   orography      surface height when given, standardised to zero mean and unit variance.
 // Values are (channel, lat, lon), float32, no NaN (missing orography becomes 0).
 import type { ClipSource } from './clip-source.js';
+import { openDataset, openSource } from './readers/open.js';
 import { DataError, type ClimateDataset } from './types.js';
 
 export interface StaticFields {
@@ -37,6 +38,44 @@ export function findOrography(ds: ClimateDataset, height: number, width: number)
     if (named && cells === height * width && v.shape.filter((n) => n > 1).length === 2) return v.data;
   }
   return null;
+}
+
+const LANDSEA_NAMES = ['sftlf', 'lsm', 'landsea', 'land_sea_mask', 'lsmask', 'landmask', 'slmsk'];
+
+/**
+ * A 2-D land fraction or land mask variable of a dataset (CF standard_name land_area_fraction or land_binary_mask,
+ * or a usual name) as 1 = land (fraction above one half; '%' units are understood), or null.
+ */
+export function findLandSea(ds: ClimateDataset, height: number, width: number): Float32Array | null {
+  for (const v of ds.variables.values()) {
+    const sn = v.attrs['standard_name'];
+    const named = sn === 'land_area_fraction' || sn === 'land_binary_mask' || LANDSEA_NAMES.includes(v.name.toLowerCase());
+    const cells = v.shape.reduce((a, b) => a * b, 1);
+    if (!named || cells !== height * width || v.shape.filter((n) => n > 1).length !== 2) continue;
+    const scale = v.units === '%' ? 0.01 : 1;
+    return Float32Array.from(v.data, (x) => (Number.isFinite(x) && x * scale > 0.5 ? 1 : 0));
+  }
+  return null;
+}
+
+/**
+ * The static fields of a file's grid: land_sea_mask from the file's land fraction / mask variable (else from the
+ * missing pattern of the clip channels), sin/cos latitude, and orography when the file has a surface height.
+ */
+export async function fileStaticFields(path: string, source: ClipSource): Promise<StaticFields> {
+  const cells = source.height * source.width;
+  const src = await openSource(path);
+  let planes: string[];
+  try {
+    planes = [...src.variables.values()].filter((v) => v.shape.reduce((a, b) => a * b, 1) === cells && v.shape.filter((n) => n > 1).length === 2)
+      .map((v) => v.name).filter((name) => !src.dims.has(name));
+  } finally {
+    src.close();
+  }
+  const ds = planes.length > 0 ? await openDataset(path, { variables: planes, normalise: false }) : null;
+  const landSea = ds ? findLandSea(ds, source.height, source.width) : null;
+  const orography = ds ? findOrography(ds, source.height, source.width) : null;
+  return staticFields(source, { ...(landSea ? { landSea } : {}), ...(orography ? { orography } : {}) });
 }
 
 export async function staticFields(source: ClipSource, o: StaticFieldOptions = {}): Promise<StaticFields> {

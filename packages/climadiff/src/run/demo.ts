@@ -36,7 +36,7 @@ export async function runDemo(o: DemoOptions): Promise<string[]> {
   }
   log(`training on '${variable}' clips of ${frames} frames for ${o.minutes} minute(s) -> ${o.out}`);
   const trained = await trainRun({
-    data: dataPath, variables: [variable], runDir: o.out, frames,
+    data: dataPath, variables: [variable], runDir: o.out, frames, statics: true,
     config: { minutes: o.minutes, steps: 1_000_000, batchSize: 4, validateEvery: 200, checkpointEvery: 100, previewEvery: 100, previewSamples: 2, previewSteps: 32,
       lrSchedule: { kind: 'constant', warmupSteps: 50 }, optimizer: { kind: 'adamw', lr: 3e-4, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.01 },
       emaDecay: 0.99, seed: o.seed ?? 0 },

@@ -7,6 +7,7 @@ import type { Tensor } from '@climadiff/torch';
 import { z } from 'zod';
 import { openClipSource } from '../data/file-source.js';
 import { splitDatasets } from '../data/dataset.js';
+import { fileStaticFields } from '../data/statics.js';
 import { denormalise, parseNormStats, type NormStats } from '../data/normalise.js';
 import { DataError, type ClimateDataset, type Coordinate } from '../data/types.js';
 import { writeNetCDF } from '../data/writers/netcdf.js';
@@ -30,6 +31,8 @@ const RunDataSchema = z.object({
   lat: z.array(z.number()).nullable(),
   lon: z.array(z.number()).nullable(),
   test: z.array(z.number().int()),
+  /** Static conditioning channels (statics.safetensors in the run folder), [] for none. */
+  statics: z.array(z.string()).default([]),
 });
 export type RunData = z.infer<typeof RunDataSchema>;
 
@@ -41,6 +44,11 @@ export interface TrainRunOptions {
   config?: TrainConfigInput;
   model?: Partial<UNet3DConfigInput>;
   resume?: boolean;
+  /**
+   * Condition the model on the grid's static fields (land-sea mask from the file's land fraction or the missing
+   * pattern, sin/cos latitude, orography when the file has it), concatenated to the input as channels.
+   */
+  statics?: boolean;
   onProgress?: (p: TrainProgress) => void;
   onLog?: (m: string) => void;
 }
@@ -58,12 +66,15 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainResult & { data
   const source = await openClipSource(o.data, o.variables);
   const runDataPath = join(o.runDir, 'run-data.json');
   if (o.resume && !existsSync(runDataPath)) throw new CheckpointError(`${o.runDir}: nothing to resume (no run-data.json)`);
-  const { stats, train: trainSet, validation, test } = await splitDatasets(source, { frames, normalisation: 'per-variable' });
+  const useStatics = o.resume ? readRunData(o.runDir).statics.length > 0 : o.statics ?? false;
+  const statics = useStatics ? await fileStaticFields(o.data, source) : null;
+  if (statics && statics.names.length === 0) throw new DataError('bad-option', `${o.data}: no static fields found (no land fraction, latitude or orography)`);
+  const { stats, train: trainSet, validation, test } = await splitDatasets(source, { frames, normalisation: 'per-variable', ...(statics ? { statics } : {}) });
   const runData: RunData = {
     source: o.data, variables: o.variables, units: source.channels.map((c) => c.units ?? null), frames,
     height: source.height, width: source.width,
     lat: source.lat ? Array.from(source.lat.values) : null, lon: source.lon ? Array.from(source.lon.values) : null,
-    test: Array.from(test.starts),
+    test: Array.from(test.starts), statics: statics?.names ?? [],
   };
   let modelConfig: UNet3DConfig;
   if (o.resume) {
@@ -72,12 +83,15 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainResult & { data
   } else {
     modelConfig = unet3dConfig({
       channels: 32, channelMults: [1, 2, 2], attentionLevels: [2], numResBlocks: 1, dropout: 0,
-      ...o.model, inChannels: o.variables.length,
+      ...o.model, inChannels: o.variables.length, condChannels: statics?.names.length ?? 0,
       boundary: { lon: isGlobalLon(source.lon) ? 'periodic' : 'zeros', lat: 'zeros', ...(o.model?.boundary ?? {}) },
     });
   }
   if (modelConfig.inChannels !== o.variables.length) {
     throw new DataError('shape-mismatch', `the run's model takes ${modelConfig.inChannels} channel(s) but ${o.variables.length} variable(s) were given`);
+  }
+  if (modelConfig.condChannels !== (statics?.names.length ?? 0)) {
+    throw new DataError('shape-mismatch', `the run's model takes ${modelConfig.condChannels} static channel(s) but ${o.data} gives ${statics?.names.length ?? 0} (${statics?.names.join(', ') ?? 'none'})`);
   }
   const levels = modelConfig.channelMults.length - 1;
   if (source.height % 2 ** levels !== 0 || source.width % 2 ** levels !== 0) {
@@ -85,6 +99,8 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainResult & { data
   }
   mkdirSync(o.runDir, { recursive: true });
   writeFileSync(runDataPath, JSON.stringify(runData));
+  const staticsTensor = () => (statics ? torch.tensor(statics.data, [statics.names.length, statics.height, statics.width]) : null);
+  if (statics) torch.scope(() => torch.save({ statics: staticsTensor()! }, join(o.runDir, STATICS_FILE)));
   torch.manualSeed((o.config?.seed as number | undefined) ?? 0);
   const model = new UNet3D(modelConfig);
   const result = await train({
@@ -93,7 +109,7 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainResult & { data
     ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...(o.onLog ? { onLog: o.onLog } : {}),
     // previews: the same seed every time, so successive GIFs show the same noise denoised by a better model
     preview: ({ step, schedule, samples, steps }) => {
-      const r = generate(model, schedule, stats, runData, { n: samples, steps, seed: 0 });
+      const r = torch.scope(() => generate(model, schedule, stats, runData, staticsTensor(), { n: samples, steps, seed: 0 }));
       mkdirSync(join(o.runDir, 'previews'), { recursive: true });
       writeFileSync(join(o.runDir, 'previews', `step-${String(step).padStart(6, '0')}.gif`), samplesGIF(r));
     },
@@ -122,6 +138,19 @@ export interface SampleRunResult {
   stats: NormStats;
 }
 
+const STATICS_FILE = 'statics.safetensors';
+
+/** The run's static conditioning fields [S, H, W] (null when the model has none). */
+function readStatics(runDir: string, runData: RunData): Tensor | null {
+  if (runData.statics.length === 0) return null;
+  const path = join(runDir, STATICS_FILE);
+  if (!existsSync(path)) throw new CheckpointError(`${runDir}: the model is conditioned on ${runData.statics.join(', ')} but ${STATICS_FILE} is missing`);
+  const t = torch.load(path).statics;
+  const want = [runData.statics.length, runData.height, runData.width];
+  if (!t || t.shape.join(',') !== want.join(',')) throw new CheckpointError(`${path}: expected a tensor 'statics' of shape [${want.join(', ')}]`);
+  return t;
+}
+
 export function readRunData(runDir: string): RunData {
   const p = join(runDir, 'run-data.json');
   if (!existsSync(p)) throw new CheckpointError(`${runDir}: not a training run (no run-data.json); train one with 'climadiff train'`);
@@ -132,11 +161,11 @@ export function readRunData(runDir: string): RunData {
 export function sampleRun(o: SampleRunOptions): SampleRunResult {
   const runData = readRunData(o.runDir);
   const { model, schedule, checkpoint } = loadTrainedModel(o.runDir, (c) => new UNet3D(unet3dConfig(c as UNet3DConfigInput)));
-  return generate(model, schedule, parseNormStats(checkpoint.normStats), runData, o);
+  return torch.scope(() => generate(model, schedule, parseNormStats(checkpoint.normStats), runData, readStatics(o.runDir, runData), o));
 }
 
 /** Samples o.n sequences of o.frames frames from the model as it is (weights, train/eval mode), in physical units. */
-function generate(model: UNet3D, schedule: Schedule, stats: NormStats, runData: RunData, o: Omit<SampleRunOptions, 'runDir'>): SampleRunResult {
+function generate(model: UNet3D, schedule: Schedule, stats: NormStats, runData: RunData, statics: Tensor | null, o: Omit<SampleRunOptions, 'runDir'>): SampleRunResult {
   const n = o.n ?? 4;
   const frames = o.frames ?? runData.frames;
   const steps = o.steps ?? 256;
@@ -145,7 +174,7 @@ function generate(model: UNet3D, schedule: Schedule, stats: NormStats, runData: 
   const generator = new torch.Generator({ seed: o.seed ?? 0 });
   const shape: [number, number, number, number, number] = [n, model.config.inChannels, frames, runData.height, runData.width];
   const options = { steps, generator, ...(o.onStep ? { onStep: (i: { step: number; steps: number }) => o.onStep!(i.step, i.steps) } : {}) };
-  const den = asDenoiser(model);
+  const den = asDenoiser(model, statics ? { cond: statics.unsqueeze(0).expand([n, ...statics.shape]) } : {});
   const normalised = torch.scope(() => torch.noGrad(() => {
     switch (sampler) {
       case 'ancestral': return samplers.ancestralSample(den, schedule, shape, options).x;
