@@ -246,3 +246,28 @@ test('static conditioning channels reach forward(x, logsnr, cond) in training, v
   await train({ model: plain, config: { ...BASE, steps: 2 }, data });
   assert.equal(plain.condShapes.size, 0);
 });
+
+test('EMA warm-up: update n uses min(emaDecay, (1 + n) / (10 + n)); without warm-up the constant decay', async () => {
+  for (const emaWarmup of [true, false]) {
+    const model = freshModel();
+    const ema = new Map<string, Float64Array>();
+    for (const [k, p] of model.namedParameters()) ema.set(k, Float64Array.from(p.toFloat32Array()));
+    let n = 0;
+    // after each step, fold the model's new weights into a float64 EMA by the formula
+    const onProgress = (): void => {
+      const d = emaWarmup ? Math.min(0.5, (1 + n) / (10 + n)) : 0.5;
+      for (const [k, p] of model.namedParameters()) {
+        const w = p.toFloat32Array(), e = ema.get(k)!;
+        for (let i = 0; i < e.length; i++) e[i] = d * e[i]! + (1 - d) * w[i]!;
+      }
+      n += 1;
+    };
+    const trainer = new Trainer({ model, config: { ...BASE, steps: 3, gradAccumulation: 1, emaDecay: 0.5, emaWarmup }, data, onProgress });
+    await trainer.run();
+    assert.equal(n, 3);
+    for (const [k, t] of trainer.ema.shadow) {
+      const got = t.toFloat32Array(), want = ema.get(k)!;
+      for (let i = 0; i < got.length; i++) assert.ok(Math.abs(got[i]! - want[i]!) < 1e-6, `${k}[${i}] warmup ${emaWarmup}: ${got[i]} vs ${want[i]}`);
+    }
+  }
+});

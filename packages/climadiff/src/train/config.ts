@@ -55,6 +55,11 @@ export const TrainConfigSchema = z.object({
   gradClip: z.number().positive().nullable().default(1),
   /** EMA decay of the weights used for sampling (0 disables averaging: EMA = current weights). */
   emaDecay: z.number().min(0).lt(1).default(0.999),
+  /**
+   * Warm the EMA up: the n-th update (from 0) uses min(emaDecay, (1 + n) / (10 + n)), so early weights are not
+   * averaged over a long, still-changing past (short runs sample from current, not stale, weights).
+   */
+  emaWarmup: z.boolean().default(true),
   loss: LossSchema.default('v'),
   /** Use the batch's missing-data mask (1 = missing) so missing elements never reach the loss. */
   maskedLoss: z.boolean().default(true),

@@ -24,10 +24,10 @@ export class EMA {
     });
   }
 
-  /** One EMA update from the module's current weights. */
-  update(): void {
+  /** One EMA update from the module's current weights, with this.decay or the given decay. */
+  update(decay = this.decay): void {
     torch.scope(() => torch.noGrad(() => {
-      for (const [k, p] of this.params) this.shadow.get(k)!.lerp_(p.detach(), 1 - this.decay);
+      for (const [k, p] of this.params) this.shadow.get(k)!.lerp_(p.detach(), 1 - decay);
       for (const [k, b] of this.buffers) this.shadow.get(k)!.copy_(b);
     }));
   }

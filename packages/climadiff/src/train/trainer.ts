@@ -168,7 +168,7 @@ export class Trainer {
         if (!finite) { this.optimizer.zeroGrad(); return { loss: null, samples }; }
         this.optimizer.step();
         this.scheduler.step();
-        this.ema.update();
+        this.ema.update(cfg.emaWarmup ? Math.min(cfg.emaDecay, (1 + this.updates) / (10 + this.updates)) : cfg.emaDecay);
         this.optimizer.zeroGrad();
         this.updates += 1;
         return { loss: total, samples };
@@ -229,7 +229,8 @@ export class Trainer {
     const target = Math.min(cfg.steps ?? Infinity, o.untilStep ?? Infinity);
     let lastLoss: number | null = null, lastValidation: ValidationResult | null = null, checkpoint: string | null = null;
     let stopReason: TrainResult['stopReason'] = 'steps';
-    let windowLoss = 0, windowN = 0, windowSkipped = 0, windowSamples = 0, windowT = Date.now();
+    // the window's rate counts training steps only (not validation, previews or checkpoints between them)
+    let windowLoss = 0, windowN = 0, windowSkipped = 0, windowSamples = 0, windowSeconds = 0;
     let secPerStep: number | null = null;
     const elapsed = (): number => this.elapsedBefore + (Date.now() - t0);
     for (;;) {
@@ -240,6 +241,7 @@ export class Trainer {
       const dt = (Date.now() - ts) / 1000;
       secPerStep = secPerStep === null ? dt : 0.9 * secPerStep + 0.1 * dt;
       windowSamples += samples;
+      windowSeconds += dt;
       const lr = this.optimizer.paramGroups[0]!.lr;
       if (loss === null) {
         this.nonFiniteInARow += 1; windowSkipped += 1;
@@ -265,14 +267,13 @@ export class Trainer {
         etaSeconds: Number.isFinite(eta) ? Math.max(0, eta) : null, elapsedSeconds: elapsed() / 1000, skipped: loss === null,
       });
       if (this.step % cfg.logEvery === 0) {
-        const now = Date.now();
         if (metricsPath && windowN > 0) {
           appendMetrics(metricsPath, {
-            step: this.step, loss: windowLoss / windowN, lr, samples_per_s: windowSamples / Math.max((now - windowT) / 1000, 1e-9),
+            step: this.step, loss: windowLoss / windowN, lr, samples_per_s: windowSamples / Math.max(windowSeconds, 1e-9),
             skipped: windowSkipped, elapsed_s: elapsed() / 1000,
           });
         }
-        windowLoss = 0; windowN = 0; windowSkipped = 0; windowSamples = 0; windowT = now;
+        windowLoss = 0; windowN = 0; windowSkipped = 0; windowSamples = 0; windowSeconds = 0;
       }
       if (cfg.validateEvery > 0 && this.step % cfg.validateEvery === 0 && o.validation) {
         lastValidation = await this.validate();
