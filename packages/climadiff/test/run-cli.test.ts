@@ -25,7 +25,7 @@ test('train, info and sample: checkpoint, metrics, statics, previews, samples in
   const cfg = join(dir, 'tiny.json');
   writeFileSync(cfg, JSON.stringify({ steps: 2, batchSize: 1, logEvery: 1, validateEvery: 0, checkpointEvery: 1, lrSchedule: { kind: 'constant', warmupSteps: 0 },
     previewSamples: 1, previewSteps: 2 }));
-  const t = cli('train', '--data', 'earth.nc', '--vars', 'tas', '--out', 'run', '--frames', '4', '--config', cfg, '--preview-every', '2', '--statics');
+  const t = cli('train', '--data', 'earth.nc', '--vars', 'tas', '--out', 'run', '--frames', '4', '--config', cfg, '--preview-every', '2', '--statics', '--threads', '1');
   assert.equal(t.status, 0, t.stderr);
   // static conditioning: the land-sea mask comes from the file's land fraction (sftlf, %), then sin/cos latitude
   const runData = JSON.parse(readFileSync(join(dir, 'run', 'run-data.json'), 'utf8')) as { statics: string[] };
@@ -73,6 +73,9 @@ test('error paths: missing checkpoint, invalid config, unknown variable, shape m
   const mismatch = cli('train', '--data', 'earth.nc', '--vars', 'tas,pr', '--out', 'run', '--frames', '4', '--steps', '3', '--resume');
   assert.equal(mismatch.status, 1);
   assert.match(mismatch.stderr, /takes 1 channel\(s\) but 2 variable\(s\)/);
+  const threads = cli('sample', '--checkpoint', 'run', '--threads', '0', '--out', 'y.nc');
+  assert.equal(threads.status, 1);
+  assert.match(threads.stderr, /--threads <n>' argument '0' is invalid/);
   const sampler = cli('sample', '--checkpoint', 'run', '--sampler', 'magic', '--out', 'y.nc');
   assert.equal(sampler.status, 1);
   assert.match(sampler.stderr, /--sampler must be one of/);

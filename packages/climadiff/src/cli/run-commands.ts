@@ -5,9 +5,11 @@ import { trainRun, sampleRun, writeSamples, runInfo, SAMPLERS, type SamplerName 
 import { parseTrainConfig } from '../train/config.js';
 import { DataError } from '../data/types.js';
 import { positiveInt, positiveNumber, commandLine } from './options.js';
+import * as torch from '@climadiff/torch';
 import { runDemo } from '../run/demo.js';
 import { progressBar as trainProgressBar, countBar, type CountBar } from '../train/progress.js';
 
+const THREADS_HELP = 'intra-op threads (default: all cores; on small VMs 1 can be faster, see docs/benchmarks.md)';
 
 function readConfig(path: string | undefined): Record<string, unknown> {
   if (!path) return {};
@@ -31,8 +33,10 @@ export function register(program: Command): void {
     .option('--batch-size <n>', 'clips per batch', positiveInt)
     .option('--statics', 'condition on the grid\'s static fields: land-sea mask (from the file\'s land fraction), sin/cos latitude, orography')
     .option('--preview-every <n>', 'write previews/step-NNNNNN.gif (samples from the EMA weights) every n steps', positiveInt)
-    .option('--resume', 'continue from the run folder\'s latest checkpoint, bit for bit')
-    .action(async (o: { data: string; vars: string; out: string; config?: string; frames: number; steps?: number; minutes?: number; batchSize?: number; previewEvery?: number; statics?: boolean; resume?: boolean }) => {
+    .option('--resume', 'continue from the run folder\'s latest checkpoint, bit for bit (with the same --threads)')
+    .option('--threads <n>', THREADS_HELP, positiveInt)
+    .action(async (o: { data: string; vars: string; out: string; config?: string; frames: number; steps?: number; minutes?: number; batchSize?: number; previewEvery?: number; statics?: boolean; resume?: boolean; threads?: number }) => {
+      if (o.threads) torch.setNumThreads(o.threads);
       const cfg = { ...readConfig(o.config), ...(o.steps ? { steps: o.steps } : {}), ...(o.minutes ? { minutes: o.minutes } : {}),
         ...(o.batchSize ? { batchSize: o.batchSize } : {}), ...(o.previewEvery ? { previewEvery: o.previewEvery } : {}) };
       if (cfg.steps === undefined && cfg.minutes === undefined) cfg.minutes = 10;
@@ -60,7 +64,9 @@ export function register(program: Command): void {
     .option('--steps <n>', 'sampler steps', positiveInt, 256)
     .option('--sampler <name>', `one of ${SAMPLERS.join(', ')}`, 'ancestral')
     .option('--seed <s>', 'random seed', (v) => Number(v), 0)
-    .action((o: { checkpoint: string; out: string; n: number; frames?: number; steps: number; sampler: string; seed: number }, cmd: Command) => {
+    .option('--threads <n>', THREADS_HELP, positiveInt)
+    .action((o: { checkpoint: string; out: string; n: number; frames?: number; steps: number; sampler: string; seed: number; threads?: number }, cmd: Command) => {
+      if (o.threads) torch.setNumThreads(o.threads);
       if (!SAMPLERS.includes(o.sampler as SamplerName)) throw new DataError('bad-option', `--sampler must be one of ${SAMPLERS.join(', ')}, got '${o.sampler}'`);
       const progress: { bar: CountBar | null } = { bar: null };
       let r;
@@ -92,12 +98,14 @@ export function registerDemo(program: Command): void {
     .option('--minutes <m>', 'training time in minutes', positiveNumber, 10)
     .option('--samples <n>', 'sequences to generate', positiveInt, 4)
     .option('--sample-steps <n>', 'ancestral sampler steps', positiveInt, 100)
-    .action(async (o: { out: string; minutes: number; samples: number; sampleSteps: number }) => {
+    .option('--threads <n>', 'intra-op threads (default: whichever of 1 and all cores runs a training step faster here)', positiveInt)
+    .action(async (o: { out: string; minutes: number; samples: number; sampleSteps: number; threads?: number }) => {
       const bar = trainProgressBar();
       const sampling: { bar: CountBar | null } = { bar: null };
       let files: string[];
       try {
         files = await runDemo({ out: o.out, minutes: o.minutes, samples: o.samples, sampleSteps: o.sampleSteps, onProgress: bar.onProgress,
+          ...(o.threads ? { threads: o.threads } : {}),
           onSampleStep: (s, total) => {
             if (sampling.bar === null) { bar.stop(); sampling.bar = countBar('sample (ancestral)', total); }
             sampling.bar.update(s + 1);
