@@ -46,10 +46,12 @@ export class SpaceConv extends Conv3d {
         const w = h.shape[4]!;
         h = torch.cat([h.narrow(4, w - p, p), h, h.narrow(4, 0, p)], 4);
       } else padW = p;
-      if (this.boundary.lat === 'reflect') h = F.pad(h, [0, 0, p, p, 0, 0], { mode: 'reflect' });
+      if (this.boundary.lat === 'reflect') h = then(h, (t) => F.pad(t, [0, 0, p, p, 0, 0], { mode: 'reflect' }), x);
       else padH = p;
     }
-    return F.conv3d(h, this.weight, this.bias, { stride: [1, this.s, this.s], padding: [0, padH, padW] });
+    const y = F.conv3d(h, this.weight, this.bias, { stride: [1, this.s, this.s], padding: [0, padH, padW] });
+    if (h !== x) h.dispose();
+    return y;
   }
 
   /** Forward FLOPs (2 per multiply-add) for an input [B, C, F, H, W]; returns [flops, output shape]. */
@@ -79,6 +81,17 @@ export class PointConv extends Conv3d {
     const [b, , f, h, w] = shape as [number, number, number, number, number];
     return 2 * b * f * h * w * this.inChannels * this.outChannels;
   }
+}
+
+/**
+ * f(x), then x's handle is released unless it is `keep` (the caller's input) or f returned it: what reference
+ * counting does in PyTorch when a temporary goes out of use, so the allocator reuses the (cache-warm) buffer at
+ * once. Views and autograd hold their own references to the storage, so releasing a handle is always safe.
+ */
+function then(x: Tensor, f: (t: Tensor) => Tensor, keep?: Tensor): Tensor {
+  const y = f(x);
+  if (y !== x && x !== keep) x.dispose();
+  return y;
 }
 
 /** [B] logSNR -> [B, dim] sin/cos features at geometric frequencies 1 .. 1/10000 (Vaswani et al. 2017). */
@@ -123,14 +136,16 @@ export class ResBlock extends Module {
   }
 
   #forward(x: Tensor, embAct: Tensor): Tensor {
-    let h = this.conv1.forward(F.silu(this.norm1.forward(x)));
+    let h = then(then(this.norm1.forward(x), (t) => F.silu(t)), (t) => this.conv1.forward(t));
     const ss = this.emb.forward(embAct).view([embAct.shape[0]!, 2 * this.outChannels, 1, 1, 1]);
     const [scale, shift] = ss.chunk(2, 1) as [Tensor, Tensor];
-    h = this.norm2.forward(h).mul(scale.add(1)).add(shift);
-    h = F.silu(h);
-    if (this.dropout > 0) h = F.dropout(h, this.dropout, this.training);
-    h = this.conv2.forward(h);
-    return (this.skip === null ? x : this.skip.forward(x)).add(h);
+    const scale1 = scale.add(1);
+    h = then(then(then(then(h, (t) => this.norm2.forward(t)), (t) => t.mul(scale1)), (t) => t.add(shift)), (t) => F.silu(t));
+    if (this.dropout > 0) h = then(h, (t) => F.dropout(t, this.dropout, this.training));
+    h = then(h, (t) => this.conv2.forward(t));
+    if (this.skip === null) return then(h, (t) => x.add(t));
+    const skip = this.skip.forward(x);
+    return then(skip, (t) => then(h, (u) => t.add(u)));
   }
 
   flops(shape: number[]): number {
@@ -184,21 +199,22 @@ export class Attention extends Module {
     const n = hh * w;
     const nh = this.heads;
     const d = c / nh;
-    const qkv = this.qkv.forward(this.norm.forward(x)).view([b, 3, nh, d, f, n]);
+    const qkv = then(then(this.norm.forward(x), (t) => this.qkv.forward(t)), (t) => t.view([b, 3, nh, d, f, n]));
     // one copy into [3, batch, tokens, d]
     const spatial = this.axis === 'spatial';
-    const seq = spatial
-      ? qkv.permute([1, 0, 4, 2, 5, 3]).reshape([3, b * f * nh, n, d])
-      : qkv.permute([1, 0, 5, 2, 4, 3]).reshape([3, b * n * nh, f, d]);
+    const seq = then(qkv, (t) => (spatial
+      ? t.permute([1, 0, 4, 2, 5, 3]).reshape([3, b * f * nh, n, d])
+      : t.permute([1, 0, 5, 2, 4, 3]).reshape([3, b * n * nh, f, d])));
     const [q, k, v] = seq.unbind(0) as [Tensor, Tensor, Tensor];
-    let scores = q.mul(1 / Math.sqrt(d)).bmm(k.transpose(1, 2));
-    if (!spatial) scores = scores.view([b * n, nh, f, f]).add(this.relativeBias(f)).view([b * n * nh, f, f]);
-    const out = F.softmax(scores, -1).bmm(v);
+    let scores = then(q.mul(1 / Math.sqrt(d)), (t) => t.bmm(k.transpose(1, 2)));
+    if (!spatial) scores = then(scores, (t) => t.view([b * n, nh, f, f]).add(this.relativeBias(f)).view([b * n * nh, f, f]));
+    const out = then(then(scores, (t) => F.softmax(t, -1)), (t) => t.bmm(v));
+    seq.dispose(); q.dispose(); k.dispose(); v.dispose();
     // back to [B, C, F, H, W] with channel index = head * d + e, as the qkv view above
-    const back = spatial
-      ? out.view([b, f, nh, n, d]).permute([0, 2, 4, 1, 3])
-      : out.view([b, n, nh, f, d]).permute([0, 2, 4, 3, 1]);
-    return x.add(this.proj.forward(back.reshape([b, c, f, hh, w])));
+    const back = then(out, (t) => (spatial
+      ? t.view([b, f, nh, n, d]).permute([0, 2, 4, 1, 3])
+      : t.view([b, n, nh, f, d]).permute([0, 2, 4, 3, 1])).reshape([b, c, f, hh, w]));
+    return then(then(back, (t) => this.proj.forward(t)), (t) => x.add(t));
   }
 
   flops(shape: number[]): number {
