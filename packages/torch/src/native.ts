@@ -29,6 +29,9 @@ export interface Schema {
 }
 
 export interface Native {
+  allocatorPolicy(): string;
+  blasThreads(): number | null;
+  releaseMemory(): boolean;
   setErrorClass(cls: unknown): void;
   listSchemas(): Schema[];
   lookupOp(name: string, overload: string): number;
