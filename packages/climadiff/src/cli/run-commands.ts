@@ -9,7 +9,7 @@ import * as torch from '@climadiff/torch';
 import { runDemo } from '../run/demo.js';
 import { progressBar as trainProgressBar, countBar, type CountBar } from '../train/progress.js';
 
-const THREADS_HELP = 'intra-op threads (default: all cores; on small VMs 1 can be faster, see docs/benchmarks.md)';
+const THREADS_HELP = 'intra-op threads (default: all cores)';
 
 function readConfig(path: string | undefined): Record<string, unknown> {
   if (!path) return {};
@@ -98,7 +98,7 @@ export function registerDemo(program: Command): void {
     .option('--minutes <m>', 'training time in minutes', positiveNumber, 10)
     .option('--samples <n>', 'sequences to generate', positiveInt, 4)
     .option('--sample-steps <n>', 'ancestral sampler steps', positiveInt, 100)
-    .option('--threads <n>', 'intra-op threads (default: whichever of 1 and all cores runs a training step faster here)', positiveInt)
+    .option('--threads <n>', THREADS_HELP, positiveInt)
     .action(async (o: { out: string; minutes: number; samples: number; sampleSteps: number; threads?: number }) => {
       const bar = trainProgressBar();
       const sampling: { bar: CountBar | null } = { bar: null };
@@ -106,6 +106,7 @@ export function registerDemo(program: Command): void {
       try {
         files = await runDemo({ out: o.out, minutes: o.minutes, samples: o.samples, sampleSteps: o.sampleSteps, onProgress: bar.onProgress,
           ...(o.threads ? { threads: o.threads } : {}),
+          log: (m) => { bar.stop(); process.stderr.write(`${m}\n`); },
           onSampleStep: (s, total) => {
             if (sampling.bar === null) { bar.stop(); sampling.bar = countBar('sample (ancestral)', total); }
             sampling.bar.update(s + 1);

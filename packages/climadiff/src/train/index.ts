@@ -6,4 +6,3 @@ export * from './metrics.js';
 export * from './trainer.js';
 export * from './progress.js';
 export * from './load.js';
-export * from './threads.js';
