@@ -111,7 +111,7 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainResult & { data
     preview: ({ step, schedule, samples, steps }) => {
       const r = torch.scope(() => generate(model, schedule, stats, runData, staticsTensor(), { n: samples, steps, seed: 0 }));
       mkdirSync(join(o.runDir, 'previews'), { recursive: true });
-      writeFileSync(join(o.runDir, 'previews', `step-${String(step).padStart(6, '0')}.gif`), samplesGIF(r));
+      writeFileSync(join(o.runDir, 'previews', `step-${String(step).padStart(6, '0')}.gif`), samplesGIF(r, undefined, `samples at step ${step}`));
     },
   });
   return { ...result, data: runData };
@@ -232,8 +232,8 @@ export function writeSamples(r: SampleRunResult, out: string, history: string): 
   else throw new DataError('bad-option', `--out must end in .nc, .zarr or .gif, got '${out}'`);
 }
 
-/** An animated GIF of the first channel: every sample side by side, one frame per time step. */
-export function samplesGIF(r: SampleRunResult, reference?: { data: Float32Array; clips: number }): Uint8Array {
+/** An animated GIF of the first channel: every sample side by side (held-out clips above when given), one frame per time step; `caption` replaces the row labels in the title. */
+export function samplesGIF(r: SampleRunResult, reference?: { data: Float32Array; clips: number }, caption?: string): Uint8Array {
   const [n, C, F, H, W] = r.shape;
   const rows: { data: Float32Array; count: number; label: string }[] = [];
   if (reference) rows.push({ data: reference.data, count: reference.clips, label: 'top: held-out data' });
@@ -256,7 +256,7 @@ export function samplesGIF(r: SampleRunResult, reference?: { data: Float32Array;
   }
   const units = r.runData.units[0];
   const anim = renderFrames({
-    height, width, frames: framesOut, title: `${r.runData.variables[0]}  ${rows.map((row) => row.label).join(', ')}`,
+    height, width, frames: framesOut, title: `${r.runData.variables[0]}  ${caption ?? rows.map((row) => row.label).join(', ')}`,
     labels: framesOut.map((_, f) => `frame ${f + 1}/${F}`), ...(units ? { units } : {}),
   }, { coastlines: false, scale: 2 });
   return encodeGIF(anim, { delayMs: 300 });
