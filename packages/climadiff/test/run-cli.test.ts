@@ -79,6 +79,13 @@ test('error paths: missing checkpoint, invalid config, unknown variable, shape m
   const sampler = cli('sample', '--checkpoint', 'run', '--sampler', 'magic', '--out', 'y.nc');
   assert.equal(sampler.status, 1);
   assert.match(sampler.stderr, /--sampler must be one of/);
+  // --statics on a grid without geography (QG turbulence on a periodic box in km): no latitude is invented
+  const qg = cli('data', 'simulate', '--model', 'qg', '--frames', '24', '--seed', '1', '--spinup', '1', '--size', '32', '--out', 'qg.nc', '--no-progress');
+  assert.equal(qg.status, 0, qg.stderr);
+  const nogeo = cli('train', '--data', 'qg.nc', '--vars', 'psi1', '--out', 'r4', '--frames', '2', '--steps', '1', '--statics');
+  assert.equal(nogeo.status, 1);
+  assert.match(nogeo.stderr, /qg\.nc: no static fields found/);
+  assert.ok(!existsSync(join(dir, 'r4')));
   // a run conditioned on static fields whose statics file went missing: a clear error, nothing written
   renameSync(join(dir, 'run', 'statics.safetensors'), join(dir, 'statics.bak'));
   try {

@@ -6,7 +6,7 @@
 // Values are (channel, lat, lon), float32, no NaN (missing orography becomes 0).
 import type { ClipSource } from './clip-source.js';
 import { openDataset, openSource } from './readers/open.js';
-import { DataError, type ClimateDataset } from './types.js';
+import { DataError, type ClimateDataset, type Coordinate } from './types.js';
 
 export interface StaticFields {
   names: string[];
@@ -38,6 +38,19 @@ export function findOrography(ds: ClimateDataset, height: number, width: number)
     if (named && cells === height * width && v.shape.filter((n) => n > 1).length === 2) return v.data;
   }
   return null;
+}
+
+/**
+ * Whether a Y coordinate is geographic latitude in degrees (CF standard_name latitude, or units degrees_north and
+ * its spellings) rather than, e.g., a projection coordinate in km.
+ */
+export function isLatitude(c: Coordinate): boolean {
+  return c.attrs['standard_name'] === 'latitude' || /^degrees?_?(north|n)$/i.test(c.units ?? '');
+}
+
+/** Whether an X coordinate is geographic longitude in degrees (standard_name longitude, or units degrees_east). */
+export function isLongitude(c: Coordinate): boolean {
+  return c.attrs['standard_name'] === 'longitude' || /^degrees?_?(east|e)$/i.test(c.units ?? '');
 }
 
 const LANDSEA_NAMES = ['sftlf', 'lsm', 'landsea', 'land_sea_mask', 'lsmask', 'landmask', 'slmsk'];
@@ -101,7 +114,7 @@ export async function staticFields(source: ClipSource, o: StaticFieldOptions = {
     }
     if (always.some((v) => v === 1)) { names.push('land_sea_mask'); planes.push(Float32Array.from(always)); }
   }
-  if ((o.latitude ?? true) && source.lat) {
+  if ((o.latitude ?? true) && source.lat && isLatitude(source.lat)) {
     const lat = source.lat.values;
     if (lat.length !== H) throw new DataError('bad-shape', `latitude has ${lat.length} values, the grid ${H} rows`);
     const s = new Float32Array(cells), c = new Float32Array(cells);

@@ -7,7 +7,7 @@ import type { Tensor } from '@climadiff/torch';
 import { z } from 'zod';
 import { openClipSource } from '../data/file-source.js';
 import { splitDatasets } from '../data/dataset.js';
-import { fileStaticFields } from '../data/statics.js';
+import { fileStaticFields, isLongitude } from '../data/statics.js';
 import { denormalise, parseNormStats, type NormStats } from '../data/normalise.js';
 import { DataError, type ClimateDataset, type Coordinate } from '../data/types.js';
 import { writeNetCDF } from '../data/writers/netcdf.js';
@@ -55,7 +55,7 @@ export interface TrainRunOptions {
 
 /** A global longitude axis (spacing times count covers 360 degrees) wraps: periodic padding in the U-Net. */
 function isGlobalLon(lon: Coordinate | undefined): boolean {
-  if (!lon || lon.values.length < 2) return false;
+  if (!lon || lon.values.length < 2 || !isLongitude(lon)) return false;
   const v = lon.values;
   const step = Math.abs(v[1]! - v[0]!);
   return Math.abs(step * v.length - 360) < step * 0.51;
