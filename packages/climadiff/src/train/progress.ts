@@ -13,30 +13,37 @@ function formatEta(s: number | null): string {
   return m >= 60 ? `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m` : `${m}m${String(sec).padStart(2, '0')}s`;
 }
 
+const isTerminal = (stream: NodeJS.WritableStream): boolean => (stream as { isTTY?: boolean }).isTTY === true;
+
 /**
- * A bar showing step, loss, samples/s and ETA; pass `bar.onProgress` as TrainOptions.onProgress. When the stream is
- * not a terminal (a log file, CI) it writes the same fields as a plain line every `logSeconds` instead (cli-progress's
- * own timer would never fire while a synchronous training step holds the event loop).
+ * Progress for a stream that is not a terminal (a log file, CI): `tick` writes the current line at once and then at
+ * most every `seconds`, `flush` writes the latest state if it is not written yet. cli-progress's own timer would
+ * never fire while a synchronous step holds the event loop.
+ */
+function plainLines(stream: NodeJS.WritableStream, seconds: number, render: () => string): { tick: () => void; flush: () => void } {
+  let last = -Infinity;
+  let unwritten = false;
+  const write = (): void => { stream.write(`${render()}\n`); last = Date.now(); unwritten = false; };
+  return {
+    tick() { unwritten = true; if (Date.now() - last >= seconds * 1000) write(); },
+    flush() { if (unwritten) write(); },
+  };
+}
+
+/**
+ * A bar showing step, loss, samples/s and ETA; pass `bar.onProgress` as TrainOptions.onProgress. Not on a terminal,
+ * the same fields as a plain line every `logSeconds` (default 10) and the last one on stop.
  */
 export function progressBar(options: { stream?: NodeJS.WritableStream; logSeconds?: number } = {}): ProgressBar {
   const stream = options.stream ?? process.stderr;
-  const tty = (stream as { isTTY?: boolean }).isTTY === true;
   const fields = (p: TrainProgress) => ({ loss: p.loss === null ? 'nan' : p.loss.toPrecision(4), sps: p.samplesPerSecond.toFixed(1), remaining: formatEta(p.etaSeconds) });
-  if (!tty) {
-    const every = (options.logSeconds ?? 10) * 1000;
-    let last = -Infinity;
-    let pending: TrainProgress | null = null;
-    const line = (p: TrainProgress) => {
-      const f = fields(p);
-      stream.write(`train step ${p.step}/${p.totalSteps ?? '?'} | loss ${f.loss} | ${f.sps} samples/s | ETA ${f.remaining}\n`);
-    };
-    return {
-      onProgress(p) {
-        pending = p;
-        if (Date.now() - last >= every) { line(p); last = Date.now(); pending = null; }
-      },
-      stop() { if (pending) line(pending); pending = null; },
-    };
+  if (!isTerminal(stream)) {
+    let p: TrainProgress | null = null;
+    const lines = plainLines(stream, options.logSeconds ?? 10, () => {
+      const f = fields(p!);
+      return `train step ${p!.step}/${p!.totalSteps ?? '?'} | loss ${f.loss} | ${f.sps} samples/s | ETA ${f.remaining}`;
+    });
+    return { onProgress(q) { p = q; lines.tick(); }, stop: lines.flush };
   }
   const bar = new cliProgress.SingleBar({
     format: 'train [{bar}] step {value}/{total} | loss {loss} | {sps} samples/s | ETA {remaining}',
@@ -58,35 +65,26 @@ export interface CountBar {
   stop: () => void;
 }
 
-/**
- * A bar counting to `total` (sampler steps, frames) with rate and ETA; not on a terminal, a plain line every
- * `logSeconds` and one on stop.
- */
+/** A bar counting to `total` (sampler steps, frames) with rate and ETA; plain lines when not on a terminal. */
 export function countBar(label: string, total: number, options: { unit?: string; stream?: NodeJS.WritableStream; logSeconds?: number } = {}): CountBar {
   const stream = options.stream ?? process.stderr;
   const unit = options.unit ?? 'steps';
-  if ((stream as { isTTY?: boolean }).isTTY !== true) {
-    const every = (options.logSeconds ?? 10) * 1000;
-    const t0 = Date.now();
-    let last = t0;
+  const t0 = Date.now();
+  const rate = (v: number): number => v / Math.max((Date.now() - t0) / 1000, 1e-9);
+  if (!isTerminal(stream)) {
     let value = 0;
-    const line = () => {
-      const s = (Date.now() - t0) / 1000;
-      const rate = value / Math.max(s, 1e-9);
-      stream.write(`${label} ${value}/${total} ${unit} | ${rate.toFixed(2)} ${unit}/s | ETA ${formatEta(rate > 0 ? (total - value) / rate : null)}\n`);
-    };
-    return {
-      update(v) { value = v; if (Date.now() - last >= every) { line(); last = Date.now(); } },
-      stop() { line(); },
-    };
+    const lines = plainLines(stream, options.logSeconds ?? 10, () => {
+      const r = rate(value);
+      return `${label} ${value}/${total} ${unit} | ${r.toFixed(2)} ${unit}/s | ETA ${formatEta(r > 0 ? (total - value) / r : null)}`;
+    });
+    return { update(v) { value = v; lines.tick(); }, stop: lines.flush };
   }
   const bar = new cliProgress.SingleBar({
     format: `${label} [{bar}] {value}/{total} ${unit} | {rate} ${unit}/s | ETA {eta_formatted}`, stream, hideCursor: true, etaBuffer: 20,
   }, cliProgress.Presets.shades_classic);
-  const t0 = Date.now();
   bar.start(total, 0, { rate: '0.00' });
   return {
-    update(v) { bar.update(v, { rate: (v / Math.max((Date.now() - t0) / 1000, 1e-9)).toFixed(2) }); },
+    update(v) { bar.update(v, { rate: rate(v).toFixed(2) }); },
     stop() { bar.stop(); },
   };
 }
