@@ -20,21 +20,16 @@
 #include <torch/csrc/autograd/variable.h>
 
 #include <array>
-#include <cstdlib>
-#include <dlfcn.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <atomic>
 #include <cmath>
 #include <cstring>
 #include <mutex>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "handles.h"
+#include "process.h"
 
 namespace {
 
@@ -72,43 +67,6 @@ std::array<std::atomic<OpEntry*>, kMaxOps> gOps{};
 std::atomic<size_t> gOpCount{0};
 std::mutex gOpMutex;
 
-std::once_flag gThreadsOnce;
-
-// Memory allocator policy, set once per process before any tensor exists. glibc serves blocks above its mmap
-// threshold (at most 32 MB) with fresh mmap()s and returns freed heap tops above 128 KB to the system, so every
-// large activation of a training step is page-faulted in again (measured: ~200,000 minor faults and half the
-// CPU time in the kernel per batch-8 U-Net evaluation). 'retain' serves every block from the heap and keeps up
-// to 1 GiB of freed memory for reuse (releaseMemory() hands it back); CLIMADIFF_MALLOC=system, or any MALLOC_*
-// / GLIBC_TUNABLES setting of the user's, keeps glibc's own behaviour.
-// OpenBLAS (which Debian's libtorch reaches through libblas.so.3) runs its own pthread pool beside libtorch's
-// OpenMP threads, and its idle workers spin: at 2 intra-op threads on 2 cores the two pools fought (a training
-// step took a third longer than on 1 thread, with a second of kernel time per step). libtorch parallelises
-// around its BLAS calls itself, so OpenBLAS is set to one thread unless OPENBLAS_NUM_THREADS says otherwise.
-std::once_flag gBlasOnce;
-int gBlasThreads = -1;  // -1: the BLAS is not OpenBLAS (or does not say)
-void configureBlasThreads() {
-  using SetFn = void (*)(int);
-  using GetFn = int (*)();
-  auto set = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
-  auto get = reinterpret_cast<GetFn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
-  if (set != nullptr && std::getenv("OPENBLAS_NUM_THREADS") == nullptr) set(1);
-  if (get != nullptr) gBlasThreads = get();
-}
-
-std::once_flag gAllocatorOnce;
-std::string gAllocatorPolicy = "system";
-void configureAllocator() {
-#ifdef __GLIBC__
-  const char* env = std::getenv("CLIMADIFF_MALLOC");
-  if (env != nullptr && std::string(env) == "system") return;
-  // the user tuned glibc's allocator already: leave it as they set it
-  for (const char* v : {"MALLOC_MMAP_MAX_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES"}) {
-    if (std::getenv(v) != nullptr) return;
-  }
-  if (mallopt(M_MMAP_MAX, 0) == 1 && mallopt(M_TRIM_THRESHOLD, 1 << 30) == 1) gAllocatorPolicy = "retain";
-#endif
-}
-
 struct Addon : public Napi::Addon<Addon> {
   Napi::FunctionReference errorClass;
   SlotTable* tensors = new SlotTable();
@@ -120,15 +78,7 @@ struct Addon : public Napi::Addon<Addon> {
   }
 
   Addon(Napi::Env env, Napi::Object exports) {
-    std::call_once(gAllocatorOnce, configureAllocator);
-    std::call_once(gBlasOnce, configureBlasThreads);
-    std::call_once(gThreadsOnce, [] {
-      // Default = all cores of the machine (libtorch would pick physical cores only).
-      if (!std::getenv("OMP_NUM_THREADS")) {
-        unsigned n = std::thread::hardware_concurrency();
-        if (n > 0) at::set_num_threads(static_cast<int>(n));
-      }
-    });
+    process::configureOnce();
     DefineAddon(exports, {
         InstanceMethod("setErrorClass", &Addon::SetErrorClass),
         InstanceMethod("listSchemas", &Addon::ListSchemas),
@@ -890,20 +840,11 @@ struct Addon : public Napi::Addon<Addon> {
   }
 
   Napi::Value BlasThreads(const Napi::CallbackInfo& info) {
-    if (gBlasThreads < 0) return info.Env().Null();
-    return Napi::Number::New(info.Env(), gBlasThreads);
+    if (process::gBlasThreads < 0) return info.Env().Null();
+    return Napi::Number::New(info.Env(), process::gBlasThreads);
   }
-
-  Napi::Value AllocatorPolicy(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), gAllocatorPolicy); }
-
-  // Hands free heap memory back to the operating system (malloc_trim); true when some was released.
-  Napi::Value ReleaseMemory(const Napi::CallbackInfo& info) {
-#ifdef __GLIBC__
-    return Napi::Boolean::New(info.Env(), malloc_trim(0) == 1);
-#else
-    return Napi::Boolean::New(info.Env(), false);
-#endif
-  }
+  Napi::Value AllocatorPolicy(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), process::gAllocatorPolicy); }
+  Napi::Value ReleaseMemory(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), process::releaseMemory()); }
 };
 
 Addon* addonOf(Napi::Env env) { return env.GetInstanceData<Addon>(); }

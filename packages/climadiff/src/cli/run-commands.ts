@@ -100,12 +100,12 @@ export function registerDemo(program: Command): void {
     .option('--sample-steps <n>', 'ancestral sampler steps', positiveInt, 100)
     .option('--threads <n>', THREADS_HELP, positiveInt)
     .action(async (o: { out: string; minutes: number; samples: number; sampleSteps: number; threads?: number }) => {
+      if (o.threads) torch.setNumThreads(o.threads);
       const bar = trainProgressBar();
       const sampling: { bar: CountBar | null } = { bar: null };
       let files: string[];
       try {
         files = await runDemo({ out: o.out, minutes: o.minutes, samples: o.samples, sampleSteps: o.sampleSteps, onProgress: bar.onProgress,
-          ...(o.threads ? { threads: o.threads } : {}),
           log: (m) => { bar.stop(); process.stderr.write(`${m}\n`); },
           onSampleStep: (s, total) => {
             if (sampling.bar === null) { bar.stop(); sampling.bar = countBar('sample (ancestral)', total); }

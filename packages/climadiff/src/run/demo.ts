@@ -7,7 +7,6 @@ import { runSimulate } from '../cli/simulate.js';
 import { openClipSource } from '../data/file-source.js';
 import { writeReport } from '../eval/report.js';
 import { trainRun, sampleRun, writeSamples, samplesGIF, type SampleRunResult } from './pipeline.js';
-import * as torch from '@climadiff/torch';
 import type { TrainProgress } from '../train/trainer.js';
 
 export interface DemoOptions {
@@ -23,8 +22,6 @@ export interface DemoOptions {
   onProgress?: (p: TrainProgress) => void;
   /** Sampler progress (after training has ended). */
   onSampleStep?: (step: number, steps: number) => void;
-  /** Intra-op threads (default: all cores). */
-  threads?: number;
 }
 
 export async function runDemo(o: DemoOptions): Promise<string[]> {
@@ -40,7 +37,6 @@ export async function runDemo(o: DemoOptions): Promise<string[]> {
   // 16 base channels: on 2 cores, 10 minutes of this model reach a lower validation loss than of the 32-channel
   // one (three times the steps; measured 0.085 against 0.15 after equal time), and lr 1e-3 beat 3e-4
   const model = { channels: 16 };
-  if (o.threads !== undefined) torch.setNumThreads(o.threads);
   log(`training on '${variable}' clips of ${frames} frames for ${o.minutes} minute(s) -> ${o.out}`);
   const trained = await trainRun({
     data: dataPath, variables: [variable], runDir: o.out, frames, statics: true, model,
