@@ -6,7 +6,7 @@
 //   F(r) = sum_k [ -y_k^2 / (d_k (1 + r d_k)) + log(1 + r d_k) + 1 / (1 + r d_k) ].
 import * as torch from '@climadiff/torch';
 import type { Tensor, Generator } from '@climadiff/torch';
-import { gaussianDenoiser, type Denoiser } from '../src/diffusion/index.js';
+import { alphaCosineSchedule, denoiser, gaussianDenoiser, type Denoiser } from '../src/diffusion/index.js';
 
 export const f64 = { dtype: 'float64' as const };
 
@@ -90,3 +90,13 @@ export function meanAndStdErr(v: Tensor): { mean: number[]; se: number[] } {
     return { mean: toList(v.mean([0])), se: toList(v.std([0], true).div(Math.sqrt(N))) };
   });
 }
+
+// The shared problem of the loss tests, and helpers on it.
+export const P = gaussianProblem();
+export const cosine = alphaCosineSchedule(); // the seed's [-30, 30]
+export const t0 = (2 / Math.PI) * Math.atan(Math.exp(-30 / 2)); // eq. 2.65
+export const t1 = (2 / Math.PI) * Math.atan(Math.exp(30 / 2)); // eq. 2.66
+export const relErr = (a: Tensor, b: Tensor): number => torch.scope(() => a.sub(b).abs().div(b.abs().clampMin(1e-300)).max().item());
+export const sum1 = (t: Tensor): Tensor => t.flatten(1).sum([1]);
+/** A denoiser that is wrong on purpose (so errors are not just the MMSE). */
+export const imperfect: Denoiser = denoiser('x', (z, l) => P.model(z, l).mul(0.8).add(0.1));

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import * as torch from '@climadiff/torch';
 import type { Tensor } from '@climadiff/torch';
 import {
-  alphaCosineSchedule, ncsnSchedule, ddpmBetas, gaussianDenoiser, mixtureDenoiser, denoiser, posterior, perExample, predictXEps,
+  alphaCosineSchedule, ncsnSchedule, ddpmBetas, gaussianDenoiser, denoiser, posterior, perExample, predictXEps,
   ancestralSample, ddimSample, reverseSdeSample, probabilityFlowSample, annealedLangevinSample, predictorCorrectorSample,
   ddpmSample, reparameterise, type Denoiser, type SampleOptions, type SampleResult, type StepInfo,
 } from '../src/diffusion/index.js';

@@ -30,7 +30,7 @@ test('coolwarm: lightness symmetric about the centre, lightest and neutral at th
   const c = coolwarm.colors;
   for (let i = 0; i < 256; i++) assert.ok(Math.abs(lightness(c, i) - lightness(c, 255 - i)) < 1, `entry ${i}`);
   for (let i = 1; i < 128; i++) assert.ok(lightness(c, i) > lightness(c, i - 1) - 0.2, `rising to the centre at ${i}`);
-  const [, a0, b0] = srgbToLab(c[0]! / 255, c[1]! / 255, c[2]! / 255);
+  const [, , b0] = srgbToLab(c[0]! / 255, c[1]! / 255, c[2]! / 255);
   const [, a1] = srgbToLab(c[765]! / 255, c[766]! / 255, c[767]! / 255);
   assert.ok(b0 < -40 && a1 > 40, 'blue end and red end');
   const pal = resample(coolwarm, LEVELS);
