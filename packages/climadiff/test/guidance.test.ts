@@ -10,6 +10,7 @@ import {
   predictXEps, predictorCorrectorSample, probabilityFlowSample, reconstructionGuidance, replacementHook,
   reparameterise, reverseSdeSample, sigmaFromLogsnr, type Denoiser, type Sampler,
 } from '../src/diffusion/index.js';
+import { collectGarbage } from './gc.js';
 import { guidanceFixture, momentErrors, knownError, exactConditionalDraws, type MomentErrors } from './guidance-fixture.js';
 
 torch.setNumThreads(1);
@@ -111,6 +112,7 @@ test('guidance works inside torch.noGrad, restores grad mode, leaves no graph or
   // no enclosing scope: the wrapper must free its own graph and intermediates; only the result survives
   const call = (): void => { for (const g of [guided, obsGuided]) g(z, logsnr).dispose(); };
   torch.noGrad(call); // warm-up (lazy allocations)
+  collectGarbage();
   const before = torch.liveTensors();
   for (let i = 0; i < 20; i++) torch.noGrad(call);
   assert.equal(torch.liveTensors(), before, 'tensors leaked');

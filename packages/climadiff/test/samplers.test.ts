@@ -14,6 +14,7 @@ import {
   ancestralSample, ddimSample, reverseSdeSample, probabilityFlowSample, annealedLangevinSample, predictorCorrectorSample,
   ddpmSample, reparameterise, type Denoiser, type SampleOptions, type SampleResult, type StepInfo,
 } from '../src/diffusion/index.js';
+import { collectGarbage } from './gc.js';
 
 // Small tensors: one thread avoids OpenMP spin-waits when the (shared, 2-core) machine is busy (40x slower).
 torch.setNumThreads(1);
@@ -291,6 +292,7 @@ describe('sampler mechanics (every sampler)', () => {
 
   test('no tensor outlives a run except the result (with trajectory, callbacks and hooks)', () => {
     for (const c of CASES) {
+      collectGarbage();
       const before = torch.liveTensors();
       const r = c.run(gaussModel, [4, D], {
         steps: 4, generator: gen(1), dtype: 'float64', returnTrajectory: true, onStep: () => undefined, latentHook: (z) => z.mul(1),

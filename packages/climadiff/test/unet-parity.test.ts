@@ -9,10 +9,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import * as torch from '@climadiff/torch';
 import type { Tensor } from '@climadiff/torch';
+import { collectGarbage } from './gc.js';
 import { UNet3D, asDenoiser, ModelConfigError, ModelInputError, type UNet3DConfigInput } from '../src/models/index.js';
 
 torch.setNumThreads(2);
@@ -127,11 +126,8 @@ test('forward releases its temporaries as it goes: only the output stays alive, 
   const x = torch.randn([2, 1, 3, 8, 16], { generator: gen }).keep();
   const cond = torch.randn([2, 2, 8, 16], { generator: gen }).keep();
   const logsnr = torch.tensor(1.5).keep();
-  // collect earlier tests' garbage first: its finalisers would otherwise free tensors during the count
-  v8.setFlagsFromString('--expose-gc');
-  const gc = vm.runInNewContext('gc') as () => void;
   for (const grad of [false, true]) {
-    gc();
+    collectGarbage(); // earlier tests' garbage would otherwise be freed during the count
     torch.scope(() => {
       const before = torch.liveTensors();
       const y = grad ? model.forward(x, logsnr, cond) : torch.noGrad(() => model.forward(x, logsnr, cond));
