@@ -1,5 +1,5 @@
 // `npm run bench -w climadiff` (part of `npm run bench`): the demo-sized space-time U-Net side by side with its
-// PyTorch twin (interop/pytorch/unet3d.py on Debian's python3-torch, the same libtorch engine) at the same
+// PyTorch twin (interop/pytorch/unet3d.py on the reference python's PyTorch, the same libtorch engine) at the same
 // thread count, with the same weights, the same inputs and the same training step. Each side runs in its own
 // fresh process (so peak RSS is that side's alone); the sides alternate and each figure is the best of the
 // rounds. Prints one JSON object; docs/benchmarks.md holds a measured table.
@@ -137,10 +137,12 @@ function orchestrate(args: Record<string, string>): void {
     torch.save(sd, job.weights);
     const jobPath = join(dir, 'job.json');
     writeFileSync(jobPath, JSON.stringify(job));
-    const env = torch.backends.sameBlasEnv();
+    const env = process.env;
+    const python = torch.backends.referencePython();
+    if (!python) throw new Error('no reference python recorded (torch.backends.engine().python): run scripts/bootstrap');
     const sides = {
       ours: () => execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--worker', jobPath], { encoding: 'utf8', env }),
-      pytorch: () => execFileSync('/usr/bin/python3', [join(here, '..', '..', 'bench', 'unet_reference.py'), jobPath], { encoding: 'utf8', env }),
+      pytorch: () => execFileSync(python, [join(here, '..', '..', 'bench', 'unet_reference.py'), jobPath], { encoding: 'utf8', env }),
     };
     const runs: Record<'ours' | 'pytorch', SideResult[]> = { ours: [], pytorch: [] };
     for (let r = 0; r < rounds; r++) {

@@ -1,5 +1,5 @@
 // The 3D U-Net (src/models): parity with the PyTorch twin interop/pytorch/unet3d.py on the same
-// safetensors weights and inputs (Debian's /usr/bin/python3 torch 1.13, same BLAS), identical parameter
+// safetensors weights and inputs (the reference python's PyTorch, torch.backends.referencePython(), over the same libtorch), identical parameter
 // names and counts, gradients reaching every parameter, shapes, frame-count independence, exact
 // longitude-roll equivariance with periodic padding, the FLOP count against a hand count, config validation.
 import { test } from 'node:test';
@@ -15,7 +15,7 @@ import { collectGarbage } from './gc.js';
 import { UNet3D, asDenoiser, ModelConfigError, ModelInputError, type UNet3DConfigInput } from '../src/models/index.js';
 
 torch.setNumThreads(2);
-const PYTHON = '/usr/bin/python3';
+const PYTHON = torch.backends.referencePython() ?? 'python3';
 // dist/test -> repo root
 const TWIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'interop', 'pytorch', 'unet3d.py');
 const gen = new torch.Generator({ seed: 11 });
@@ -50,7 +50,7 @@ function runTwin(model: UNet3D, inputs: Record<string, Tensor>): { out: TwinOut;
     }
     const job = { config: model.toJSON(), weights, inputs: spec, out: join(dir, 'y.f32'), threads: 1 };
     writeFileSync(join(dir, 'job.json'), JSON.stringify(job));
-    const r = spawnSync(PYTHON, [TWIN, join(dir, 'job.json')], { encoding: 'utf8', env: torch.backends.sameBlasEnv(), timeout: 120_000 });
+    const r = spawnSync(PYTHON, [TWIN, join(dir, 'job.json')], { encoding: 'utf8', timeout: 120_000 });
     if (r.error) throw r.error;
     if (r.status !== 0) throw new Error(`twin failed (status ${r.status}):\n${r.stderr}`);
     const out = JSON.parse(r.stdout) as TwinOut;

@@ -1,5 +1,5 @@
-// `npm run bench -w @climadiff/torch`: side-by-side with PyTorch (Debian's python3-torch, the same
-// libtorch engine) at the same thread count. Prints JSON; docs/benchmarks.md holds a measured table.
+// `npm run bench -w @climadiff/torch`: side-by-side with PyTorch (the reference python's PyTorch, the
+// same libtorch engine) at the same thread count. Prints JSON; docs/benchmarks.md holds a measured table.
 //   (a) per-call overhead of a 4-element add, (b) conv3d 4x32x8x32x32 (1x3x3) forward+backward,
 //   (c) a 20-step training loop of a small 3D conv net.
 import { execFileSync } from 'node:child_process';
@@ -79,8 +79,9 @@ ours.train_step_ms = bestOf(trainStep, 5, 20) * 1e3;
 let reference: Record<string, number> | { error: string };
 try {
   const py = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'reference.py');
-  // the same BLAS as ours (our addon may load OpenBLAS while the system default is the reference BLAS)
-  reference = JSON.parse(execFileSync('/usr/bin/python3', [py, String(threads)], { encoding: 'utf8', env: torch.backends.sameBlasEnv() }));
+  const python = torch.backends.referencePython();
+  if (!python) throw new Error('no reference python recorded (torch.backends.engine().python)');
+  reference = JSON.parse(execFileSync(python, [py, String(threads)], { encoding: 'utf8' }));
 } catch (e) {
   reference = { error: `PyTorch reference unavailable: ${(e as Error).message.split('\n')[0]}` };
 }

@@ -1,5 +1,5 @@
-# PyTorch reference for `npm run bench`: the same workloads as bench.ts, on Debian's python3-torch
-# (the same libtorch 1.13 engine), at the same thread count. Prints one JSON object.
+# PyTorch reference for `npm run bench`: the same workloads as bench.ts, on the reference python's
+# PyTorch (the same libtorch engine the addon links), at the same thread count. Prints one JSON object.
 import json, sys, time
 import torch
 import torch.nn.functional as F

@@ -14,10 +14,14 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 #include <ATen/core/dispatch/Dispatcher.h>
+#include <ATen/DeviceAccelerator.h>
+#include <ATen/Version.h>
+#include <ATen/autocast_mode.h>
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <c10/core/GradMode.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/variable.h>
+#include <torch/version.h>
 
 #include <array>
 #include <atomic>
@@ -118,10 +122,15 @@ struct Addon : public Napi::Addon<Addon> {
         InstanceMethod("generatorSetState", &Addon::GeneratorSetState),
         InstanceMethod("cudaIsAvailable", &Addon::CudaIsAvailable),
         InstanceMethod("cudaDeviceCount", &Addon::CudaDeviceCount),
+        InstanceMethod("cudaSynchronize", &Addon::CudaSynchronize),
+        InstanceMethod("cudaMemory", &Addon::CudaMemory),
+        InstanceMethod("autocastGet", &Addon::AutocastGet),
+        InstanceMethod("autocastSet", &Addon::AutocastSet),
+        InstanceMethod("autocastNesting", &Addon::AutocastNesting),
+        InstanceMethod("engineInfo", &Addon::EngineInfo),
         InstanceMethod("config", &Addon::Config),
         InstanceMethod("allocatorPolicy", &Addon::AllocatorPolicy),
         InstanceMethod("releaseMemory", &Addon::ReleaseMemory),
-        InstanceMethod("blasThreads", &Addon::BlasThreads),
     });
   }
 
@@ -775,8 +784,8 @@ struct Addon : public Napi::Addon<Addon> {
         gen.set_current_seed(seed);
       }
       if (at::hasCUDA()) {
-        for (int64_t i = 0; i < at::detail::getCUDAHooks().getNumGPUs(); i++) {
-          auto g = at::detail::getCUDAHooks().getDefaultCUDAGenerator(i);
+        for (int i = 0; i < at::detail::getCUDAHooks().getNumGPUs(); i++) {
+          auto g = at::globalContext().defaultGenerator(c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(i)));
           std::lock_guard<std::mutex> lock(g.mutex());
           g.set_current_seed(seed);
         }
@@ -797,7 +806,7 @@ struct Addon : public Napi::Addon<Addon> {
       if (d.is_cpu()) g = at::make_generator<at::CPUGeneratorImpl>(seed);
       else if (d.is_cuda()) {
         TORCH_CHECK(at::hasCUDA(), "CUDA is not available in this libtorch");
-        g = at::detail::getCUDAHooks().getDefaultCUDAGenerator(d.has_index() ? d.index() : 0).clone();
+        g = at::globalContext().defaultGenerator(c10::Device(c10::kCUDA, d.has_index() ? d.index() : 0)).clone();
         g.set_current_seed(seed);
       } else TORCH_CHECK(false, "generators exist for cpu and cuda devices, not ", dev);
       return wrapGenerator(env, g);
@@ -835,14 +844,92 @@ struct Addon : public Napi::Addon<Addon> {
   Napi::Value CudaDeviceCount(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), at::hasCUDA() ? at::detail::getCUDAHooks().getNumGPUs() : 0);
   }
+  static c10::DeviceIndex cudaIndex(Napi::Env env, Napi::Value v, const char* op) {
+    TORCH_CHECK(at::hasCUDA(), "CUDA is not available in this libtorch (or no GPU is visible)");
+    int n = at::detail::getCUDAHooks().getNumGPUs();
+    if (v.IsUndefined() || v.IsNull()) return at::detail::getCUDAHooks().current_device();
+    double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+    if (!(d >= 0 && std::floor(d) == d && d < n))
+      throwTorch(env, op, "device index must be an integer in [0, " + std::to_string(n) + ")");
+    return static_cast<c10::DeviceIndex>(d);
+  }
+  // cudaSynchronize(index?): waits for every kernel queued on the device.
+  Napi::Value CudaSynchronize(const Napi::CallbackInfo& info) {
+    auto env = info.Env();
+    return guard(env, "cuda.synchronize", [&]() -> Napi::Value {
+      at::accelerator::synchronizeDevice(cudaIndex(env, info[0], "cuda.synchronize"));
+      return env.Undefined();
+    });
+  }
+  // cudaMemory(index?): [allocated, peak allocated, reserved] bytes of the caching allocator.
+  Napi::Value CudaMemory(const Napi::CallbackInfo& info) {
+    auto env = info.Env();
+    return guard(env, "cuda.memoryAllocated", [&]() -> Napi::Value {
+      auto stats = at::accelerator::getDeviceStats(cudaIndex(env, info[0], "cuda.memoryAllocated"));
+      constexpr auto all = static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE);
+      auto arr = Napi::Array::New(env, 3);
+      arr.Set(0u, Napi::Number::New(env, static_cast<double>(stats.allocated_bytes[all].current)));
+      arr.Set(1u, Napi::Number::New(env, static_cast<double>(stats.allocated_bytes[all].peak)));
+      arr.Set(2u, Napi::Number::New(env, static_cast<double>(stats.reserved_bytes[all].current)));
+      return arr;
+    });
+  }
+
+  // ---- autocast: libtorch's own (thread-local) state, so every dispatched operator is cast by its rules ----
+  static c10::DeviceType autocastDevice(Napi::Env env, Napi::Value v) {
+    std::string d = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+    if (d == "cpu") return c10::DeviceType::CPU;
+    if (d == "cuda") return c10::DeviceType::CUDA;
+    throwTorch(env, "autocast", "deviceType must be 'cpu' or 'cuda'");
+  }
+  // autocastGet(deviceType): [enabled, dtype, cacheEnabled]
+  Napi::Value AutocastGet(const Napi::CallbackInfo& info) {
+    auto env = info.Env();
+    auto dev = autocastDevice(env, info[0]);
+    auto arr = Napi::Array::New(env, 3);
+    arr.Set(0u, Napi::Boolean::New(env, at::autocast::is_autocast_enabled(dev)));
+    arr.Set(1u, Napi::String::New(env, dtypeName(at::autocast::get_autocast_dtype(dev))));
+    arr.Set(2u, Napi::Boolean::New(env, at::autocast::is_autocast_cache_enabled()));
+    return arr;
+  }
+  // autocastSet(deviceType, enabled, dtype, cacheEnabled)
+  Napi::Value AutocastSet(const Napi::CallbackInfo& info) {
+    auto env = info.Env();
+    auto dev = autocastDevice(env, info[0]);
+    auto dtype = parseDtype(env, info[2], "autocast");
+    return guard(env, "autocast", [&]() -> Napi::Value {
+      at::autocast::set_autocast_dtype(dev, dtype);
+      at::autocast::set_autocast_enabled(dev, info[1].ToBoolean().Value());
+      at::autocast::set_autocast_cache_enabled(info[3].ToBoolean().Value());
+      return env.Undefined();
+    });
+  }
+  // autocastNesting(+1 | -1): PyTorch's enter/exit bookkeeping; leaving the outermost region clears the cache of
+  // casted weights (which would otherwise keep them alive).
+  Napi::Value AutocastNesting(const Napi::CallbackInfo& info) {
+    auto env = info.Env();
+    int delta = info[0].ToNumber().Int32Value();
+    if (delta > 0) return Napi::Number::New(env, at::autocast::increment_nesting());
+    int left = at::autocast::decrement_nesting();
+    if (left == 0) at::autocast::clear_cache();
+    return Napi::Number::New(env, left);
+  }
+
+  // engineInfo(): what this addon was compiled against and runs on.
+  Napi::Value EngineInfo(const Napi::CallbackInfo& info) {
+    auto env = info.Env();
+    auto o = Napi::Object::New(env);
+    o.Set("version", TORCH_VERSION);
+    o.Set("cxx11abi", Napi::Boolean::New(env, _GLIBCXX_USE_CXX11_ABI != 0));
+    o.Set("cuda", Napi::Boolean::New(env, at::hasCUDA()));
+    o.Set("cpuCapability", at::get_cpu_capability());
+    return o;
+  }
+
   Napi::Value Config(const Napi::CallbackInfo& info) {
     return Napi::String::New(info.Env(), at::show_config() + at::get_parallel_info());
   }
 
-  Napi::Value BlasThreads(const Napi::CallbackInfo& info) {
-    if (process::gBlasThreads < 0) return info.Env().Null();
-    return Napi::Number::New(info.Env(), process::gBlasThreads);
-  }
   Napi::Value AllocatorPolicy(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), process::gAllocatorPolicy); }
   Napi::Value ReleaseMemory(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), process::releaseMemory()); }
 };

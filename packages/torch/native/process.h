@@ -1,12 +1,11 @@
 // Process-wide settings of the native layer, applied once (the first time the addon loads in a process, before
-// any tensor exists): libtorch's intra-op threads, OpenBLAS's own threads and the memory allocator policy.
+// any tensor exists): libtorch's intra-op threads and the memory allocator policy.
 // Included once, by addon.cc.
 #pragma once
 
 #include <ATen/Parallel.h>
 
 #include <cstdlib>
-#include <dlfcn.h>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -16,7 +15,6 @@
 
 namespace process {
 
-inline int gBlasThreads = -1;  // -1: the BLAS is not OpenBLAS (or does not say)
 inline std::string gAllocatorPolicy = "system";
 
 // Intra-op threads: all cores of the machine (libtorch would pick physical cores only), unless OMP_NUM_THREADS.
@@ -24,19 +22,6 @@ inline void configureThreads() {
   if (std::getenv("OMP_NUM_THREADS") != nullptr) return;
   unsigned n = std::thread::hardware_concurrency();
   if (n > 0) at::set_num_threads(static_cast<int>(n));
-}
-
-// OpenBLAS (which Debian's libtorch reaches through libblas.so.3) runs its own pthread pool beside libtorch's
-// OpenMP threads, and its idle workers spin: at 2 intra-op threads on 2 cores the two pools fought (a training
-// step took a third longer than on 1 thread, with a second of kernel time per step). libtorch parallelises
-// around its BLAS calls itself, so OpenBLAS is set to one thread unless OPENBLAS_NUM_THREADS says otherwise.
-inline void configureBlasThreads() {
-  using SetFn = void (*)(int);
-  using GetFn = int (*)();
-  auto set = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
-  auto get = reinterpret_cast<GetFn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
-  if (set != nullptr && std::getenv("OPENBLAS_NUM_THREADS") == nullptr) set(1);
-  if (get != nullptr) gBlasThreads = get();
 }
 
 // glibc serves blocks above its mmap threshold (at most 32 MB) with fresh mmap()s and returns freed heap tops
@@ -59,7 +44,6 @@ inline void configureOnce() {
   static std::once_flag once;
   std::call_once(once, [] {
     configureAllocator();
-    configureBlasThreads();
     configureThreads();
   });
 }

@@ -5,7 +5,7 @@
 //   node scripts/build.mjs --native-only --if-needed   (npm's install hook: never fails the install
 //                                                       when libtorch is missing; bootstrap reports it)
 import { createHash } from 'node:crypto';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,26 +37,27 @@ function nodeHeadersDir() {
 
 // ---- native addon ----
 const addon = join(root, 'build', 'Release', 'torch_native.node');
-const flags = execFileSync(process.execPath, [join(root, 'scripts', 'libtorch-paths.cjs'), 'include'], { encoding: 'utf8' }) +
-  execFileSync(process.execPath, [join(root, 'scripts', 'libtorch-paths.cjs'), 'libs'], { encoding: 'utf8' });
-const nativeStamp = sha([...readdirSync(join(root, 'native')).sort().map((f) => read(`native/${f}`)), read('binding.gyp'), read('scripts/libtorch-paths.cjs'), flags,
-  process.version, process.env.LIBTORCH ?? '']);
+const { readEngine, flags, engineFile } = require('./libtorch-paths.cjs');
+const engine = readEngine();
+if (!engine) {
+  const msg = `no engine recorded in ${engineFile} (or its libtorch has no headers): run scripts/bootstrap at the repository root.`;
+  log(msg);
+  process.exit(args.has('--if-needed') ? 0 : 1);
+}
+const engineText = JSON.stringify(engine);
+const nativeStamp = sha([...readdirSync(join(root, 'native')).sort().map((f) => read(`native/${f}`)), read('binding.gyp'), read('scripts/libtorch-paths.cjs'),
+  engineText, ...['include', 'libs', 'defines'].map((w) => flags(engine, w).join(' ')), process.version]);
 const nativeStampFile = join(root, 'build', '.native-stamp');
 if (existsSync(addon) && existsSync(nativeStampFile) && readFileSync(nativeStampFile, 'utf8') === nativeStamp) {
   log('native addon up to date');
 } else {
-  const atenHeader = process.env.LIBTORCH ? join(process.env.LIBTORCH, 'include', 'ATen', 'ATen.h') : '/usr/include/ATen/ATen.h';
-  if (!existsSync(atenHeader)) {
-    const msg = `libtorch headers not found (${atenHeader}). Install Debian's libtorch-dev (apt-get install libtorch-dev) or set LIBTORCH=/path/to/libtorch.`;
-    if (args.has('--if-needed')) { log(msg); process.exit(0); }
-    log(msg);
-    process.exit(1);
-  }
-  log('building native addon (about a minute)...');
+  log(`building native addon against ${engine.libtorch} (about a minute)...`);
   const gyp = require.resolve('node-gyp/bin/node-gyp.js');
   const nodedir = nodeHeadersDir();
   run(process.execPath, [gyp, 'rebuild', '-j', 'max', ...(nodedir ? [`--nodedir=${nodedir}`] : [])]);
   mkdirSync(dirname(nativeStampFile), { recursive: true });
+  // what the addon was built against, for the runtime (backends.engine(): the reference python of the tests)
+  writeFileSync(join(root, 'build', 'engine.json'), JSON.stringify(engine, null, 2) + '\n');
   writeFileSync(nativeStampFile, nativeStamp);
 }
 if (args.has('--native-only')) process.exit(0);

@@ -1,44 +1,43 @@
-// Prints compiler/linker flags for libtorch: LIBTORCH=/path/to/libtorch (a custom build, e.g. CUDA)
-// or Debian's libtorch-dev under /usr. Used by binding.gyp.
+// The engine the native addon builds against, as scripts/bootstrap found it (.cache/engine.json at the
+// repository root: LIBTORCH=/path, the PyTorch of python3, or the project's own virtual environment).
+//   node scripts/libtorch-paths.cjs include | libs | defines | json
+// Used by binding.gyp, scripts/build.mjs and (through build/engine.json, a copy made at build time) the runtime.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
 
-const root = process.env.LIBTORCH ? path.resolve(process.env.LIBTORCH) : null;
-const what = process.argv[2];
+const engineFile = path.join(__dirname, '..', '..', '..', '.cache', 'engine.json');
 
-if (root) {
+function readEngine() {
+  if (!fs.existsSync(engineFile)) return null;
+  const e = JSON.parse(fs.readFileSync(engineFile, 'utf8'));
+  if (typeof e.libtorch !== 'string' || !fs.existsSync(path.join(e.libtorch, 'include', 'ATen', 'ATen.h'))) return null;
+  return e;
+}
+
+function flags(e, what) {
+  const root = e.libtorch;
   const lib = path.join(root, 'lib');
-  if (what === 'include') {
-    console.log([path.join(root, 'include'), path.join(root, 'include/torch/csrc/api/include')].join(' '));
-  } else {
-    const libs = [`-L${lib}`, `-Wl,-rpath,${lib}`, '-Wl,--no-as-needed'];
-    // CUDA builds register their kernels from libtorch_cuda: link it whole so the registrations run.
-    for (const name of ['torch_cuda', 'c10_cuda']) {
-      if (fs.existsSync(path.join(lib, `lib${name}.so`))) libs.push(`-l${name}`);
-    }
-    libs.push('-ltorch', '-ltorch_cpu', '-lc10', '-Wl,--as-needed');
-    console.log(libs.join(' '));
+  if (what === 'include') return [path.join(root, 'include'), path.join(root, 'include', 'torch', 'csrc', 'api', 'include')];
+  // PyTorch's wheels and libtorch archives since 2.x are built with the C++11 ABI; older or custom builds may not be,
+  // and mixing them fails at link time (or worse, at run time): build with the engine's own setting.
+  if (what === 'defines') return [`_GLIBCXX_USE_CXX11_ABI=${e.cxx11abi ? 1 : 0}`];
+  const libs = [`-L${lib}`, `-Wl,-rpath,${lib}`, '-Wl,--no-as-needed'];
+  // CUDA builds register their kernels from libtorch_cuda: link it whole so the registrations run.
+  for (const name of ['torch_cuda', 'c10_cuda']) {
+    if (fs.existsSync(path.join(lib, `lib${name}.so`))) libs.push(`-l${name}`);
   }
-} else if (what === 'include') {
-  console.log('/usr/include /usr/include/torch/csrc/api/include');
-} else {
-  const libs = ['-Wl,--no-as-needed -ltorch -ltorch_cpu -lc10 -Wl,--as-needed'];
-  // BLAS: Debian's libtorch calls whatever libblas.so.3 the system's alternatives select, by default
-  // the reference BLAS (~6 GFLOP/s for a 512x512 matmul here, against ~125 with OpenBLAS). An old-style
-  // DT_RPATH applies to every library loaded beneath the addon, so libtorch's libblas.so.3 and
-  // liblapack.so.3 come from the chosen BLAS directory without touching the system's choice.
-  // CLIMADIFF_BLAS_DIR=/path overrides it; CLIMADIFF_BLAS_DIR=system keeps the alternatives' choice.
-  const dir = blasDir();
-  if (dir) libs.push(`-Wl,--disable-new-dtags -Wl,-rpath,${dir}`);
-  console.log(libs.join(' '));
+  libs.push('-ltorch', '-ltorch_cpu', '-lc10', '-Wl,--as-needed');
+  return libs;
 }
 
-function blasDir() {
-  const override = process.env.CLIMADIFF_BLAS_DIR;
-  if (override === 'system') return null;
-  if (override) return override;
-  const openblas = '/usr/lib/x86_64-linux-gnu/openblas-pthread';
-  return fs.existsSync(path.join(openblas, 'libblas.so.3')) ? openblas : null;
+if (require.main === module) {
+  const e = readEngine();
+  if (!e) {
+    console.error(`@climadiff/torch: no engine recorded (${engineFile}); run scripts/bootstrap at the repository root.`);
+    process.exit(1);
+  }
+  const what = process.argv[2];
+  console.log(what === 'json' ? JSON.stringify(e) : flags(e, what).join(' '));
 }
-module.exports = { blasDir };
+module.exports = { readEngine, flags, engineFile };

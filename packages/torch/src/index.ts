@@ -25,6 +25,8 @@ export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd.js
 export * as autograd from './autograd.js';
 export { Generator, manualSeed, defaultGenerator } from './random.js';
 export { scope, tidy, scopeDepth } from './scope.js';
+export { autocast, isAutocastEnabled, getAutocastDtype } from './autocast.js';
+export type { AutocastOptions, AutocastDeviceType, AutocastDtype } from './autocast.js';
 
 /** torch.optim: SGD, Adam, AdamW, clipGradNorm and LR schedules (optim.lrScheduler). */
 export * as optim from './optim/index.js';
@@ -45,9 +47,15 @@ export function liveTensors(): number { return native.liveTensors(); }
 /** libtorch's build configuration and parallel settings (at::show_config + get_parallel_info). */
 export function config(): string { return native.config(); }
 
+/** torch.cuda: devices, synchronisation and the caching allocator's counters (bytes). */
 export const cuda = {
   isAvailable: (): boolean => native.cudaIsAvailable(),
   deviceCount: (): number => native.cudaDeviceCount(),
+  /** Waits for every kernel queued on the device (default: the current one). */
+  synchronize: (device?: number): void => native.cudaSynchronize(device),
+  memoryAllocated: (device?: number): number => native.cudaMemory(device)[0],
+  maxMemoryAllocated: (device?: number): number => native.cudaMemory(device)[1],
+  memoryReserved: (device?: number): number => native.cudaMemory(device)[2],
 };
 /** PyTorch's torch.nn: Module, Parameter, layers, nn.functional, nn.init. */
 export * as nn from './nn/index.js';

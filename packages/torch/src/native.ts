@@ -30,7 +30,6 @@ export interface Schema {
 
 export interface Native {
   allocatorPolicy(): string;
-  blasThreads(): number | null;
   releaseMemory(): boolean;
   setErrorClass(cls: unknown): void;
   listSchemas(): Schema[];
@@ -77,6 +76,12 @@ export interface Native {
   generatorSetState(g: GenHandle, state: Handle): void;
   cudaIsAvailable(): boolean;
   cudaDeviceCount(): number;
+  cudaSynchronize(index?: number): void;
+  cudaMemory(index?: number): [number, number, number];
+  autocastGet(deviceType: string): [boolean, string, boolean];
+  autocastSet(deviceType: string, enabled: boolean, dtype: string, cacheEnabled: boolean): void;
+  autocastNesting(delta: 1 | -1): number;
+  engineInfo(): { version: string; cxx11abi: boolean; cuda: boolean; cpuCapability: string };
   config(): string;
 }
 

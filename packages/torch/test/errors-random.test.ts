@@ -128,7 +128,7 @@ const MAKERS: Maker[] = [
     return () => { const a = randn([3, 4]); const b = torch.ones([4, 2], { dtype: dt }); return f === 0 ? torch.mm(a, b) : f === 1 ? a.matmul(b) : torch.bmm(a.unsqueeze(0), b.unsqueeze(0)); }; } },
   { name: 'float index tensors', make: (r) => { const f = r.int(0, 3); return () => {
     const a = randn([3, 4]); const i = torch.tensor([[0, 1]]);
-    return f === 0 ? a.indexSelect(0, i.view(-1)) : f === 1 ? a.gather(1, i) : f === 2 ? a.scatterAdd(1, i, torch.ones([1, 2])) : a.gather(1, i.int()); }; } },
+    return f === 0 ? a.indexSelect(0, i.view(-1)) : f === 1 ? a.gather(1, i) : f === 2 ? a.scatterAdd(1, i, torch.ones([1, 2])) : a.gather(1, i.to('float64')); }; } },
   { name: 'where with non-bool condition', make: (r) => { const dt = r.pick(['float32', 'int64'] as const); return () => torch.where(torch.ones([3], { dtype: dt }), randn([3]), randn([3])); } },
   { name: 'bitwise op on floats', make: (r) => { const op = r.pick([torch.bitwiseAnd, torch.bitwiseOr, torch.bitwiseXor]); return () => op(randn([3]), randn([3])); } },
   { name: 'random floats into int dtype', make: (r) => { const dt = r.pick(['int64', 'int32', 'bool', 'uint8'] as const); const f = r.int(0, 2);

@@ -1,6 +1,6 @@
 // Parity with PyTorch (tinygrad's helperTestOp style): one line per operator, with the PyTorch
-// expression and ours side by side. The reference values come from Debian's python3-torch
-// (/usr/bin/python3, PyTorch 1.13), generated at test time into a temporary directory by
+// expression and ours side by side. The reference values come from the reference PyTorch
+// (torch.backends.referencePython(): the PyTorch whose libtorch we link), generated at test time into a temporary directory by
 // test/fixtures/make_parity.py from this very table, so the table lives in one place and the
 // repository carries no binary fixtures.
 //
@@ -17,8 +17,8 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as torch from '../src/index.js';
 import type { Tensor } from '../src/index.js';
+import { PYTHON } from './helpers/python-ref.js';
 
-const PYTHON = '/usr/bin/python3';
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test', 'fixtures', 'make_parity.py');
 
 /** An input: a shape (standard normal float32) or a shape with a kind. */
@@ -259,20 +259,19 @@ function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, rtol: numb
 }
 
 function pythonTorchAvailable(): boolean {
-  if (!existsSync(PYTHON)) return false;
   try { execFileSync(PYTHON, ['-c', 'import torch, numpy'], { stdio: 'ignore' }); return true; } catch { return false; }
 }
 
-describe('parity with PyTorch (python3-torch)', () => {
+describe('parity with PyTorch (the reference python)', () => {
   let dir = '';
   let manifest: Manifest | undefined;
   let skip: string | undefined;
 
   before(() => {
     if (!pythonTorchAvailable()) {
-      // The bootstrap installs python3-torch; CI must have it, a bare developer machine may not.
-      if (process.env.CI) throw new Error(`${PYTHON} cannot import torch: install python3-torch (scripts/bootstrap does)`);
-      skip = `${PYTHON} with torch (python3-torch) is not installed`;
+      // The bootstrap records the engine's python; CI must have it, a bare developer machine may not.
+      if (process.env.CI) throw new Error(`${PYTHON} cannot import torch and numpy: run scripts/bootstrap`);
+      skip = `${PYTHON} with torch and numpy is not available`;
       return;
     }
     dir = mkdtempSync(join(tmpdir(), 'torch-parity-'));
@@ -284,7 +283,7 @@ describe('parity with PyTorch (python3-torch)', () => {
       random: RANDOM.map((r) => ({ name: r.name, code: r.torch })),
     };
     writeFileSync(join(dir, 'spec.json'), JSON.stringify(spec));
-    execFileSync(PYTHON, [SCRIPT, join(dir, 'spec.json'), dir], { stdio: ['ignore', 'inherit', 'inherit'], env: torch.backends.sameBlasEnv() });
+    execFileSync(PYTHON, [SCRIPT, join(dir, 'spec.json'), dir], { stdio: ['ignore', 'inherit', 'inherit'] });
     manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
   });
   after(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });

@@ -1,12 +1,13 @@
-// Runs a reference script from test/fixtures with Debian's Python (which has torch 1.13 over the same
-// libtorch), JSON in on stdin and JSON out on stdout. Returns { skip } when Python or torch is missing,
+// Runs a reference script from test/fixtures with the reference Python (the PyTorch whose libtorch the addon
+// links, torch.backends.referencePython()), JSON in on stdin and JSON out on stdout. Returns { skip } when Python or torch is missing,
 // so a test can skip with that reason instead of failing on a machine without the reference.
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { backends } from '../../src/index.js';
 
-export const PYTHON = '/usr/bin/python3';
+/** The reference PyTorch's python (python3 when the engine has none, so that the scripts report it). */
+export const PYTHON = backends.referencePython() ?? 'python3';
 /** test/fixtures, from the compiled dist/test/helpers directory. */
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'fixtures');
 
@@ -14,7 +15,7 @@ export type PythonResult<T> = { out: T; skip?: undefined } | { out?: undefined; 
 
 export function runPython<T>(script: string, input: unknown, args: string[] = []): PythonResult<T> {
   const r = spawnSync(PYTHON, [join(FIXTURES, script), ...args], {
-    input: JSON.stringify(input), encoding: 'utf8', env: backends.sameBlasEnv(), timeout: 180_000, maxBuffer: 64 << 20,
+    input: JSON.stringify(input), encoding: 'utf8', timeout: 180_000, maxBuffer: 64 << 20,
   });
   if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') return { skip: `${PYTHON} not found: no PyTorch reference` };
   if (r.error) throw r.error;
