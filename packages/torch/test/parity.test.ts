@@ -38,6 +38,8 @@ interface Case {
   ours: (...x: Tensor[]) => Tensor;
   rtol?: number;
   atol?: number;
+  /** Run the forward under autocast on cpu with this dtype (torch.autocast / `with torch.autocast(...)`). */
+  autocast?: 'bfloat16' | 'float16';
 }
 const pos = (...shape: number[]) => ({ shape, kind: 'pos' as const });
 const unit = (...shape: number[]) => ({ shape, kind: 'unit' as const });
@@ -194,6 +196,28 @@ const CASES: Case[] = [
   // ---- a sinusoidal time embedding, as in diffusion U-Nets ----
   { name: 'timestep embedding', inputs: [pos(4), pos(8)], torch: 'torch.cat([torch.sin(a[:, None] * b[None]), torch.cos(a[:, None] * b[None])], -1)',
     ours: (t, f) => { const x = t.unsqueeze(1).mul(f.unsqueeze(0)); return torch.cat([x.sin(), x.cos()], -1); } },
+  // ---- autocast (bf16 on cpu): every op of the U-Net, cast by libtorch's own rules. Output dtype and values
+  // must match PyTorch's under `with torch.autocast('cpu', dtype=torch.bfloat16)`; leaves stay float32 and their
+  // gradients come back float32. Tolerances: one bf16 rounding step (2^-8 relative) where the output is bf16. ----
+  ...([
+    { name: 'conv3d 1x3x3', inputs: [[2, 4, 3, 8, 8], [5, 4, 1, 3, 3], [5]], torch: 'F.conv3d(a, b, c, padding=(0, 1, 1))', ours: (a, b, c) => torch.conv3d(a, b, c, 1, [0, 1, 1]) },
+    { name: 'linear', inputs: [[3, 4, 16], [8, 16], [8]], torch: 'F.linear(a, b, c)', ours: (a, b, c) => torch.linear(a, b, c) },
+    { name: 'matmul', inputs: [[2, 5, 16], [16, 6]], torch: 'a @ b', ours: (a, b) => a.matmul(b) },
+    { name: 'bmm', inputs: [[3, 5, 16], [3, 16, 6]], torch: 'torch.bmm(a, b)', ours: (a, b) => torch.bmm(a, b) },
+    { name: 'baddbmm (pointwise conv)', inputs: [[1, 6, 1], [2, 6, 4], [2, 4, 10]], torch: 'torch.baddbmm(a, b, c)', ours: (a, b, c) => torch.baddbmm(a, b, c) },
+    { name: 'softmax', inputs: [[3, 4, 5]], torch: 'a.softmax(-1)', ours: (a) => a.softmax(-1) },
+    { name: 'softmax of a bf16 product', inputs: [[3, 5, 8], [3, 8, 5]], torch: 'torch.bmm(a, b).softmax(-1)', ours: (a, b) => torch.bmm(a, b).softmax(-1) },
+    { name: 'group_norm', inputs: [[2, 8, 3, 4, 4], [8], [8]], torch: 'F.group_norm(a, 4, b, c)', ours: (a, b, c) => torch.groupNorm(a, 4, b, c) },
+    { name: 'group_norm of a conv', inputs: [[2, 4, 3, 6, 6], [8, 4, 1, 3, 3]], torch: 'F.group_norm(F.conv3d(a, b, padding=(0, 1, 1)), 4)',
+      ours: (a, b) => torch.groupNorm(torch.conv3d(a, b, null, 1, [0, 1, 1]), 4) },
+    { name: 'layer_norm', inputs: [[3, 4, 8], [8], [8]], torch: 'F.layer_norm(a, (8,), b, c)', ours: (a, b, c) => torch.layerNorm(a, [8], b, c) },
+    { name: 'silu of a linear', inputs: [[3, 16], [8, 16], [8]], torch: 'F.silu(F.linear(a, b, c))', ours: (a, b, c) => torch.silu(torch.linear(a, b, c)) },
+    { name: 'residual add fp32 + bf16', inputs: [[3, 8], [3, 16], [8, 16]], torch: 'a + F.linear(b, c)', ours: (a, b, c) => a.add(torch.linear(b, c)) },
+    { name: 'scaled_dot_product_attention', inputs: [[2, 2, 6, 16], [2, 2, 6, 16], [2, 2, 6, 16]], torch: 'F.scaled_dot_product_attention(a, b, c)',
+      ours: (q, k, v) => torch.nn.functional.scaledDotProductAttention(q, k, v) },
+    { name: 'attention as bmm + softmax + bmm', inputs: [[4, 6, 16], [4, 6, 16], [4, 6, 16]], torch: 'torch.bmm(torch.bmm(a * 0.25, b.transpose(1, 2)).softmax(-1), c)',
+      ours: (q, k, v) => torch.bmm(torch.bmm(q.mul(0.25), k.transpose(1, 2)).softmax(-1), v) },
+  ] as Case[]).map((c): Case => ({ ...c, name: `autocast bf16: ${c.name}`, autocast: 'bfloat16', rtol: 8e-3, atol: 1e-4 })),
 ];
 
 /** Random-number parity: `torch` binds r in Python; ours returns the same draw. */
@@ -277,7 +301,7 @@ describe('parity with PyTorch (the reference python)', () => {
     dir = mkdtempSync(join(tmpdir(), 'torch-parity-'));
     const spec = {
       cases: CASES.map((c) => ({
-        name: c.name, expr: c.torch,
+        name: c.name, expr: c.torch, autocast: c.autocast,
         inputs: c.inputs.map((s) => (Array.isArray(s) ? { shape: s, kind: 'normal' } : s)),
       })),
       random: RANDOM.map((r) => ({ name: r.name, code: r.torch })),
@@ -307,13 +331,13 @@ describe('parity with PyTorch (the reference python)', () => {
           if (e.dtype === 'float32' && rec.grads?.[j] !== null && rec.grads?.[j] !== undefined) x.requiresGrad_(true);
           return x;
         });
-        const y = c.ours(...xs);
+        const y = c.autocast ? torch.autocast({ deviceType: 'cpu', dtype: c.autocast }, () => c.ours(...xs)) : c.ours(...xs);
         assert.deepEqual(y.shape, rec.shape, 'output shape');
         assert.equal(y.dtype, rec.dtype, 'output dtype');
         assertClose(y.toFloat64Array(), readF64(dir, rec.out), rtol, atol, 'forward');
         if (!rec.weight) return;
         const w = torch.tensor(new Float32Array(bytes(dir, rec.weight)), rec.shape);
-        y.mul(w).sum().backward();
+        y.mul(w.to(y.dtype)).sum().backward();
         rec.grads!.forEach((g, j) => {
           if (g === null) return;
           const got = xs[j]!.grad;
