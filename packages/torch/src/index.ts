@@ -30,6 +30,7 @@ export type { AutocastOptions, AutocastDeviceType, AutocastDtype } from './autoc
 
 /** torch.optim: SGD, Adam, AdamW, clipGradNorm and LR schedules (optim.lrScheduler). */
 export * as optim from './optim/index.js';
+export * as amp from './amp/index.js';
 /** torch.save / torch.load in the safetensors format. */
 export { save, load, saveBytes, loadBytes, loadMetadata } from './safetensors.js';
 export type { TensorDict, SaveOptions } from './safetensors.js';
