@@ -1,6 +1,7 @@
 // `climadiff train`, `climadiff sample`, `climadiff info`: the main job's commands.
 import { readFileSync } from 'node:fs';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
+import { resolvePrecision, type Precision } from '../models/precision.js';
 import { trainRun, sampleRun, writeSamples, runInfo, SAMPLERS, type SamplerName } from '../run/pipeline.js';
 import { parseTrainConfig } from '../train/config.js';
 import { DataError } from '../data/types.js';
@@ -10,6 +11,18 @@ import { runDemo } from '../run/demo.js';
 import { progressBar as trainProgressBar, countBar, type CountBar } from '../train/progress.js';
 
 const THREADS_HELP = 'intra-op threads (default: all cores)';
+const PRECISION_HELP = 'fp32 | bf16-mixed | fp16-mixed (CUDA) | auto: bf16-mixed where the CPU has native bf16 (AVX512-BF16/AMX) or on CUDA, else fp32';
+const DEVICE_HELP = "cpu, cuda or cuda:N";
+
+/** --precision as the trainer and samplers take it (validated for the device: fp16-mixed needs CUDA). */
+function precisionOption(p: string | undefined, device: string): Precision {
+  try { return resolvePrecision(p, device); } catch (e) { throw new DataError('bad-option', `--precision: ${(e as Error).message}`); }
+}
+function deviceOption(d: string): string {
+  if (!/^(cpu|cuda(:\d+)?)$/.test(d)) throw new InvalidArgumentError("expected cpu, cuda or cuda:N");
+  if (d.startsWith('cuda') && !torch.cuda.isAvailable()) throw new InvalidArgumentError('CUDA is not available in this engine (a CPU build of PyTorch, or no GPU visible)');
+  return d;
+}
 
 function readConfig(path: string | undefined): Record<string, unknown> {
   if (!path) return {};
@@ -35,10 +48,14 @@ export function register(program: Command): void {
     .option('--preview-every <n>', 'write previews/step-NNNNNN.gif (samples from the EMA weights) every n steps', positiveInt)
     .option('--resume', 'continue from the run folder\'s latest checkpoint, bit for bit (with the same --threads)')
     .option('--threads <n>', THREADS_HELP, positiveInt)
-    .action(async (o: { data: string; vars: string; out: string; config?: string; frames: number; steps?: number; minutes?: number; batchSize?: number; previewEvery?: number; statics?: boolean; resume?: boolean; threads?: number }) => {
+    .option('--precision <p>', `${PRECISION_HELP} (recorded in the run)`)
+    .option('--device <d>', DEVICE_HELP, deviceOption, 'cpu')
+    .action(async (o: { data: string; vars: string; out: string; config?: string; frames: number; steps?: number; minutes?: number; batchSize?: number; previewEvery?: number; statics?: boolean; resume?: boolean; threads?: number; precision?: string; device: string }) => {
       if (o.threads) torch.setNumThreads(o.threads);
-      const cfg = { ...readConfig(o.config), ...(o.steps ? { steps: o.steps } : {}), ...(o.minutes ? { minutes: o.minutes } : {}),
-        ...(o.batchSize ? { batchSize: o.batchSize } : {}), ...(o.previewEvery ? { previewEvery: o.previewEvery } : {}) };
+      const file = readConfig(o.config);
+      const precision = precisionOption(o.precision ?? (file.precision as string | undefined), o.device);
+      const cfg = { ...file, ...(o.steps ? { steps: o.steps } : {}), ...(o.minutes ? { minutes: o.minutes } : {}),
+        ...(o.batchSize ? { batchSize: o.batchSize } : {}), ...(o.previewEvery ? { previewEvery: o.previewEvery } : {}), precision };
       if (cfg.steps === undefined && cfg.minutes === undefined) cfg.minutes = 10;
       const config = parseTrainConfig(cfg, o.config ?? 'training options');
       const bar = trainProgressBar();
@@ -46,7 +63,7 @@ export function register(program: Command): void {
       try {
         result = await trainRun({
           data: o.data, variables: o.vars.split(',').map((s) => s.trim()).filter(Boolean), runDir: o.out, frames: o.frames,
-          config, resume: o.resume ?? false, statics: o.statics ?? false, onProgress: bar.onProgress,
+          config, resume: o.resume ?? false, statics: o.statics ?? false, device: o.device, onProgress: bar.onProgress,
           onLog: (m) => process.stderr.write(`\n${m}\n`),
         });
       } finally {
@@ -65,14 +82,17 @@ export function register(program: Command): void {
     .option('--sampler <name>', `one of ${SAMPLERS.join(', ')}`, 'ancestral')
     .option('--seed <s>', 'random seed', (v) => Number(v), 0)
     .option('--threads <n>', THREADS_HELP, positiveInt)
-    .action((o: { checkpoint: string; out: string; n: number; frames?: number; steps: number; sampler: string; seed: number; threads?: number }, cmd: Command) => {
+    .option('--precision <p>', PRECISION_HELP)
+    .option('--device <d>', DEVICE_HELP, deviceOption, 'cpu')
+    .action((o: { checkpoint: string; out: string; n: number; frames?: number; steps: number; sampler: string; seed: number; threads?: number; precision?: string; device: string }, cmd: Command) => {
       if (o.threads) torch.setNumThreads(o.threads);
+      const precision = precisionOption(o.precision, o.device);
       if (!SAMPLERS.includes(o.sampler as SamplerName)) throw new DataError('bad-option', `--sampler must be one of ${SAMPLERS.join(', ')}, got '${o.sampler}'`);
       const progress: { bar: CountBar | null } = { bar: null };
       let r;
       try {
         r = sampleRun({ runDir: o.checkpoint, n: o.n, ...(o.frames ? { frames: o.frames } : {}), steps: o.steps,
-          sampler: o.sampler as SamplerName, seed: o.seed, onStep: (s, total) => {
+          sampler: o.sampler as SamplerName, seed: o.seed, precision, device: o.device, onStep: (s, total) => {
             progress.bar ??= countBar(`sample (${o.sampler})`, total);
             progress.bar.update(s + 1);
           } });
@@ -99,13 +119,15 @@ export function registerDemo(program: Command): void {
     .option('--samples <n>', 'sequences to generate', positiveInt, 4)
     .option('--sample-steps <n>', 'ancestral sampler steps', positiveInt, 100)
     .option('--threads <n>', THREADS_HELP, positiveInt)
-    .action(async (o: { out: string; minutes: number; samples: number; sampleSteps: number; threads?: number }) => {
+    .option('--precision <p>', PRECISION_HELP)
+    .action(async (o: { out: string; minutes: number; samples: number; sampleSteps: number; threads?: number; precision?: string }) => {
       if (o.threads) torch.setNumThreads(o.threads);
+      const precision = precisionOption(o.precision, 'cpu');
       const bar = trainProgressBar();
       const sampling: { bar: CountBar | null } = { bar: null };
       let files: string[];
       try {
-        files = await runDemo({ out: o.out, minutes: o.minutes, samples: o.samples, sampleSteps: o.sampleSteps, onProgress: bar.onProgress,
+        files = await runDemo({ out: o.out, minutes: o.minutes, samples: o.samples, sampleSteps: o.sampleSteps, precision, onProgress: bar.onProgress,
           log: (m) => { bar.stop(); process.stderr.write(`${m}\n`); },
           onSampleStep: (s, total) => {
             if (sampling.bar === null) { bar.stop(); sampling.bar = countBar('sample (ancestral)', total); }

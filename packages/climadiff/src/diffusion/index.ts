@@ -5,7 +5,9 @@ export * from './schedules.js';
 export * from './parameterisation.js';
 export * from './forward.js';
 export * from './analytic.js';
-export { bcast, perExample, sumPerExample, meanPerExample } from './tensor-utils.js';
+export {
+  bcast, perExample, sumPerExample, meanPerExample, onDevice, randnOn, randOn, randintOn, type DrawOptions,
+} from './tensor-utils.js';
 export * from './losses/index.js';
 export * from './likelihood.js';
 export * from './samplers/index.js';

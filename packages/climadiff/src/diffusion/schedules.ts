@@ -272,7 +272,7 @@ export function customSchedule(logsnrFn: (t: Tensor) => Tensor, options: CustomS
     const n = steps.length - 1;
     // error of estimate k+1: its change from estimate k (truncation) plus the rounding of lambda amplified by 1/h
     const unit = t.dtype === 'float64' ? 2.2e-16 : t.dtype === 'float32' ? 1.2e-7 : 1e-3;
-    const rounding = torch.tensor(steps.slice(1).map((h) => (8 * unit) / h), { dtype: t.dtype }).reshape([n, ...t.shape.map(() => 1)]);
+    const rounding = torch.tensor(steps.slice(1).map((h) => (8 * unit) / h), { dtype: t.dtype, device: t.device }).reshape([n, ...t.shape.map(() => 1)]);
     const scale = logsnrFn(t).abs().add(1).unsqueeze(0);
     const error = estimates.narrow(0, 1, n).sub(estimates.narrow(0, 0, n)).abs().add(rounding.mul(scale));
     return estimates.gather(0, error.argmin(0, true).add(1)).squeeze(0);

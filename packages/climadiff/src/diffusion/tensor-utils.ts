@@ -1,6 +1,6 @@
 // Small tensor helpers shared by the diffusion code.
 import * as torch from '@climadiff/torch';
-import type { Tensor } from '@climadiff/torch';
+import type { Tensor, Generator, DType, Device } from '@climadiff/torch';
 
 /** A per-example coefficient (shape [], [B] or a number) shaped to broadcast against data `like` ([B, ...]). */
 export function bcast(coef: Tensor | number, like: Tensor): Tensor {
@@ -25,4 +25,69 @@ export function sumPerExample(x: Tensor): Tensor {
 export function meanPerExample(x: Tensor): Tensor {
   if (x.ndim <= 1) return x;
   return x.flatten(1).mean([1]);
+}
+
+/** t on `device` (t itself when it is there already, so CPU code paths see the very same tensor). */
+export function onDevice(t: Tensor, device: Device): Tensor {
+  return t.device === device ? t : t.to({ device });
+}
+
+/** Options of the draws below: dtype and device of the result, and the source of randomness. */
+export interface DrawOptions {
+  dtype?: DType;
+  /** Where the result lives (default cpu). */
+  device?: Device;
+  /** Default: the global generator of `device`. */
+  generator?: Generator;
+}
+
+function isCpu(device: Device | undefined): boolean {
+  return device === undefined || device === 'cpu' || device.startsWith('cpu:');
+}
+
+// torch.Generator does not expose its device, but its state tells: a CPU generator's state is the Mersenne
+// Twister's (thousands of bytes), a CUDA generator's a seed and an offset. A generator never changes device.
+const cpuGenerators = new WeakMap<Generator, boolean>();
+let cpuStateBytes: number | undefined;
+
+function isCpuGenerator(g: Generator): boolean {
+  let cpu = cpuGenerators.get(g);
+  if (cpu === undefined) {
+    cpuStateBytes ??= torch.scope(() => torch.defaultGenerator.getState().numel());
+    cpu = torch.scope(() => g.getState().numel()) === cpuStateBytes;
+    cpuGenerators.set(g, cpu);
+  }
+  return cpu;
+}
+
+/**
+ * A draw made on the generator's own device and then moved to `device` (as diffusers' randn_tensor does):
+ * a CPU generator gives the same numbers whatever device the data is on, so a seed reproduces a CPU run on a
+ * GPU. Without a generator the draw happens on `device` directly, from that device's global generator.
+ */
+function drawOn(draw: (o: DrawOptions) => Tensor, o: DrawOptions): Tensor {
+  const { dtype, device, generator } = o;
+  if (generator === undefined) return draw({ dtype, device });
+  const cpuGen = isCpuGenerator(generator);
+  if (cpuGen === isCpu(device)) return draw({ dtype, device, generator });
+  // the generator's device index is not known; its type is enough for the draw (the kernel checks only that)
+  const drawn = draw({ dtype, device: cpuGen ? 'cpu' : 'cuda', generator });
+  const moved = drawn.to({ device: device ?? 'cpu' });
+  drawn.dispose();
+  return moved;
+}
+
+/** N(0, 1) samples of `shape` on `device`, drawn on the generator's device (see drawOn). */
+export function randnOn(shape: readonly number[], options: DrawOptions = {}): Tensor {
+  return drawOn((o) => torch.randn(shape, o), options);
+}
+
+/** U[0, 1) samples of `shape` on `device`, drawn on the generator's device (see drawOn). */
+export function randOn(shape: readonly number[], options: DrawOptions = {}): Tensor {
+  return drawOn((o) => torch.rand(shape, o), options);
+}
+
+/** Uniform integers in [low, high) of `shape` on `device` (int64 by default), drawn on the generator's device. */
+export function randintOn(low: number, high: number, shape: readonly number[], options: DrawOptions = {}): Tensor {
+  return drawOn((o) => torch.randint(low, high, shape, o), options);
 }

@@ -5,3 +5,5 @@ export type { UNet3DConfig, UNet3DConfigInput, BoundaryConfig, ModelParameterisa
 export { asDenoiser } from './denoiser.js';
 export type { AsDenoiserOptions } from './denoiser.js';
 export { SpaceConv, PointConv, ResBlock, Attention, Block, Upsample, sinusoidalEmbedding } from './layers.js';
+export { PRECISIONS, PrecisionError, defaultPrecision, resolvePrecision, autocastDtype, inPrecision, withPrecision } from './precision.js';
+export type { Precision } from './precision.js';

@@ -97,7 +97,7 @@ function then(x: Tensor, f: (t: Tensor) => Tensor, keep?: Tensor): Tensor {
 /** [B] logSNR -> [B, dim] sin/cos features at geometric frequencies 1 .. 1/10000 (Vaswani et al. 2017). */
 export function sinusoidalEmbedding(logsnr: Tensor, dim: number): Tensor {
   const half = dim / 2;
-  const freqs = torch.arange(0, half, 1, { dtype: 'float32' }).mul(-Math.log(10000) / half).exp();
+  const freqs = torch.arange(0, half, 1, { dtype: 'float32', device: logsnr.device }).mul(-Math.log(10000) / half).exp();
   const args = logsnr.to('float32').unsqueeze(1).mul(freqs.unsqueeze(0));
   return torch.cat([args.sin(), args.cos()], 1);
 }
@@ -185,7 +185,8 @@ export class Attention extends Module {
   /** The [heads, F, F] bias: relpos[h, clamp(j - i, -K, K) + K]. */
   relativeBias(frames: number): Tensor {
     const K = this.maxRelativeDistance;
-    const pos = torch.arange(0, frames, 1, { dtype: 'int64' });
+    // indices on the bias table's device: indexSelect wants both on one device
+    const pos = torch.arange(0, frames, 1, { dtype: 'int64', device: this.relpos!.device });
     const idx = pos.unsqueeze(0).sub(pos.unsqueeze(1)).clamp(-K, K).add(K);
     return this.relpos!.indexSelect(1, idx.flatten()).view([this.heads, frames, frames]);
   }

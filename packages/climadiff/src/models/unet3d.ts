@@ -10,6 +10,7 @@ import * as torch from '@climadiff/torch';
 import type { Tensor } from '@climadiff/torch';
 import { unet3dConfig, ModelConfigError, type UNet3DConfig, type UNet3DConfigInput } from './config.js';
 import { Attention, Block, ResBlock, SpaceConv, Upsample, sinusoidalEmbedding } from './layers.js';
+import { onDevice } from '../diffusion/tensor-utils.js';
 
 const F = torch.nn.functional;
 const { Module, ModuleList, Sequential, Linear, SiLU, GroupNorm } = torch.nn;
@@ -149,11 +150,12 @@ export class UNet3D extends Module {
           throw new ModelInputError(`UNet3D: cond must be [${b}, ${c.condChannels}, ${h}, ${w}] or [${b}, ${c.condChannels}, ${f}, ${h}, ${w}], got [${cc.shape.join(', ')}]`);
         }
         if (ok4) cc = cc.unsqueeze(2).expand([b, c.condChannels, f, h, w]);
-        input = torch.cat([x, cc.to(x.dtype)], 1);
+        input = torch.cat([x, cc.to({ dtype: x.dtype, device: x.device })], 1);
       } else if (cond !== undefined && cond !== null) {
         throw new ModelInputError('UNet3D: cond was given but the model has condChannels = 0');
       }
-      let ls = logsnr;
+      // the noise level may come from the CPU (a number turned into a tensor); the embedding runs with x
+      let ls = onDevice(logsnr, x.device);
       if (ls.numel() === 1 && ls.ndim <= 1) ls = ls.reshape([1]).expand([b]);
       if (ls.ndim !== 1 || ls.shape[0] !== b) throw new ModelInputError(`UNet3D: logsnr must be a scalar or [${b}], got [${ls.shape.join(', ')}]`);
       return this.#unet(input, input === x ? null : input, ls);

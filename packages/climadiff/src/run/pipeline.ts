@@ -12,7 +12,7 @@ import { denormalise, parseNormStats, type NormStats } from '../data/normalise.j
 import { DataError, type ClimateDataset, type Coordinate } from '../data/types.js';
 import { writeNetCDF } from '../data/writers/netcdf.js';
 import { writeZarr } from '../data/writers/zarr.js';
-import { UNet3D, unet3dConfig, asDenoiser, type UNet3DConfig, type UNet3DConfigInput } from '../models/index.js';
+import { UNet3D, unet3dConfig, asDenoiser, resolvePrecision, withPrecision, type Precision, type UNet3DConfig, type UNet3DConfigInput } from '../models/index.js';
 import { train, loadTrainedModel, type TrainConfigInput, type TrainProgress, type TrainResult } from '../train/index.js';
 import { loadCheckpoint, CheckpointError } from '../train/checkpoint.js';
 import { readMetrics } from '../train/metrics.js';
@@ -49,6 +49,8 @@ export interface TrainRunOptions {
    * pattern, sin/cos latitude, orography when the file has it), concatenated to the input as channels.
    */
   statics?: boolean;
+  /** 'cpu' (default), 'cuda' or 'cuda:N'. */
+  device?: string;
   onProgress?: (p: TrainProgress) => void;
   onLog?: (m: string) => void;
 }
@@ -102,14 +104,19 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainResult & { data
   const staticsTensor = () => (statics ? torch.tensor(statics.data, [statics.names.length, statics.height, statics.width]) : null);
   if (statics) torch.scope(() => torch.save({ statics: staticsTensor()! }, join(o.runDir, STATICS_FILE)));
   torch.manualSeed((o.config?.seed as number | undefined) ?? 0);
+  const device = o.device ?? 'cpu';
   const model = new UNet3D(modelConfig);
+  if (device !== 'cpu') model.to(device);
+  const config = o.config ?? { minutes: 10 };
+  // the trainer resolves the same way; previews sample in the run's precision
+  const precision = resolvePrecision((config as { precision?: string }).precision, device);
   const result = await train({
-    model, config: o.config ?? { minutes: 10 }, data: trainSet, validation, runDir: o.runDir, resume: o.resume ?? false,
+    model, config, device, data: trainSet, validation, runDir: o.runDir, resume: o.resume ?? false,
     modelConfig, normStats: JSON.parse(JSON.stringify(stats)),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...(o.onLog ? { onLog: o.onLog } : {}),
     // previews: the same seed every time, so successive GIFs show the same noise denoised by a better model
     preview: ({ step, schedule, samples, steps }) => {
-      const r = torch.scope(() => generate(model, schedule, stats, runData, staticsTensor(), { n: samples, steps, seed: 0 }));
+      const r = torch.scope(() => generate(model, schedule, stats, runData, staticsTensor(), { n: samples, steps, seed: 0, precision, device }));
       mkdirSync(join(o.runDir, 'previews'), { recursive: true });
       writeFileSync(join(o.runDir, 'previews', `step-${String(step).padStart(6, '0')}.gif`), samplesGIF(r, undefined, `samples at step ${step}`));
     },
@@ -127,6 +134,10 @@ export interface SampleRunOptions {
   steps?: number;
   sampler?: SamplerName;
   seed?: number;
+  /** 'auto' (default: bf16-mixed where the hardware computes bf16 natively, else fp32), 'fp32', 'bf16-mixed', 'fp16-mixed'. */
+  precision?: Precision | 'auto';
+  /** 'cpu' (default), 'cuda' or 'cuda:N'. */
+  device?: string;
   onStep?: (step: number, steps: number) => void;
 }
 
@@ -161,6 +172,7 @@ export function readRunData(runDir: string): RunData {
 export function sampleRun(o: SampleRunOptions): SampleRunResult {
   const runData = readRunData(o.runDir);
   const { model, schedule, checkpoint } = loadTrainedModel(o.runDir, (c) => new UNet3D(unet3dConfig(c as UNet3DConfigInput)));
+  if ((o.device ?? 'cpu') !== 'cpu') model.to(o.device!);
   return torch.scope(() => generate(model, schedule, parseNormStats(checkpoint.normStats), runData, readStatics(o.runDir, runData), o));
 }
 
@@ -171,10 +183,14 @@ function generate(model: UNet3D, schedule: Schedule, stats: NormStats, runData: 
   const steps = o.steps ?? 256;
   const sampler = o.sampler ?? 'ancestral';
   if (!SAMPLERS.includes(sampler)) throw new DataError('bad-option', `unknown sampler '${sampler}' (valid: ${SAMPLERS.join(', ')})`);
+  const device = o.device ?? 'cpu';
+  const precision = resolvePrecision(o.precision, device);
+  // a CPU generator on every device: the same seed gives the same noise, and so the same samples up to rounding
   const generator = new torch.Generator({ seed: o.seed ?? 0 });
   const shape: [number, number, number, number, number] = [n, model.config.inChannels, frames, runData.height, runData.width];
-  const options = { steps, generator, ...(o.onStep ? { onStep: (i: { step: number; steps: number }) => o.onStep!(i.step, i.steps) } : {}) };
-  const den = asDenoiser(model, statics ? { cond: statics.unsqueeze(0).expand([n, ...statics.shape]) } : {});
+  const options = { steps, generator, device, ...(o.onStep ? { onStep: (i: { step: number; steps: number }) => o.onStep!(i.step, i.steps) } : {}) };
+  const cond = statics ? statics.to(device).unsqueeze(0).expand([n, ...statics.shape]) : undefined;
+  const den = withPrecision(asDenoiser(model, cond ? { cond } : {}), precision, device);
   const normalised = torch.scope(() => torch.noGrad(() => {
     switch (sampler) {
       case 'ancestral': return samplers.ancestralSample(den, schedule, shape, options).x;

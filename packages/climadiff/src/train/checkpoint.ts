@@ -45,6 +45,8 @@ export const CheckpointJsonSchema = z.object({
     param_groups: z.array(z.looseObject({ params: z.array(z.number().int().nonnegative()) })),
   }).strict(),
   scheduler: z.record(z.string(), z.unknown()).nullable(),
+  /** The fp16 gradient scaler's state (PyTorch's GradScaler.state_dict() keys), absent for other precisions. */
+  scaler: z.record(z.string(), z.number()).nullable().optional(),
   /** torch.Generator states (uint8 bytes, base64): the loss noise generator and the default one (dropout). */
   rng: z.object({ train: z.string(), default: z.string() }).strict(),
   files: z.object({ model: z.string(), ema: z.string(), optimizer: z.string() }).strict(),
@@ -67,6 +69,7 @@ export interface CheckpointData {
   ema: Record<string, Tensor>;
   optimizer: torch.optim.OptimizerStateDict;
   scheduler: Record<string, unknown> | null;
+  scaler?: Record<string, number> | null;
   rng: { train: Tensor; default: Tensor };
   elapsedMs: number;
 }
@@ -162,7 +165,7 @@ export function saveCheckpoint(runDir: string, data: CheckpointData, options: { 
     format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, step: data.step, updates: data.updates, samplesSeen: data.samplesSeen,
     data: data.data, nonFiniteInARow: data.nonFiniteInARow, trainConfig: data.trainConfig,
     modelConfig: data.modelConfig ?? null, diffusionConfig: data.diffusionConfig ?? null, normStats: data.normStats ?? null,
-    optimizer: opt.json, scheduler: data.scheduler, rng: { train: b64(data.rng.train), default: b64(data.rng.default) },
+    optimizer: opt.json, scheduler: data.scheduler, ...(data.scaler ? { scaler: data.scaler } : {}), rng: { train: b64(data.rng.train), default: b64(data.rng.default) },
     files, createdAt: new Date().toISOString(), elapsedMs: data.elapsedMs,
   };
   writeFileSynced(join(tmp, 'checkpoint.json'), `${JSON.stringify(json, null, 1)}\n`);
@@ -249,7 +252,7 @@ export function loadCheckpointDir(dir: string): LoadedCheckpoint {
   return {
     dir, json, step: json.step, updates: json.updates, samplesSeen: json.samplesSeen, data: json.data,
     nonFiniteInARow: json.nonFiniteInARow, trainConfig: json.trainConfig, modelConfig: json.modelConfig,
-    diffusionConfig: json.diffusionConfig, normStats: json.normStats, model, ema, optimizer, scheduler: json.scheduler,
+    diffusionConfig: json.diffusionConfig, normStats: json.normStats, model, ema, optimizer, scheduler: json.scheduler, scaler: json.scaler ?? null,
     rng: { train: fromB64(json.rng.train, `${jsonPath} rng.train`), default: fromB64(json.rng.default, `${jsonPath} rng.default`) },
     elapsedMs: json.elapsedMs,
   };

@@ -61,6 +61,12 @@ export const TrainConfigSchema = z.object({
    */
   emaWarmup: z.boolean().default(true),
   loss: LossSchema.default('v'),
+  /**
+   * Numeric precision: 'fp32', 'bf16-mixed' (the forward pass under bf16 autocast; weights, optimizer, EMA and
+   * checkpoints stay float32), 'fp16-mixed' (CUDA only, with a gradient scaler), or 'auto' = bf16-mixed where the
+   * hardware computes bf16 natively (AVX512-BF16/AMX CPUs, CUDA), fp32 elsewhere. A run records the resolved value.
+   */
+  precision: z.enum(['auto', 'fp32', 'bf16-mixed', 'fp16-mixed']).default('auto'),
   /** Use the batch's missing-data mask (1 = missing) so missing elements never reach the loss. */
   maskedLoss: z.boolean().default(true),
   diffusion: DiffusionConfigSchema.default({ schedule: 'alpha-cosine', logsnrMin: -30, logsnrMax: 30, shift: 0, parameterisation: 'v' }),

@@ -10,6 +10,7 @@ import * as torch from '@climadiff/torch';
 import type { Tensor } from '@climadiff/torch';
 import { denoiser, elbo, type Denoiser, type Schedule } from '../diffusion/index.js';
 import { makeSchedule, modelDenoiser, lossPerExample } from './objective.js';
+import { resolvePrecision, withPrecision, type Precision } from '../models/precision.js';
 import {
   NonFiniteLossError, type TrainableModel, type TrainBatch, type TrainData, type TrainOptions, type TrainProgress,
   type TrainResult, type ValidationResult,
@@ -28,7 +29,9 @@ function disposeBatch(b: TrainBatch): void {
 }
 
 export class Trainer {
-  readonly config: TrainConfig;
+  /** The config, with `precision` resolved for the device (what checkpoints record). */
+  readonly config: TrainConfig & { precision: Precision };
+  readonly device: string;
   readonly model: TrainableModel;
   readonly optimizer: torch.optim.AdamW;
   readonly scheduler: torch.optim.LRScheduler;
@@ -37,6 +40,8 @@ export class Trainer {
   readonly denoiser: Denoiser;
   /** The generator of the loss noise (t and eps). */
   readonly generator: torch.Generator;
+  /** Loss scaling for fp16-mixed (null otherwise): float16 gradients underflow without it. */
+  readonly scaler: torch.amp.GradScaler | null;
   step = 0;
   updates = 0;
   samplesSeen = 0;
@@ -52,7 +57,9 @@ export class Trainer {
 
   constructor(options: TrainOptions) {
     this.options = options;
-    this.config = parseTrainConfig(options.config);
+    this.device = options.device ?? 'cpu';
+    const parsed = parseTrainConfig(options.config);
+    this.config = { ...parsed, precision: resolvePrecision(parsed.precision, this.device) };
     const cfg = this.config;
     this.model = options.model;
     this.params = this.model.parameters().filter((p) => p.requiresGrad);
@@ -66,7 +73,8 @@ export class Trainer {
       : torch.optim.warmupCosine(this.optimizer, { warmupSteps: ls.warmupSteps, totalSteps: Math.max(ls.totalSteps ?? cfg.steps!, ls.warmupSteps), minLr: Math.min(ls.minLr, cfg.optimizer.lr) });
     this.ema = new EMA(this.model, cfg.emaDecay);
     this.schedule = makeSchedule(cfg.diffusion);
-    this.denoiser = modelDenoiser(this.model, cfg.diffusion.parameterisation);
+    this.denoiser = withPrecision(modelDenoiser(this.model, cfg.diffusion.parameterisation), cfg.precision, this.device);
+    this.scaler = cfg.precision === 'fp16-mixed' ? new torch.amp.GradScaler({ device: this.device.startsWith('cuda') ? 'cuda' : 'cpu' }) : null;
     this.generator = new torch.Generator({ seed: cfg.seed });
     if (options.resume) {
       if (!options.runDir) throw new Error('resume needs a runDir');
@@ -98,6 +106,11 @@ export class Trainer {
     }
     this.optimizer.loadStateDict(ck.optimizer);
     if (ck.scheduler) this.scheduler.loadStateDict(ck.scheduler);
+    if (this.scaler && ck.scaler) this.scaler.loadStateDict(ck.scaler as unknown as torch.amp.GradScalerStateDict);
+    // A different precision on resume is allowed (e.g. moving to a machine with native bf16): weights and optimizer
+    // state are float32 either way. It is said, since the run is then no longer bit-for-bit the uninterrupted one.
+    const before = ck.trainConfig.precision;
+    if (before !== 'auto' && before !== this.config.precision) this.log(`resuming a ${before} run in ${this.config.precision}`);
     this.generator.setState(ck.rng.train);
     torch.defaultGenerator.setState(ck.rng.default);
     this.step = ck.step; this.updates = ck.updates; this.samplesSeen = ck.samplesSeen;
@@ -116,6 +129,7 @@ export class Trainer {
       diffusionConfig: this.config.diffusion, normStats: this.options.normStats,
       model: this.model.stateDict(),
       ema: this.ema.stateDict(), optimizer: this.optimizer.stateDict(), scheduler: this.scheduler.stateDict(),
+      scaler: this.scaler ? this.scaler.stateDict() as Record<string, number> : null,
       rng: { train: this.generator.getState(), default: torch.defaultGenerator.getState() }, elapsedMs,
     }, { keep: this.config.keepCheckpoints }));
   }
@@ -151,22 +165,32 @@ export class Trainer {
         this.optimizer.zeroGrad();
         let total = 0, finite = true;
         for (const b of micro) {
-          const observed = cfg.maskedLoss && b.mask ? b.mask.eq(0) : undefined;
+          const d = this.onDevice(b);
+          const observed = cfg.maskedLoss && d.mask ? d.mask.eq(0) : undefined;
           // Examples are weighted equally across micro-batches (the mean over the effective batch).
-          const l = lossPerExample(cfg, this.denoiser, b.x, this.schedule, observed, b.statics, this.generator).sum().div(samples);
+          const l = lossPerExample(cfg, this.denoiser, d.x, this.schedule, observed, d.statics, this.generator).sum().div(samples);
           const v = l.item();
           if (!Number.isFinite(v)) { finite = false; break; }
-          l.backward();
+          (this.scaler ? this.scaler.scale(l) as Tensor : l).backward();
           total += v;
         }
+        // fp16: gradients back at their true scale before clipping; an overflow (inf/nan gradients) is the scaler's
+        // business (it skips the update and lowers the scale), not a non-finite loss.
+        if (finite && this.scaler) this.scaler.unscale_(this.optimizer);
         if (finite && cfg.gradClip !== null) {
           const norm = torch.optim.clipGradNorm(this.params, cfg.gradClip).item();
-          if (!Number.isFinite(norm)) finite = false;
+          if (!Number.isFinite(norm) && !this.scaler) finite = false;
         }
         this.step += 1;
         this.samplesSeen += samples;
         if (!finite) { this.optimizer.zeroGrad(); return { loss: null, samples }; }
-        this.optimizer.step();
+        if (this.scaler) {
+          const stepped = this.scaler.step(this.optimizer);
+          this.scaler.update();
+          if (!stepped) { this.optimizer.zeroGrad(); return { loss: total, samples }; }
+        } else {
+          this.optimizer.step();
+        }
         this.scheduler.step();
         this.ema.update(cfg.emaWarmup ? Math.min(cfg.emaDecay, (1 + this.updates) / (10 + this.updates)) : cfg.emaDecay);
         this.optimizer.zeroGrad();
@@ -174,6 +198,12 @@ export class Trainer {
         return { loss: total, samples };
       });
     } finally { for (const b of micro) disposeBatch(b); }
+  }
+
+  /** A batch on the trainer's device (the same tensors on cpu; copies, freed with the step's scope, elsewhere). */
+  private onDevice(b: TrainBatch): TrainBatch {
+    if (this.device === 'cpu') return b;
+    return { x: b.x.to(this.device), mask: b.mask?.to(this.device), statics: b.statics?.to(this.device) };
   }
 
   /** Validation loss and ELBO (bits/dim) under the EMA weights; the training state is untouched. */
@@ -191,13 +221,14 @@ export class Trainer {
       for await (const b of data.batches({ batchSize: cfg.batchSize, shuffle: false, seed: cfg.seed, epoch: 0, dropLast: false })) {
         try {
           torch.scope(() => torch.noGrad(() => {
-            const observed = cfg.maskedLoss && b.mask ? b.mask.eq(0) : undefined;
-            const B = b.x.shape[0]!;
-            lossSum += lossPerExample(cfg, this.denoiser, b.x, this.schedule, observed, b.statics, gen).sum().item();
+            const d = this.onDevice(b);
+            const observed = cfg.maskedLoss && d.mask ? d.mask.eq(0) : undefined;
+            const B = d.x.shape[0]!;
+            lossSum += lossPerExample(cfg, this.denoiser, d.x, this.schedule, observed, d.statics, gen).sum().item();
             if (cfg.validation.elboSteps > 0) {
-              const den = b.statics === undefined ? this.denoiser
-                : denoiser(this.denoiser.parameterisation, (z, l) => this.denoiser(z, l, b.statics));
-              bpdSum += elbo(den, b.x, this.schedule, {
+              const den = d.statics === undefined ? this.denoiser
+                : denoiser(this.denoiser.parameterisation, (z, l) => this.denoiser(z, l, d.statics));
+              bpdSum += elbo(den, d.x, this.schedule, {
                 method: 'quadrature', steps: cfg.validation.elboSteps, samples: cfg.validation.elboSamples, generator: gen, mask: observed,
               }).bpd.sum().item();
             }

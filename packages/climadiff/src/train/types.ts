@@ -67,6 +67,8 @@ export interface TrainOptions {
   /** Opaque JSON stored in checkpoint.json (the model's config, the data's normalisation statistics). */
   modelConfig?: unknown;
   normStats?: unknown;
+  /** Device of the model ('cpu', 'cuda', 'cuda:N'): batches are moved there; precision 'auto' is resolved for it. */
+  device?: string;
   /** Stop this invocation once this step is reached (a checkpoint is written), e.g. to split a run. */
   untilStep?: number;
   onProgress?: (p: TrainProgress) => void;

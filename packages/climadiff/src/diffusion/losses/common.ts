@@ -1,12 +1,12 @@
 // Shared pieces of the diffusion losses: observation masks, per-example reductions, squared errors
 // measured in any parameterisation, and proposals for sampling logSNR.
 import * as torch from '@climadiff/torch';
-import type { Tensor, Generator, DType } from '@climadiff/torch';
+import type { Tensor, Generator, DType, Device } from '@climadiff/torch';
 import type { Schedule } from '../schedule.js';
 import { alphaSigma } from '../schedule.js';
 import type { Denoiser, Parameterisation } from '../parameterisation.js';
 import { diffuse } from '../forward.js';
-import { bcast, sumPerExample } from '../tensor-utils.js';
+import { bcast, sumPerExample, randOn, randintOn } from '../tensor-utils.js';
 
 /**
  * How a loss reduces the elements of one example:
@@ -50,7 +50,7 @@ export function fillUnobserved(x: Tensor, mask: Tensor | undefined, fill = 0): T
 
 /** Number of observed elements per example, shape [B] (all elements when there is no mask). */
 export function observedCount(like: Tensor, mask?: Tensor): Tensor {
-  if (mask === undefined) return torch.full([like.shape[0]!], like.numel() / like.shape[0]!, { dtype: like.dtype });
+  if (mask === undefined) return torch.full([like.shape[0]!], like.numel() / like.shape[0]!, { dtype: like.dtype, device: like.device });
   return sumPerExample(observedMask(mask, like).to(like.dtype));
 }
 
@@ -125,8 +125,8 @@ export function squaredError(model: Denoiser, x: Tensor, eps: Tensor, logsnr: Te
 export interface LogsnrProposal {
   readonly logsnrMin: number;
   readonly logsnrMax: number;
-  /** n draws of lambda. */
-  sample(n: number, options: { generator?: Generator; dtype: DType }): Tensor;
+  /** n draws of lambda (on `device`, default cpu). */
+  sample(n: number, options: { generator?: Generator; dtype: DType; device?: Device }): Tensor;
   /** Density of lambda. */
   density(logsnr: Tensor): Tensor;
 }
@@ -136,7 +136,7 @@ export function scheduleProposal(schedule: Schedule): LogsnrProposal {
   return {
     logsnrMin: schedule.logsnrMin,
     logsnrMax: schedule.logsnrMax,
-    sample: (n, o) => schedule.logsnr(torch.rand([n], { dtype: o.dtype, generator: o.generator })),
+    sample: (n, o) => schedule.logsnr(randOn([n], o)),
     density: (l) => schedule.density(l),
   };
 }
@@ -150,15 +150,17 @@ export function uniformLogsnrProposal(logsnrMin: number, logsnrMax: number): Log
   return {
     logsnrMin,
     logsnrMax,
-    sample: (n, o) => torch.rand([n], { dtype: o.dtype, generator: o.generator }).mul(width).add(logsnrMin),
+    sample: (n, o) => randOn([n], o).mul(width).add(logsnrMin),
     density: (l) => torch.fullLike(l, 1 / width),
   };
 }
 
-/** A per-example tensor from a number or tensor option ([B] or scalar), in x's dtype. */
+/** A per-example tensor from a number or tensor option ([B] or scalar), in x's dtype and on x's device. */
 export function perExampleOption(v: Tensor | number, like: Tensor, name: string): Tensor {
   const B = like.shape[0]!;
-  const t = typeof v === 'number' ? torch.full([B], v, { dtype: like.dtype }) : v.to(like.dtype);
+  const t = typeof v === 'number'
+    ? torch.full([B], v, { dtype: like.dtype, device: like.device })
+    : v.to({ dtype: like.dtype, device: like.device });
   if (t.ndim === 0) return t.expand([B]);
   if (t.ndim !== 1 || t.shape[0] !== B) throw new Error(`${name} must be a number or a tensor of shape [${B}], got [${t.shape.join(', ')}]`);
   return t;
@@ -172,8 +174,8 @@ export function checkEps(eps: Tensor, x: Tensor): Tensor {
   return eps;
 }
 
-/** Uniform integers in {1, ..., T}, one per example. */
-export function uniformStep(T: number, B: number, generator?: Generator): Tensor {
+/** Uniform integers in {1, ..., T}, one per example, on `device` (that of the data they index with). */
+export function uniformStep(T: number, B: number, generator?: Generator, device?: Device): Tensor {
   if (!(Number.isInteger(T) && T >= 1)) throw new Error(`steps must be a positive integer, got ${T}`);
-  return torch.randint(1, T + 1, [B], { generator });
+  return randintOn(1, T + 1, [B], { device, generator });
 }

@@ -3,7 +3,7 @@ import * as torch from '@climadiff/torch';
 import type { Tensor, Generator } from '@climadiff/torch';
 import { convertPrediction, type Denoiser } from '../parameterisation.js';
 import { alphaFromLogsnr } from '../schedule.js';
-import { bcast } from '../tensor-utils.js';
+import { bcast, randnOn } from '../tensor-utils.js';
 import {
   type MaskOptions, type Reduction, fillUnobserved, reducePerExample, squaredError, checkEps, uniformStep,
 } from './common.js';
@@ -36,9 +36,9 @@ export function ddpmLoss(model: Denoiser, x: Tensor, logsnrs: Tensor, options: D
   if (logsnrs.ndim !== 1 || logsnrs.shape[0]! < 1) throw new Error(`ddpmLoss: logsnrs must be a 1-D tensor of the T step logSNRs, got shape [${logsnrs.shape.join(', ')}]`);
   const B = x.shape[0]!;
   const T = logsnrs.shape[0]!;
-  const i = options.i ?? uniformStep(T, B, options.generator);
-  const logsnr = logsnrs.to(x.dtype).indexSelect(0, i.sub(1));
-  const eps = options.eps === undefined ? torch.randn(x.shape, { dtype: x.dtype, generator: options.generator }) : checkEps(options.eps, x);
+  const i = options.i ?? uniformStep(T, B, options.generator, x.device);
+  const logsnr = logsnrs.to({ dtype: x.dtype, device: x.device }).indexSelect(0, i.sub(1));
+  const eps = options.eps === undefined ? randnOn(x.shape, { dtype: x.dtype, device: x.device, generator: options.generator }) : checkEps(options.eps, x);
   const xf = fillUnobserved(x, options.mask, options.fill);
   const { err } = squaredError(model, xf, eps, logsnr, 'eps', options.context);
   return { loss: reducePerExample(err, options.mask, options.reduction ?? 'mean'), i, logsnr };
@@ -83,12 +83,14 @@ export interface DsmLossResult {
  */
 export function dsmLoss(score: NoiseConditionalScore, x: Tensor, sigmas: Tensor | readonly number[], options: DsmLossOptions = {}): DsmLossResult {
   const B = x.shape[0]!;
-  const sig = Array.isArray(sigmas) ? torch.tensor(sigmas as number[], { dtype: x.dtype }) : (sigmas as Tensor).to(x.dtype);
+  const sig = Array.isArray(sigmas)
+    ? torch.tensor(sigmas as number[], { dtype: x.dtype, device: x.device })
+    : (sigmas as Tensor).to({ dtype: x.dtype, device: x.device });
   if (sig.ndim !== 1 || sig.shape[0]! < 1) throw new Error(`sigmas must be a non-empty 1-D list, got shape [${sig.shape.join(', ')}]`);
   const L = sig.shape[0]!;
-  const i = options.i ?? uniformStep(L, B, options.generator);
+  const i = options.i ?? uniformStep(L, B, options.generator, x.device);
   const sigma = sig.indexSelect(0, i.sub(1));
-  const eps = options.eps === undefined ? torch.randn(x.shape, { dtype: x.dtype, generator: options.generator }) : checkEps(options.eps, x);
+  const eps = options.eps === undefined ? randnOn(x.shape, { dtype: x.dtype, device: x.device, generator: options.generator }) : checkEps(options.eps, x);
   const xf = fillUnobserved(x, options.mask, options.fill);
   const s = bcast(sigma, x);
   const xTilde = xf.add(s.mul(eps));

@@ -6,6 +6,7 @@ import type { Tensor, Generator } from '@climadiff/torch';
 import type { Schedule } from '../schedule.js';
 import { predictXEps, type Denoiser } from '../parameterisation.js';
 import { diffuse } from '../forward.js';
+import { randnOn } from '../tensor-utils.js';
 import {
   type MaskOptions, type Reduction, fillUnobserved, reducePerExample, checkEps, uniformStep,
 } from './common.js';
@@ -42,11 +43,11 @@ export interface VdmLossResult {
 export function vdmDiffusionLoss(model: Denoiser, x: Tensor, schedule: Schedule, options: VdmLossOptions): VdmLossResult {
   const T = options.steps;
   const B = x.shape[0]!;
-  const i = options.i ?? uniformStep(T, B, options.generator);
+  const i = options.i ?? uniformStep(T, B, options.generator, x.device);
   const iv = i.to(x.dtype);
   const logsnrT = schedule.logsnr(iv.div(T));
   const logsnrS = schedule.logsnr(iv.sub(1).div(T));
-  const eps = options.eps === undefined ? torch.randn(x.shape, { dtype: x.dtype, generator: options.generator }) : checkEps(options.eps, x);
+  const eps = options.eps === undefined ? randnOn(x.shape, { dtype: x.dtype, device: x.device, generator: options.generator }) : checkEps(options.eps, x);
   const xf = fillUnobserved(x, options.mask, options.fill);
   const { z } = diffuse(xf, logsnrT, { eps });
   const pred = predictXEps(model, z, logsnrT, options.context);
@@ -76,7 +77,7 @@ export interface PriorLossOptions extends MaskOptions {
  */
 export function priorLoss(x: Tensor, logsnrMin: number | Schedule, options: PriorLossOptions = {}): Tensor {
   const l = typeof logsnrMin === 'number' ? logsnrMin : logsnrMin.logsnrMin;
-  const lt = torch.scalarTensor(l, { dtype: x.dtype });
+  const lt = torch.scalarTensor(l, { dtype: x.dtype, device: x.device });
   const a2 = lt.sigmoid();
   const softplus = lt.neg().logSigmoid().neg();
   const xf = fillUnobserved(x, options.mask, options.fill);
@@ -119,7 +120,7 @@ export function reconstructionLoss(x: Tensor, logsnrMax: number | Schedule, opti
   const bw = options.binWidth;
   if (!(typeof bw === 'number' && bw > 0)) throw new Error(`the discretized-gaussian decoder needs binWidth > 0, got ${String(bw)}`);
   const h = bw / 2 / Math.exp(-l / 2); // half bin width in units of s
-  const eps = torch.randn(x.shape, { dtype: x.dtype, generator: options.generator });
+  const eps = randnOn(x.shape, { dtype: x.dtype, device: x.device, generator: options.generator });
   let a = eps.neg().sub(h);
   let b = eps.neg().add(h);
   if (options.dataRange) {

@@ -9,6 +9,7 @@ import {
   scheduleProposal, perExampleOption, checkEps,
 } from './common.js';
 import { priorLoss } from './vdm.js';
+import { onDevice, randOn, randnOn } from '../tensor-utils.js';
 
 export interface VLossOptions extends MaskOptions {
   generator?: Generator;
@@ -34,9 +35,9 @@ export interface VLossResult {
  */
 export function vLoss(model: Denoiser, x: Tensor, schedule: Schedule, options: VLossOptions = {}): VLossResult {
   const B = x.shape[0]!;
-  const t = options.t === undefined ? torch.rand([B], { dtype: x.dtype, generator: options.generator }) : perExampleOption(options.t, x, 't');
+  const t = options.t === undefined ? randOn([B], { dtype: x.dtype, device: x.device, generator: options.generator }) : perExampleOption(options.t, x, 't');
   const logsnr = schedule.logsnr(t);
-  const eps = options.eps === undefined ? torch.randn(x.shape, { dtype: x.dtype, generator: options.generator }) : checkEps(options.eps, x);
+  const eps = options.eps === undefined ? randnOn(x.shape, { dtype: x.dtype, device: x.device, generator: options.generator }) : checkEps(options.eps, x);
   const xf = fillUnobserved(x, options.mask, options.fill);
   const { err } = squaredError(model, xf, eps, logsnr, 'v', options.context);
   return { loss: reducePerExample(err, options.mask, options.reduction ?? 'mean'), t, logsnr };
@@ -102,14 +103,17 @@ export function weightedLoss(model: Denoiser, x: Tensor, schedule: Schedule, opt
   const B = x.shape[0]!;
   const w = weightingFunction(options.weighting, schedule);
   const sampler = options.lambdaSampler ?? scheduleProposal(schedule);
-  const logsnr = options.logsnr === undefined ? sampler.sample(B, { dtype: x.dtype, generator: options.generator }) : perExampleOption(options.logsnr, x, 'logsnr');
-  const eps = options.eps === undefined ? torch.randn(x.shape, { dtype: x.dtype, generator: options.generator }) : checkEps(options.eps, x);
+  // a user's proposal may not know about devices
+  const logsnr = options.logsnr === undefined
+    ? onDevice(sampler.sample(B, { dtype: x.dtype, device: x.device, generator: options.generator }), x.device)
+    : perExampleOption(options.logsnr, x, 'logsnr');
+  const eps = options.eps === undefined ? randnOn(x.shape, { dtype: x.dtype, device: x.device, generator: options.generator }) : checkEps(options.eps, x);
   const reduction = options.reduction ?? 'mean';
   const xf = fillUnobserved(x, options.mask, options.fill);
   const { err } = squaredError(model, xf, eps, logsnr, 'eps', options.context);
   const importanceWeight = w(logsnr).div(sampler.density(logsnr));
   const diffusion = importanceWeight.mul(reducePerExample(err, options.mask, reduction)).mul(0.5); // eq. 2.90
-  const lmin = torch.scalarTensor(schedule.logsnrMin, { dtype: x.dtype });
+  const lmin = torch.scalarTensor(schedule.logsnrMin, { dtype: x.dtype, device: x.device });
   const prior = priorLoss(x, schedule.logsnrMin, { mask: options.mask, fill: options.fill, reduction }).mul(w(lmin));
   return { loss: diffusion.add(prior), diffusion, prior, logsnr, importanceWeight };
 }

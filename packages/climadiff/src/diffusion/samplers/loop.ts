@@ -5,7 +5,7 @@ import type { Tensor } from '@climadiff/torch';
 import type { Denoiser, Predictions } from '../parameterisation.js';
 import { predictXEps } from '../parameterisation.js';
 import type { Schedule } from '../schedule.js';
-import { perExample } from '../tensor-utils.js';
+import { perExample, randnOn } from '../tensor-utils.js';
 import type { SampleOptions, SampleResult } from './types.js';
 
 /** sigmoid(l) without overflow, for logSNR coefficients in plain numbers: alpha^2 = sigmoid(l), sigma^2 = sigmoid(-l). */
@@ -51,7 +51,7 @@ export function predict(model: Denoiser, z: Tensor, logsnr: number, options: Sam
 
 /** Fresh N(0, I) noise shaped like z, from the run's generator. */
 export function noiseLike(z: Tensor, options: SampleOptions): Tensor {
-  return torch.randnLike(z, { generator: options.generator });
+  return randnOn(z.shape, { dtype: z.dtype, device: z.device, generator: options.generator });
 }
 
 /**
@@ -76,7 +76,7 @@ export class SamplingRun {
         throw new Error(`${fn}: init must be a shape [B, ...] of positive integers or the initial latent tensor, got ${String(init)}`);
       }
       // p(z_1) = N(0, I) (eq. 2.58)
-      this.z = torch.randn(init, { dtype: options.dtype ?? 'float32', device: options.device, generator: options.generator });
+      this.z = randnOn(init, { dtype: options.dtype ?? 'float32', device: options.device, generator: options.generator });
     }
     if (options.latentHook) {
       const hook = options.latentHook;
