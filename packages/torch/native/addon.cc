@@ -118,6 +118,7 @@ struct Addon : public Napi::Addon<Addon> {
         InstanceMethod("defaultGenerator", &Addon::DefaultGenerator),
         InstanceMethod("newGenerator", &Addon::NewGenerator),
         InstanceMethod("generatorSeed", &Addon::GeneratorSeed),
+        InstanceMethod("generatorDevice", &Addon::GeneratorDevice),
         InstanceMethod("generatorGetState", &Addon::GeneratorGetState),
         InstanceMethod("generatorSetState", &Addon::GeneratorSetState),
         InstanceMethod("cudaIsAvailable", &Addon::CudaIsAvailable),
@@ -811,6 +812,10 @@ struct Addon : public Napi::Addon<Addon> {
       } else TORCH_CHECK(false, "generators exist for cpu and cuda devices, not ", dev);
       return wrapGenerator(env, g);
     });
+  }
+  Napi::Value GeneratorDevice(const Napi::CallbackInfo& info) {
+    auto env = info.Env();
+    return Napi::String::New(env, deviceString(generatorOf(env, info[0]).device()));
   }
   Napi::Value GeneratorSeed(const Napi::CallbackInfo& info) {
     auto env = info.Env();

@@ -72,6 +72,7 @@ export interface Native {
   defaultGenerator(): GenHandle;
   newGenerator(seed?: number | bigint, device?: string): GenHandle;
   generatorSeed(g: GenHandle, seed?: number | bigint): bigint;
+  generatorDevice(g: GenHandle): string;
   generatorGetState(g: GenHandle): Handle;
   generatorSetState(g: GenHandle, state: Handle): void;
   cudaIsAvailable(): boolean;

@@ -13,6 +13,8 @@ export class Generator {
   /** Re-seeds the generator; returns this (PyTorch's manual_seed). */
   manualSeed(seed: number | bigint): this { native.generatorSeed(this._g, seed); return this; }
   initialSeed(): bigint { return native.generatorSeed(this._g); }
+  /** The device whose random numbers it draws ('cpu', 'cuda:0', ...); a generator never changes device. */
+  get device(): string { return native.generatorDevice(this._g); }
   /** The full generator state as a uint8 tensor (to save in a checkpoint). */
   getState(): Tensor { return new Tensor(native.generatorGetState(this._g)); }
   setState(state: Tensor): this { native.generatorSetState(this._g, state._h); return this; }

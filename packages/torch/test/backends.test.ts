@@ -49,3 +49,9 @@ test('native bf16 is read from the CPU at run time', () => {
   assert.equal(torch.backends.cpu.hasNativeBf16(), expected);
   assert.ok(typeof torch.backends.cpu.capability() === 'string');
 });
+
+test('a generator knows its device', () => {
+  assert.equal(new torch.Generator({ seed: 1 }).device, 'cpu');
+  assert.equal(torch.defaultGenerator.device, 'cpu');
+  if (torch.cuda.isAvailable()) assert.match(new torch.Generator({ seed: 1, device: 'cuda' }).device, /^cuda:\d+$/);
+});

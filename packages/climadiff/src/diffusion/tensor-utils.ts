@@ -45,20 +45,6 @@ function isCpu(device: Device | undefined): boolean {
   return device === undefined || device === 'cpu' || device.startsWith('cpu:');
 }
 
-// torch.Generator does not expose its device, but its state tells: a CPU generator's state is the Mersenne
-// Twister's (thousands of bytes), a CUDA generator's a seed and an offset. A generator never changes device.
-const cpuGenerators = new WeakMap<Generator, boolean>();
-let cpuStateBytes: number | undefined;
-
-function isCpuGenerator(g: Generator): boolean {
-  let cpu = cpuGenerators.get(g);
-  if (cpu === undefined) {
-    cpuStateBytes ??= torch.scope(() => torch.defaultGenerator.getState().numel());
-    cpu = torch.scope(() => g.getState().numel()) === cpuStateBytes;
-    cpuGenerators.set(g, cpu);
-  }
-  return cpu;
-}
 
 /**
  * A draw made on the generator's own device and then moved to `device` (as diffusers' randn_tensor does):
@@ -68,10 +54,9 @@ function isCpuGenerator(g: Generator): boolean {
 function drawOn(draw: (o: DrawOptions) => Tensor, o: DrawOptions): Tensor {
   const { dtype, device, generator } = o;
   if (generator === undefined) return draw({ dtype, device });
-  const cpuGen = isCpuGenerator(generator);
-  if (cpuGen === isCpu(device)) return draw({ dtype, device, generator });
-  // the generator's device index is not known; its type is enough for the draw (the kernel checks only that)
-  const drawn = draw({ dtype, device: cpuGen ? 'cpu' : 'cuda', generator });
+  const gd = generator.device;
+  if (gd === (device ?? 'cpu') || (isCpu(gd) && isCpu(device))) return draw({ dtype, device, generator });
+  const drawn = draw({ dtype, device: gd, generator });
   const moved = drawn.to({ device: device ?? 'cpu' });
   drawn.dispose();
   return moved;
