@@ -8,7 +8,7 @@ JSON) loads here with load_state_dict(strict=True).
     model.load_state_dict(load_safetensors("model.safetensors"))
     v = model(x, logsnr)            # x [B, C, F, H, W] (channels, frames, lat, lon), logsnr [B]
 
-Needs only torch (tested with Debian's python3-torch 1.13); the safetensors reader is below.
+Needs only torch (tested with PyTorch 2.13, the engine's own reference); the safetensors reader is below.
 """
 import json
 import math

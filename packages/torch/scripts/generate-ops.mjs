@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Generates typed TypeScript wrappers for every ATen operator schema registered in the libtorch the
 // addon is linked against (src/generated/ops.ts and src/generated/functions.ts). Run at build time:
-// a CUDA libtorch registers more operators than Debian's CPU build, so the output is not committed.
+// a CUDA libtorch registers more operators than a CPU build, so the output is not committed.
 import { createRequire } from 'node:module';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -11,13 +11,13 @@ import { TorchError } from './errors.js';
 import { ITEM_SIZE, type DType } from './dtype.js';
 import { Tensor } from './tensor.js';
 
-/** safetensors dtype names that libtorch 1.13 can hold, and their torch dtypes. */
+/** safetensors dtype names that @climadiff/torch holds, and their torch dtypes. */
 const TO_TORCH: Record<string, DType> = {
   F64: 'float64', F32: 'float32', F16: 'float16', BF16: 'bfloat16',
   I64: 'int64', I32: 'int32', I16: 'int16', I8: 'int8', U8: 'uint8', BOOL: 'bool',
 };
 const FROM_TORCH: Partial<Record<DType, string>> = Object.fromEntries(Object.entries(TO_TORCH).map(([k, v]) => [v, k]));
-/** Valid in the format but without a libtorch 1.13 dtype. */
+/** Valid in the format but without a @climadiff/torch dtype. */
 const UNSUPPORTED = new Set(['U16', 'U32', 'U64', 'F8_E5M2', 'F8_E4M3', 'C64', 'C128']);
 /** The reference implementation's Dtype enum order (increasing alignment); files list tensors by descending rank. */
 const RANK: Record<string, number> = {
@@ -158,7 +158,7 @@ function checkEntry(where: string, name: string, info: unknown): TensorEntry {
   const torchDtype = TO_TORCH[dtype];
   if (torchDtype === undefined) {
     fail(where, UNSUPPORTED.has(dtype)
-      ? `${at}: dtype ${dtype} has no libtorch 1.13 equivalent`
+      ? `${at}: dtype ${dtype} has no @climadiff/torch equivalent`
       : `${at}: unknown dtype ${JSON.stringify(dtype)} (valid: ${Object.keys(TO_TORCH).join(', ')})`);
   }
   const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;

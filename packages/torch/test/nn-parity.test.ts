@@ -1,4 +1,4 @@
-// Parity of torch.nn with PyTorch 1.13 (Debian's /usr/bin/python3 over the same libtorch):
+// Parity of torch.nn with PyTorch (the reference python's, over the same libtorch):
 // 1. initialisation: after manualSeed(0) each layer's state dict has PyTorch's names, shapes and
 //    values (same distributions and the same order of random draws);
 // 2. forward: the same layer on the same input gives PyTorch's output (dropout after manualSeed(1)).
@@ -118,7 +118,7 @@ function maxDiff(ours: Tensor, ref: Flat, what: string): { diff: number; scaled:
   return { diff, scaled };
 }
 
-describe('torch.nn parity with PyTorch 1.13', () => {
+describe('torch.nn parity with PyTorch', () => {
   const inputs = CASES.map((c, i) => makeInputs(c, 100 + i));
   let ref: PythonResult<RefOut>;
   before(() => {

@@ -1,4 +1,4 @@
-// torch.optim against PyTorch 1.13 (Debian's python3-torch, same libtorch): the same initial tensors
+// torch.optim against PyTorch (the reference python's, same libtorch): the same initial tensors
 // and gradients must give the same parameters and state; clipGradNorm must match clip_grad_norm_;
 // LR schedules must give PyTorch's values; a saved and reloaded state must resume bit-for-bit.
 import { test } from 'node:test';
@@ -137,7 +137,7 @@ function ref(): PythonResult<RefOut> {
   return reference;
 }
 
-test('(a) SGD, Adam and AdamW steps equal PyTorch 1.13', async (t) => {
+test('(a) SGD, Adam and AdamW steps equal PyTorch', async (t) => {
   const r = ref();
   if (r.skip !== undefined) { t.skip(r.skip); return; }
   for (const [i, c] of OPT_CASES.entries()) {
@@ -330,7 +330,7 @@ test('(c) loaded state is a copy, cast to the parameter dtype, and survives torc
   const p = torch.zeros([2], { dtype: 'float64', requiresGrad: true }).keep();
   const opt = new torch.optim.Adam([p]);
   const sd: OptimizerStateDict = torch.scope(() => ({
-    state: { 0: { step: torch.scalarTensor(4), exp_avg: torch.ones([2]), exp_avg_sq: torch.ones([2]) } }, // float32 tensors, step as a tensor (PyTorch 1.13)
+    state: { 0: { step: torch.scalarTensor(4), exp_avg: torch.ones([2]), exp_avg_sq: torch.ones([2]) } }, // float32 tensors, step as a tensor (as PyTorch stores it)
     param_groups: [{ lr: 0.1, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0, amsgrad: false, maximize: false, params: [0] }],
   }));
   torch.scope(() => opt.loadStateDict(sd));

@@ -8,6 +8,11 @@
 // the forward values must match, and so must the gradient of sum(out * w) with respect to every
 // floating-point input (w: a fixed random weight, also from Python).
 // Tolerance: |ours - ref| <= atol + rtol * |ref| with rtol 1e-4, atol 1e-5 unless a case says why not.
+//
+// Device: CLIMADIFF_TEST_DEVICE (default 'cpu'; e.g. 'cuda'). The inputs are still created on CPU from the same
+// generators, then moved to that device on both sides, and both sides compute there (the reference too, so both
+// use the same kernels); outputs and gradients are read back to CPU for comparison. Autocast cases run under
+// autocast for that device type. The random-number cases stay on CPU.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -20,6 +25,9 @@ import type { Tensor } from '../src/index.js';
 import { PYTHON } from './helpers/python-ref.js';
 
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test', 'fixtures', 'make_parity.py');
+/** Where both sides compute the table's cases ('cpu', 'cuda', 'cuda:1', ...). */
+const DEVICE = process.env.CLIMADIFF_TEST_DEVICE || 'cpu';
+const DEVICE_TYPE = DEVICE.split(':')[0] === 'cuda' ? 'cuda' : 'cpu';
 
 /** An input: a shape (standard normal float32) or a shape with a kind. */
 type InputSpec = number[] | {
@@ -38,7 +46,7 @@ interface Case {
   ours: (...x: Tensor[]) => Tensor;
   rtol?: number;
   atol?: number;
-  /** Run the forward under autocast on cpu with this dtype (torch.autocast / `with torch.autocast(...)`). */
+  /** Run the forward under autocast on the test device's type with this dtype (torch.autocast / `with torch.autocast(...)`). */
   autocast?: 'bfloat16' | 'float16';
 }
 const pos = (...shape: number[]) => ({ shape, kind: 'pos' as const });
@@ -245,7 +253,7 @@ interface CaseRecord {
   weight?: string; grads?: (string | null)[];
 }
 interface RandomRecord { name: string; error?: string; file: string; shape: number[]; dtype: string }
-interface Manifest { torch: string; threads: number; cases: CaseRecord[]; random: RandomRecord[] }
+interface Manifest { torch: string; threads: number; device: string; cases: CaseRecord[]; random: RandomRecord[] }
 
 function bytes(dir: string, file: string): ArrayBuffer {
   const b = readFileSync(join(dir, file));
@@ -286,7 +294,7 @@ function pythonTorchAvailable(): boolean {
   try { execFileSync(PYTHON, ['-c', 'import torch, numpy'], { stdio: 'ignore' }); return true; } catch { return false; }
 }
 
-describe('parity with PyTorch (the reference python)', () => {
+describe(`parity with PyTorch (the reference python)${DEVICE === 'cpu' ? '' : ` on ${DEVICE}`}`, () => {
   let dir = '';
   let manifest: Manifest | undefined;
   let skip: string | undefined;
@@ -298,8 +306,10 @@ describe('parity with PyTorch (the reference python)', () => {
       skip = `${PYTHON} with torch and numpy is not available`;
       return;
     }
+    if (DEVICE_TYPE === 'cuda' && !torch.cuda.isAvailable()) throw new Error(`CLIMADIFF_TEST_DEVICE=${DEVICE}, but no CUDA device is available to the addon`);
     dir = mkdtempSync(join(tmpdir(), 'torch-parity-'));
     const spec = {
+      device: DEVICE,
       cases: CASES.map((c) => ({
         name: c.name, expr: c.torch, autocast: c.autocast,
         inputs: c.inputs.map((s) => (Array.isArray(s) ? { shape: s, kind: 'normal' } : s)),
@@ -309,6 +319,7 @@ describe('parity with PyTorch (the reference python)', () => {
     writeFileSync(join(dir, 'spec.json'), JSON.stringify(spec));
     execFileSync(PYTHON, [SCRIPT, join(dir, 'spec.json'), dir], { stdio: ['ignore', 'inherit', 'inherit'] });
     manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
+    assert.equal(manifest.device, DEVICE, 'the reference computed on another device');
   });
   after(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
 
@@ -327,16 +338,16 @@ describe('parity with PyTorch (the reference python)', () => {
       const atol = c.atol ?? 1e-5;
       torch.scope(() => {
         const xs = rec.inputs.map((e, j) => {
-          const x = loadInput(dir, e);
+          const x = loadInput(dir, e).to(DEVICE); // a no-op on cpu; the gradient's leaf is the moved tensor
           if (e.dtype === 'float32' && rec.grads?.[j] !== null && rec.grads?.[j] !== undefined) x.requiresGrad_(true);
           return x;
         });
-        const y = c.autocast ? torch.autocast({ deviceType: 'cpu', dtype: c.autocast }, () => c.ours(...xs)) : c.ours(...xs);
+        const y = c.autocast ? torch.autocast({ deviceType: DEVICE_TYPE, dtype: c.autocast }, () => c.ours(...xs)) : c.ours(...xs);
         assert.deepEqual(y.shape, rec.shape, 'output shape');
         assert.equal(y.dtype, rec.dtype, 'output dtype');
-        assertClose(y.toFloat64Array(), readF64(dir, rec.out), rtol, atol, 'forward');
+        assertClose(y.toFloat64Array(), readF64(dir, rec.out), rtol, atol, 'forward'); // toFloat64Array copies to CPU
         if (!rec.weight) return;
-        const w = torch.tensor(new Float32Array(bytes(dir, rec.weight)), rec.shape);
+        const w = torch.tensor(new Float32Array(bytes(dir, rec.weight)), rec.shape).to(DEVICE);
         y.mul(w.to(y.dtype)).sum().backward();
         rec.grads!.forEach((g, j) => {
           if (g === null) return;

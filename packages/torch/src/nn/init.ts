@@ -1,5 +1,5 @@
 // nn.init: in-place initialisers with PyTorch's formulas, evaluated in the same double-precision
-// order as torch/nn/init.py (1.13) and drawing through ATen's uniform_/normal_ from the same
+// order as torch/nn/init.py and drawing through ATen's uniform_/normal_ from the same
 // generator, so that after torch.manualSeed(s) a layer's weights equal PyTorch's bit for bit.
 import type { Tensor } from '../tensor.js';
 import type { Generator } from '../random.js';

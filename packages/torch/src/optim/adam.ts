@@ -1,5 +1,5 @@
 // Adam (Kingma & Ba, 2015) with optional L2 weight decay and AMSGrad: the single-tensor algorithm of
-// PyTorch 1.13 (torch/optim/adam.py, _single_tensor_adam), with the same operations in the same order
+// PyTorch 2.x (torch/optim/adam.py, _single_tensor_adam), with the same operations in the same order
 // (bias corrections computed on doubles, then one addcdiv_) so results match PyTorch to rounding.
 import type { Tensor } from '../tensor.js';
 import { aten } from '../generated/ops.js';
@@ -88,7 +88,7 @@ function adamUpdate(p: Tensor, grad: Tensor, s: AdamState, g: AdamGroup, decoupl
   s.step += 1;
   if (decoupled) p.mul_(1 - lr * weightDecay); // AdamW: decay the weights first, even when weightDecay is 0
   else if (weightDecay !== 0) grad = grad.add(p, { alpha: weightDecay });
-  s.exp_avg.mul_(beta1).add_(grad, { alpha: 1 - beta1 });
+  s.exp_avg.lerp_(grad, 1 - beta1); // PyTorch 2.x's form (1.13 had mul_ + add_): the same to the last bit as its Adam
   s.exp_avg_sq.mul_(beta2).addcmul_(grad, grad, { value: 1 - beta2 });
   const biasCorrection1 = 1 - Math.pow(beta1, s.step);
   const biasCorrection2 = 1 - Math.pow(beta2, s.step);

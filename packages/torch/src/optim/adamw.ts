@@ -1,4 +1,4 @@
-// AdamW (Loshchilov & Hutter, 2019): Adam with decoupled weight decay. As in PyTorch 1.13
+// AdamW (Loshchilov & Hutter, 2019): Adam with decoupled weight decay. As in PyTorch
 // (torch/optim/adamw.py, _single_tensor_adamw) the parameter is first multiplied by (1 - lr * weightDecay),
 // then the Adam update runs without any decay term in the gradient. Default weightDecay is 1e-2.
 import { Adam, type AdamGroup, type AdamOptions } from './adam.js';

@@ -1,4 +1,4 @@
-// Gradient-norm clipping: PyTorch 1.13's torch.nn.utils.clip_grad_norm_ (torch/nn/utils/clip_grad.py),
+// Gradient-norm clipping: PyTorch's torch.nn.utils.clip_grad_norm_ (torch/nn/utils/clip_grad.py),
 // with the same operations so the total norm and the clipped gradients match it to rounding.
 import { Tensor } from '../tensor.js';
 import { aten } from '../generated/ops.js';

@@ -1,4 +1,4 @@
-// Learning-rate schedules with PyTorch 1.13's semantics (torch/optim/lr_scheduler.py): constructing a
+// Learning-rate schedules with PyTorch's semantics (torch/optim/lr_scheduler.py): constructing a
 // scheduler sets each group's lr for step 0 and records group.initialLr; each step() (called after
 // optimizer.step()) advances lastEpoch and writes the new lr into every parameter group.
 import { TorchError, invalidArg } from '../errors.js';

@@ -1,4 +1,4 @@
-// The Optimizer base class, shaped like PyTorch's torch/optim/optimizer.py (1.13): parameter groups that
+// The Optimizer base class, shaped like PyTorch's torch/optim/optimizer.py: parameter groups that
 // carry their own hyper-parameters, per-parameter state, and a state dict that names parameters by
 // POSITION (0, 1, ... across groups in order) so it loads into a fresh optimizer over the same model.
 import { Tensor } from '../tensor.js';
@@ -219,7 +219,7 @@ export abstract class Optimizer<O extends { lr: number }, S extends ParamState =
   }
 
   // PyTorch's load_state_dict `cast`: floating-point state follows the parameter's dtype and device,
-  // except 'step'. 'step' is a number here (PyTorch 1.13 keeps a float32 0-d tensor; both are accepted).
+  // except 'step'. 'step' is a number here (PyTorch keeps a float32 0-d tensor; both are accepted).
   private castStateValue(v: unknown, param: Tensor, what: string, key: string): StateValue {
     if (v === null || v === undefined) return null;
     if (typeof v === 'number') return v;

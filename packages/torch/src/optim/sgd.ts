@@ -1,5 +1,5 @@
 // Stochastic gradient descent with momentum, dampening, Nesterov momentum and L2 weight decay:
-// the single-tensor algorithm of PyTorch 1.13 (torch/optim/sgd.py, _single_tensor_sgd), op for op.
+// the single-tensor algorithm of PyTorch (torch/optim/sgd.py, _single_tensor_sgd), op for op.
 import type { Tensor } from '../tensor.js';
 import { TorchError } from '../errors.js';
 import {
@@ -7,7 +7,7 @@ import {
 } from './optimizer.js';
 
 export interface SGDOptions {
-  /** Learning rate (required, as in PyTorch 1.13). */
+  /** Learning rate (required, as in PyTorch). */
   lr: number;
   momentum?: number;
   dampening?: number;

@@ -1,4 +1,4 @@
-// F.interpolate with PyTorch 1.13's rules: exactly one of size / scaleFactor; a given scale factor is
+// F.interpolate with PyTorch's rules: exactly one of size / scaleFactor; a given scale factor is
 // passed on to the kernel (which then uses it for the source coordinates) unless
 // recomputeScaleFactor asks to derive it from the floored output size instead.
 import type { Tensor } from '../../tensor.js';

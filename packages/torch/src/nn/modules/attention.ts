@@ -1,4 +1,4 @@
-// MultiheadAttention with PyTorch 1.13's parameters, state-dict names (in_proj_weight,
+// MultiheadAttention with PyTorch's parameters, state-dict names (in_proj_weight,
 // in_proj_bias, out_proj.weight, out_proj.bias), initialisation order and forward arithmetic
 // (F.multi_head_attention_forward), for the common case kdim = vdim = embedDim without
 // bias_k/bias_v or add_zero_attn.
