@@ -10,21 +10,12 @@ import * as torch from '../src/index.js';
 import type { Tensor } from '../src/index.js';
 import type { Optimizer } from '../src/optim/index.js';
 import { runPython, type PythonResult } from './helpers/python-ref.js';
+import { uniform } from './helpers/uniform.js';
 
 const F = torch.nn.functional;
 const { GradScaler } = torch.amp;
 torch.setNumThreads(1); // as the reference script: identical reductions on both sides
 
-// mulberry32: the same reproducible numbers are sent to Python, so both sides see identical data.
-function uniform(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const numel = (s: number[]) => s.reduce((a, b) => a * b, 1);
 const snake = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), v]));
 const err = (re: RegExp) => (e: unknown) => e instanceof torch.TorchError && re.test(e.message);

@@ -7,6 +7,7 @@ import * as torch from '../src/index.js';
 import type { Tensor } from '../src/index.js';
 import type { OptimizerStateDict, Optimizer, LRScheduler } from '../src/optim/index.js';
 import { runPython, type PythonResult } from './helpers/python-ref.js';
+import { uniform } from './helpers/uniform.js';
 
 type DT = 'float32' | 'float64';
 type Cls = 'Adam' | 'AdamW' | 'SGD';
@@ -14,16 +15,6 @@ const SHAPES = [[3, 4], [5]];
 const STEPS = 5;
 const RTOL: Record<DT, number> = { float32: 1e-6, float64: 1e-12 };
 
-// mulberry32: the same reproducible numbers are sent to Python, so both sides see identical data.
-function uniform(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 function values(n: number, next: () => number, dtype: DT, scale = 1): number[] {
   return Array.from({ length: n }, () => { const v = (next() * 2 - 1) * scale; return dtype === 'float32' ? Math.fround(v) : v; });
 }
