@@ -4,13 +4,12 @@
 // Then errors, stateDict round trips, the disabled pass-through and the release of temporaries.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import v8 from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import * as torch from '../src/index.js';
 import type { Tensor } from '../src/index.js';
 import type { Optimizer } from '../src/optim/index.js';
 import { runPython, type PythonResult } from './helpers/python-ref.js';
 import { uniform } from './helpers/uniform.js';
+import { collectGarbage } from './helpers/gc.js';
 
 const F = torch.nn.functional;
 const { GradScaler } = torch.amp;
@@ -365,9 +364,7 @@ test('(4) a disabled scaler is a pass-through', async () => {
 test('(5) scale/unscale_/step/update free their temporaries', () => {
   // The scalers of the tests above keep their scale and tracker until the garbage collector frees them:
   // collect them first, so that the count below sees only this loop.
-  v8.setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as (() => void) | undefined;
-  gc?.(); gc?.();
+  collectGarbage(); collectGarbage();
   const { opt, scaler, lossOf } = setup({ growthInterval: 2 });
   const once = () => {
     torch.scope(() => {
