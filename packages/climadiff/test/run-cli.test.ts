@@ -49,6 +49,12 @@ test('train, info and sample: checkpoint, metrics, statics, previews, samples in
   assert.equal(s.status, 0, s.stderr);
   assert.match(s.stderr, /sample \(ancestral\) 3\/3 steps \| \d+\.\d\d steps\/s/, 'progress as plain lines when stderr is not a terminal');
   assert.match(t.stderr, /train step 2\/2 \| loss/);
+  // an existing output is never overwritten: one clear line, a non-zero exit, the file unchanged
+  const before = readFileSync(join(dir, 'samples.nc'));
+  const again = cli('sample', '--checkpoint', 'run', '--n', '1', '--steps', '2', '--out', 'samples.nc');
+  assert.equal(again.status, 1);
+  assert.match(again.stderr, /^climadiff: refusing to overwrite existing 'samples.nc'/);
+  assert.ok(readFileSync(join(dir, 'samples.nc')).equals(before));
   return openDataset(join(dir, 'samples.nc'), { normalise: false }).then((ds) => {
     const v = ds.variables.get('tas')!;
     assert.deepEqual(v.shape, [2, 6, 32, 64], 'frames may exceed the training length');

@@ -1,5 +1,5 @@
 // `climadiff train`, `climadiff sample`, `climadiff info`: the main job's commands.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { resolvePrecision, type Precision } from '../models/precision.js';
 import { trainRun, sampleRun, writeSamples, runInfo, SAMPLERS, type SamplerName } from '../run/pipeline.js';
@@ -84,9 +84,11 @@ export function register(program: Command): void {
     .option('--threads <n>', THREADS_HELP, positiveInt)
     .option('--precision <p>', PRECISION_HELP)
     .option('--device <d>', DEVICE_HELP, deviceOption, 'cpu')
-    .action((o: { checkpoint: string; out: string; n: number; frames?: number; steps: number; sampler: string; seed: number; threads?: number; precision?: string; device: string }, cmd: Command) => {
+    .action(async (o: { checkpoint: string; out: string; n: number; frames?: number; steps: number; sampler: string; seed: number; threads?: number; precision?: string; device: string }, cmd: Command) => {
       if (o.threads) torch.setNumThreads(o.threads);
       const precision = precisionOption(o.precision, o.device);
+      // before sampling, not after it: the writers refuse to overwrite anyway, but minutes of sampling would be lost
+      if (existsSync(o.out)) throw new DataError('output-exists', `refusing to overwrite existing '${o.out}' (choose another name)`);
       if (!SAMPLERS.includes(o.sampler as SamplerName)) throw new DataError('bad-option', `--sampler must be one of ${SAMPLERS.join(', ')}, got '${o.sampler}'`);
       const progress: { bar: CountBar | null } = { bar: null };
       let r;
@@ -99,7 +101,7 @@ export function register(program: Command): void {
       } finally {
         progress.bar?.stop();
       }
-      writeSamples(r, o.out, commandLine(cmd));
+      await writeSamples(r, o.out, commandLine(cmd));
       process.stdout.write(`${o.out}: ${r.shape[0]} sequence(s) of ${r.shape[2]} frames, ${r.shape[3]}x${r.shape[4]}\n`);
     });
 

@@ -9,6 +9,7 @@ import { writeReport } from '../eval/report.js';
 import { trainRun, sampleRun, writeSamples, samplesGIF, type SampleRunResult } from './pipeline.js';
 import type { TrainProgress } from '../train/trainer.js';
 import { resolvePrecision, type Precision } from '../models/precision.js';
+import { hasCheckpoint } from '../train/checkpoint.js';
 
 export interface DemoOptions {
   out: string;
@@ -41,9 +42,12 @@ export async function runDemo(o: DemoOptions): Promise<string[]> {
   // one (three times the steps; measured 0.085 against 0.15 after equal time), and lr 1e-3 beat 3e-4
   const model = { channels: 16 };
   const precision = resolvePrecision(o.precision);
-  log(`training on '${variable}' clips of ${frames} frames for ${o.minutes} minute(s) in ${precision} -> ${o.out}`);
+  // Run again on the same folder, the demo continues its run (bit-for-bit resume) instead of refusing to overwrite it.
+  const resume = hasCheckpoint(o.out);
+  log(`${resume ? 'continuing the run in' : 'training'} on '${variable}' clips of ${frames} frames for ${o.minutes} minute(s) in ${precision} -> ${o.out}` +
+    `${resume ? ' (--out elsewhere for a fresh one)' : ''}`);
   const trained = await trainRun({
-    data: dataPath, variables: [variable], runDir: o.out, frames, statics: true, model,
+    data: dataPath, variables: [variable], runDir: o.out, frames, statics: true, model, resume,
     config: { minutes: o.minutes, batchSize: 4, validateEvery: 250, validation: { maxBatches: 2, elboSteps: 16 }, checkpointEvery: 100,
       previewEvery: 200, previewSamples: 2, previewSteps: 32,
       lrSchedule: { kind: 'constant', warmupSteps: 50 }, optimizer: { kind: 'adamw', lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.01 },
@@ -55,7 +59,7 @@ export async function runDemo(o: DemoOptions): Promise<string[]> {
   log(`sampling ${n} sequences with the ancestral sampler (${o.sampleSteps ?? 256} steps)`);
   const samples = sampleRun({ runDir: o.out, n, frames, steps: o.sampleSteps ?? 256, seed: o.seed ?? 0, precision, ...(o.onSampleStep ? { onStep: o.onSampleStep } : {}) });
   const history = `climadiff demo --minutes ${o.minutes}`;
-  writeSamples(samples, join(o.out, 'samples.nc'), history);
+  await writeSamples(samples, join(o.out, 'samples.nc'), history, { overwrite: true }); // the demo's own output, replaced atomically
   // held-out (test split) clips in physical units, the reference of the report and of the GIF
   const source = await openClipSource(dataPath, [variable]);
   const starts = samples.runData.test;

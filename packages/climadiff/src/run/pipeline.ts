@@ -237,14 +237,17 @@ export function samplesDataset(r: SampleRunResult, history: string): ClimateData
 }
 
 /** Writes samples to .nc, .zarr or .gif (by extension). */
-export function writeSamples(r: SampleRunResult, out: string, history: string): void {
+export async function writeSamples(r: SampleRunResult, out: string, history: string, options: { overwrite?: boolean } = {}): Promise<void> {
+  const overwrite = options.overwrite ?? false;
   if (out.endsWith('.gif')) {
+    if (!overwrite && existsSync(out)) throw new DataError('output-exists', `refusing to overwrite existing '${out}' (choose another name)`);
     writeFileSync(out, samplesGIF(r));
     return;
   }
   const ds = samplesDataset(r, history);
-  if (out.endsWith('.nc')) writeNetCDF(ds, out, { history });
-  else if (out.endsWith('.zarr')) writeZarr(ds, out, { history });
+  // awaited: a write error (an existing file, a full disk) is the command's error, not an unhandled rejection
+  if (out.endsWith('.nc')) await writeNetCDF(ds, out, { history, overwrite });
+  else if (out.endsWith('.zarr')) await writeZarr(ds, out, { history, overwrite });
   else throw new DataError('bad-option', `--out must end in .nc, .zarr or .gif, got '${out}'`);
 }
 

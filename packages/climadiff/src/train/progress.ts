@@ -70,12 +70,17 @@ export function countBar(label: string, total: number, options: { unit?: string;
   const stream = options.stream ?? process.stderr;
   const unit = options.unit ?? 'steps';
   const t0 = Date.now();
-  const rate = (v: number): number => v / Math.max((Date.now() - t0) / 1000, 1e-9);
+  // no rate before any time has passed (a bar made at its first update would show a billion steps/s)
+  const rate = (v: number): number => {
+    const s = (Date.now() - t0) / 1000;
+    return s < 0.05 ? Number.NaN : v / s;
+  };
+  const show = (r: number): string => (Number.isFinite(r) ? r.toFixed(2) : '-');
   if (!isTerminal(stream)) {
     let value = 0;
     const lines = plainLines(stream, options.logSeconds ?? 10, () => {
       const r = rate(value);
-      return `${label} ${value}/${total} ${unit} | ${r.toFixed(2)} ${unit}/s | ETA ${formatEta(r > 0 ? (total - value) / r : null)}`;
+      return `${label} ${value}/${total} ${unit} | ${show(r)} ${unit}/s | ETA ${formatEta(r > 0 ? (total - value) / r : null)}`;
     });
     return { update(v) { value = v; lines.tick(); }, stop: lines.flush };
   }
@@ -84,7 +89,7 @@ export function countBar(label: string, total: number, options: { unit?: string;
   }, cliProgress.Presets.shades_classic);
   bar.start(total, 0, { rate: '0.00' });
   return {
-    update(v) { bar.update(v, { rate: rate(v).toFixed(2) }); },
+    update(v) { bar.update(v, { rate: show(rate(v)) }); },
     stop() { bar.stop(); },
   };
 }
