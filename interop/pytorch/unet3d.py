@@ -7,6 +7,8 @@ JSON) loads here with load_state_dict(strict=True).
     model = UNet3D(json.load(open("config.json")))
     model.load_state_dict(load_safetensors("model.safetensors"))
     v = model(x, logsnr)            # x [B, C, F, H, W] (channels, frames, lat, lon), logsnr [B]
+    v = model(x, logsnr, cond, date)  # with static fields [B, S, H, W] and date features [B, D]
+    y = model.encode(x)             # channels with a learned transform: u = x / std -> [-1, 1]
 
 Needs only torch (tested with PyTorch 2.13, the engine's own reference); the safetensors reader is below.
 """
@@ -63,7 +65,36 @@ def full_config(c):
     b.setdefault("lat", "zeros")
     c["boundary"] = b
     c.setdefault("parameterisation", "v")
+    c.setdefault("dateFeatures", 0)
+    c.setdefault("learnedTransforms", [])
     return c
+
+
+class MonotoneTransform(nn.Module):
+    """The learned monotone input transform (climadiff models/transform.ts): h(u) = tanh(W3 tanh(W2 tanh(W1 u + b1)
+    + b2) + b3) + 0.1 u with W = softplus(raw) >= 0, rescaled so [0, domainMax] maps to [-1, 1]."""
+
+    def __init__(self, t):
+        super().__init__()
+        n = t.get("hidden", 16)
+        self.domain_max = float(t["domainMax"])
+        self.w1 = nn.Parameter(torch.zeros(n, 1))
+        self.b1 = nn.Parameter(torch.zeros(n))
+        self.w2 = nn.Parameter(torch.zeros(n, n))
+        self.b2 = nn.Parameter(torch.zeros(n))
+        self.w3 = nn.Parameter(torch.zeros(1, n))
+        self.b3 = nn.Parameter(torch.zeros(1))
+
+    def h(self, u):
+        flat = u.reshape(-1, 1)
+        t = torch.tanh(F.linear(flat, F.softplus(self.w1), self.b1))
+        t = torch.tanh(F.linear(t, F.softplus(self.w2), self.b2))
+        t = torch.tanh(F.linear(t, F.softplus(self.w3), self.b3))
+        return (t + 0.1 * flat).reshape(u.shape)
+
+    def forward(self, u):
+        ends = self.h(torch.tensor([0.0, self.domain_max], dtype=u.dtype))
+        return 2 * (self.h(u) - ends[0]) / (ends[1] - ends[0]) - 1
 
 
 class SpaceConv(nn.Conv3d):
@@ -271,8 +302,20 @@ class UNet3D(nn.Module):
         self.up = nn.ModuleList(up)
         self.normOut = nn.GroupNorm(G, ch)
         self.convOut = SpaceConv(ch, c["outChannels"], bd)
+        D = c["dateFeatures"]
+        self.dateEmbed = nn.Sequential(nn.Linear(D, E), nn.SiLU(), nn.Linear(E, E)) if D > 0 else None
+        self.transforms = nn.ModuleList([MonotoneTransform(t) for t in c["learnedTransforms"]])
 
-    def forward(self, x, logsnr, cond=None):
+    def encode(self, x):
+        """Learned-transform channels (u = x / std) mapped to [-1, 1], as the U-Net was trained on them."""
+        if len(self.transforms) == 0:
+            return x
+        chans = list(x.unbind(1))
+        for t, m in zip(self.config["learnedTransforms"], self.transforms):
+            chans[t["channel"]] = m(chans[t["channel"]])
+        return torch.stack(chans, 1)
+
+    def forward(self, x, logsnr, cond=None, date=None):
         c = self.config
         b, _, f, h, w = x.shape
         if c["condChannels"] > 0:
@@ -282,7 +325,10 @@ class UNet3D(nn.Module):
         logsnr = torch.as_tensor(logsnr, dtype=torch.float32)
         if logsnr.numel() == 1:
             logsnr = logsnr.reshape(1).expand(b)
-        emb_act = F.silu(self.embed(sinusoidal_embedding(logsnr, c["channels"])))
+        emb = self.embed(sinusoidal_embedding(logsnr, c["channels"]))
+        if self.dateEmbed is not None:
+            emb = emb + self.dateEmbed(date.to(torch.float32))
+        emb_act = F.silu(emb)
         hcur = self.stem(x)
         hs = [hcur]
         for level in self.down:
@@ -309,7 +355,8 @@ def _read_f32(path, shape):
 
 def main(argv):
     """CLI used by climadiff's parity test: unet3d.py JOB.json, where JOB has config, weights, inputs
-    ({name: {path, shape}} for x, logsnr and optionally cond), out (raw float32 output), threads.
+    ({name: {path, shape}} for x, logsnr and optionally cond and date), out (raw float32 output), threads;
+    with "encode": true the output is model.encode(x) instead.
     Prints JSON: output shape and the parameter count."""
     job = json.load(open(argv[1]))
     torch.set_num_threads(int(job.get("threads", 1)))
@@ -318,7 +365,7 @@ def main(argv):
     model.eval()
     ins = {k: _read_f32(v["path"], v["shape"]) for k, v in job["inputs"].items()}
     with torch.no_grad():
-        y = model(ins["x"], ins["logsnr"], ins.get("cond"))
+        y = model.encode(ins["x"]) if job.get("encode") else model(ins["x"], ins["logsnr"], ins.get("cond"), ins.get("date"))
     with open(job["out"], "wb") as f:
         buf = bytearray(4 * y.numel())
         if y.numel():

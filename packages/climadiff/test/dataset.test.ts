@@ -85,7 +85,7 @@ test('clips: shape (C, F, H, W), frame stride, masked values are 0 with mask 1, 
   assert.equal(c.data.length, 2 * 3 * 4 * 5);
   // values: frame f of channel pr equals the normalised source value at time 4 + 4 f
   const pr = ds.variables.get('pr')!.data;
-  const st = stats.kind === 'per-variable' ? stats.channels[1]! : assert.fail();
+  const st = stats.channels[1]!.kind === 'per-variable' ? stats.channels[1]! : assert.fail();
   for (let f = 0; f < 3; f++) for (let i = 0; i < 20; i++) {
     const want = Math.fround((pr[(4 + 4 * f) * 20 + i]! - st.mean) / st.std);
     assert.equal(c.data[(1 * 3 + f) * 20 + i], want);

@@ -37,7 +37,7 @@ function haveTwin(): string | null {
 
 interface TwinOut { shape: number[]; parameters: number; names: string[] }
 
-function runTwin(model: UNet3D, inputs: Record<string, Tensor>): { out: TwinOut; y: Tensor } {
+function runTwin(model: UNet3D, inputs: Record<string, Tensor>, extra: Record<string, unknown> = {}): { out: TwinOut; y: Tensor } {
   const dir = mkdtempSync(join(tmpdir(), 'unet-parity-'));
   try {
     const weights = join(dir, 'model.safetensors');
@@ -48,7 +48,7 @@ function runTwin(model: UNet3D, inputs: Record<string, Tensor>): { out: TwinOut;
       writeFileSync(path, t.contiguous().toFloat32Array());
       spec[k] = { path, shape: t.shape };
     }
-    const job = { config: model.toJSON(), weights, inputs: spec, out: join(dir, 'y.f32'), threads: 1 };
+    const job = { config: model.toJSON(), weights, inputs: spec, out: join(dir, 'y.f32'), threads: 1, ...extra };
     writeFileSync(join(dir, 'job.json'), JSON.stringify(job));
     const r = spawnSync(PYTHON, [TWIN, join(dir, 'job.json')], { encoding: 'utf8', timeout: 120_000 });
     if (r.error) throw r.error;
@@ -101,6 +101,32 @@ test('parity with the PyTorch twin: reflect lat, zeros lon, per-frame cond, 2 bl
   const scale = y.abs().max().item();
   const diff = maxAbsDiff(y, yt);
   assert.ok(diff < 1e-4 * Math.max(1, scale), `max |ours - twin| = ${diff} (output scale ${scale})`);
+});
+
+test('parity with the PyTorch twin: date embedding and a learned monotone transform (forward and encode)', { skip: skipTwin ?? false }, () => {
+  const model = new UNet3D({
+    ...SMALL, inChannels: 2, dateFeatures: 4, learnedTransforms: [{ channel: 1, domainMax: 20, threshold: 0.05 }],
+  }).eval();
+  perturb(model);
+  const x = torch.randn([2, 2, 4, 16, 32], { generator: gen }).abs().mul(3);
+  const logsnr = torch.tensor([-1, 2], [2]);
+  const cond = torch.randn([2, 2, 16, 32], { generator: gen });
+  const date = torch.randn([2, 4], { generator: gen });
+  const y = torch.noGrad(() => model.forward(x, logsnr, cond, date));
+  const { out, y: yt } = runTwin(model, { x, logsnr, cond, date });
+  assert.deepEqual(out.names, model.namedParameters().map(([n]) => n), 'parameter names and order');
+  assert.ok(out.names.includes('dateEmbed.0.weight') && out.names.includes('transforms.0.w2'));
+  const scale = y.abs().max().item();
+  assert.ok(maxAbsDiff(y, yt) < 1e-4 * Math.max(1, scale), `forward: max |ours - twin| = ${maxAbsDiff(y, yt)}`);
+  // another date gives another output: the date reaches the network
+  const y2 = torch.noGrad(() => model.forward(x, logsnr, cond, date.neg()));
+  assert.ok(maxAbsDiff(y, y2) > 1e-3 * scale, 'the date changes the prediction');
+  const e = torch.noGrad(() => model.encode(x).x);
+  const { y: et } = runTwin(model, { x, logsnr }, { encode: true });
+  assert.ok(maxAbsDiff(e, et) < 1e-5, `encode: max |ours - twin| = ${maxAbsDiff(e, et)}`);
+  assert.equal(maxAbsDiff(e.select(1, 0), x.select(1, 0)), 0, 'channels without a transform pass unchanged');
+  assert.throws(() => model.forward(x, logsnr, cond), (err: unknown) => err instanceof ModelInputError && /date/.test((err as Error).message));
+  assert.throws(() => model.forward(x, logsnr, cond, torch.zeros([2, 3])), ModelInputError);
 });
 
 test('parameterCount equals the sum of stateDict numels; gradients reach every parameter', () => {

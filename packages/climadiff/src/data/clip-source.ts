@@ -14,7 +14,7 @@ export interface FrameBlock {
   frames: number;
 }
 
-export interface ChannelInfo { name: string; units?: string }
+export interface ChannelInfo { name: string; units?: string; /** CF standard_name when known. */ standardName?: string }
 
 export interface ClipSource {
   readonly channels: readonly ChannelInfo[];
@@ -68,7 +68,8 @@ export function memorySource(ds: ClimateDataset, variables: readonly string[]): 
   const d0 = dims[0]!;
   const frame = H * W;
   return {
-    channels: vars.map((v) => ({ name: v.name, ...(v.units !== undefined ? { units: v.units } : {}) })),
+    channels: vars.map((v) => ({ name: v.name, ...(v.units !== undefined ? { units: v.units } : {}),
+      ...(typeof v.attrs['standard_name'] === 'string' ? { standardName: v.attrs['standard_name'] } : {}) })),
     timeSteps: T, height: H, width: W,
     ...(ds.coords.get(d0.t) ? { time: ds.coords.get(d0.t)! } : {}),
     ...(ds.coords.get(d0.y) ? { lat: ds.coords.get(d0.y)! } : {}),

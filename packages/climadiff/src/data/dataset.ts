@@ -4,7 +4,8 @@
 // with statistics fitted on the training frames only.
 import * as torch from '@climadiff/torch';
 import type { ClipSource } from './clip-source.js';
-import { denormalise, fitNormStats, normalise, sourceMonths, type NormKind, type NormStats } from './normalise.js';
+import { denormalise, fitNormStats, needsMonths, normalise, sourceMonths, type FitOptions, type NormKind, type NormStats } from './normalise.js';
+import { dateFeatureCount, timeFeatures, type DateFeatureKind } from './dates.js';
 import { clipSpan, splitByTimeBlocks, type SplitOptions, type TimeSplit } from './split.js';
 import type { StaticFields } from './statics.js';
 import { DataError } from './types.js';
@@ -23,6 +24,8 @@ export interface ClipDatasetOptions {
   months?: ArrayLike<number>;
   /** Static conditioning fields, repeated over frames in batches. */
   statics?: StaticFields;
+  /** Date features of each clip's first frame in batches (`batch.date`, [B, D]); needs a time coordinate. */
+  dateFeatures?: DateFeatureKind;
 }
 
 export interface Clip {
@@ -43,6 +46,8 @@ export interface Batch {
   mask: torch.Tensor;
   /** [B, S, F, H, W] float32 static channels, when the dataset has them. */
   statics?: torch.Tensor;
+  /** [B, D] float32 date features of each clip's first frame, when the dataset has them. */
+  date?: torch.Tensor;
   /** Clip indices (into the dataset) and first frames of the batch's clips. */
   indices: Int32Array;
   starts: Int32Array;
@@ -67,7 +72,10 @@ export class ClipDataset {
   readonly starts: Int32Array;
   readonly stats: NormStats | null;
   readonly statics: StaticFields | null;
+  readonly dateFeatures: DateFeatureKind;
   private readonly months: Int32Array | null;
+  /** (T, D) date features of every time step. */
+  private readonly features: Float32Array | null;
 
   constructor(source: ClipSource, o: ClipDatasetOptions) {
     this.source = source;
@@ -82,7 +90,10 @@ export class ClipDataset {
       if (s < 0 || s + this.span > source.timeSteps) throw new DataError('bad-range', `clip start ${s} with span ${this.span} is outside [0, ${source.timeSteps})`);
     }
     this.stats = o.stats ?? null;
-    this.months = this.stats?.kind === 'climatology' ? sourceMonths(source, o.months) : null;
+    this.months = this.stats && needsMonths(this.stats) ? sourceMonths(source, o.months) : null;
+    this.dateFeatures = o.dateFeatures ?? 'none';
+    if (this.dateFeatures !== 'none' && !source.time) throw new DataError('no-time', `date features need a time coordinate, and the data have none`);
+    this.features = this.dateFeatures === 'none' ? null : timeFeatures(source.time!, this.dateFeatures);
     this.statics = o.statics ?? null;
     if (this.statics && (this.statics.height !== source.height || this.statics.width !== source.width)) {
       throw new DataError('bad-shape', `static fields are ${this.statics.height}x${this.statics.width}, the data ${source.height}x${source.width}`);
@@ -185,6 +196,12 @@ export class ClipDataset {
         }
         batch.statics = torch.tensor(s, [B, S, F, H, W]);
       }
+      if (this.features) {
+        const D = dateFeatureCount(this.dateFeatures);
+        const dd = new Float32Array(B * D);
+        for (let b = 0; b < B; b++) dd.set(this.features.subarray(starts[b]! * D, (starts[b]! + 1) * D), b * D);
+        batch.date = torch.tensor(dd, [B, D]);
+      }
       yield batch;
     }
   }
@@ -194,6 +211,9 @@ export interface SplitDatasetOptions extends Omit<SplitOptions, 'timeSteps' | 'c
   frames: number;
   /** Statistics to use, or the kind to fit on the training frames (default 'per-variable'). */
   normalisation?: NormKind | NormStats;
+  /** Per channel kind and transform when fitting (see FitOptions.channels). */
+  channels?: FitOptions['channels'];
+  dateFeatures?: DateFeatureKind;
   months?: ArrayLike<number>;
   statics?: StaticFields;
 }
@@ -205,11 +225,11 @@ export async function splitDatasets(source: ClipSource, o: SplitDatasetOptions):
   const split = splitByTimeBlocks({ ...o, timeSteps: source.timeSteps, clipFrames: o.frames });
   const norm = o.normalisation ?? 'per-variable';
   const stats = typeof norm === 'string'
-    ? await fitNormStats(source, { kind: norm, ranges: split.train.ranges, ...(o.months ? { months: o.months } : {}) })
+    ? await fitNormStats(source, { kind: norm, ranges: split.train.ranges, ...(o.months ? { months: o.months } : {}), ...(o.channels ? { channels: o.channels } : {}) })
     : norm;
   const make = (starts: Int32Array): ClipDataset => new ClipDataset(source, {
     frames: o.frames, frameStride: o.frameStride ?? 1, starts, stats,
-    ...(o.months ? { months: o.months } : {}), ...(o.statics ? { statics: o.statics } : {}),
+    ...(o.months ? { months: o.months } : {}), ...(o.statics ? { statics: o.statics } : {}), ...(o.dateFeatures ? { dateFeatures: o.dateFeatures } : {}),
   });
   return { split, stats, train: make(split.train.starts), validation: make(split.validation.starts), test: make(split.test.starts) };
 }

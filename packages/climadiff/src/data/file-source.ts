@@ -45,7 +45,8 @@ export async function openClipSource(path: string, variables: readonly string[],
       grid ??= g;
       const ranges = (start: number, end: number): Ranges => raw.shape.map((n, i): [number, number] =>
         i === 0 ? [start, end] : spatial.includes(i) ? [0, n] : levels.includes(i) ? [level, level + 1] : [0, 1]);
-      const info: ChannelInfo = { name, ...(typeof raw.attrs['units'] === 'string' ? { units: raw.attrs['units'] } : {}) };
+      const info: ChannelInfo = { name, ...(typeof raw.attrs['units'] === 'string' ? { units: raw.attrs['units'] } : {}),
+        ...(typeof raw.attrs['standard_name'] === 'string' ? { standardName: raw.attrs['standard_name'] } : {}) };
       return { name, ranges, info };
     });
     const g = grid!;

@@ -1,5 +1,5 @@
 // Normalisation of fields to the scale a diffusion model trains on, and its exact inverse so samples
-// return in physical units. Two kinds:
+// return in physical units. Each channel has its own kind (and a value transform, below):
 //   per-variable:  y = (x - mean_c) / std_c                       (one mean/std per channel)
 //   climatology:   y = (x - clim_c[month, i, j]) / std_c          (per-grid-point mean for each calendar
 //                  month, i.e. anomalies; std_c is the channel's standard deviation of those anomalies)
@@ -16,25 +16,52 @@ import { DataError } from './types.js';
 
 export type NormKind = 'per-variable' | 'climatology';
 
-export interface PerVariableStats {
-  kind: 'per-variable';
-  version: 1;
-  channels: { name: string; units?: string | undefined; mean: number; std: number }[];
+/**
+ * A channel's value transform, applied before the affine normalisation (and undone after its inverse):
+ *   none     y = x
+ *   sqrt     y = sqrt(max(x, 0))                 (intermittent, heavy-tailed fields such as precipitation)
+ *   learned  y = x, with the mean fixed at 0: the channel reaches the model as u = x / std >= 0 and the model's
+ *            learned monotone transform (models/transform.ts) maps u to [-1, 1]; kind is always per-variable.
+ */
+export type ChannelTransform = 'none' | 'sqrt' | 'learned';
+export const CHANNEL_TRANSFORMS: readonly ChannelTransform[] = ['none', 'sqrt', 'learned'];
+
+export interface ChannelStats {
+  name: string;
+  units?: string | undefined;
+  kind: NormKind;
+  transform: ChannelTransform;
+  /** per-variable: mean of the transformed values (0 for 'learned'). */
+  mean: number;
+  /** Standard deviation of the transformed values (per-variable) or of their anomalies (climatology). */
+  std: number;
+  /** climatology: 12 x height x width means of the transformed values (January first). */
+  climatology?: number[];
+  /** Physical values below this are impossible (0 for precipitation): the inverse clamps to it and counts. */
+  min: number | null;
 }
 
-export interface ClimatologyStats {
-  kind: 'climatology';
-  version: 1;
+/** Statistics of every channel (version 2: each channel has its own kind and transform). */
+export interface NormStats {
+  version: 2;
   height: number;
   width: number;
-  /** climatology: 12 x height x width means (January first); std: of the anomalies. */
-  channels: { name: string; units?: string | undefined; climatology: number[]; std: number }[];
+  channels: ChannelStats[];
 }
 
-export type NormStats = PerVariableStats | ClimatologyStats;
-
 const channelBase = { name: z.string(), units: z.string().optional() };
-const statsSchema = z.discriminatedUnion('kind', [
+const channelSchema = z.object({
+  ...channelBase,
+  kind: z.enum(['per-variable', 'climatology']),
+  transform: z.enum(['none', 'sqrt', 'learned']),
+  mean: z.number(),
+  std: z.number().positive(),
+  climatology: z.array(z.number()).optional(),
+  min: z.number().nullable(),
+});
+const statsSchema = z.union([
+  z.object({ version: z.literal(2), height: z.number().int().nonnegative(), width: z.number().int().nonnegative(), channels: z.array(channelSchema).min(1) }),
+  // version 1 (one kind for all channels, no transforms): read and converted
   z.object({
     kind: z.literal('per-variable'), version: z.literal(1),
     channels: z.array(z.object({ ...channelBase, mean: z.number(), std: z.number().positive() })).min(1),
@@ -49,7 +76,7 @@ const statsSchema = z.discriminatedUnion('kind', [
 /** Serialises statistics (numbers are float64, so parse(JSON) gives back identical values). */
 export function normStatsToJSON(stats: NormStats): string { return JSON.stringify(stats); }
 
-/** Reads statistics from JSON text or a parsed object, validating every field. */
+/** Reads statistics from JSON text or a parsed object, validating every field (version 1 is converted). */
 export function parseNormStats(json: string | unknown): NormStats {
   let obj: unknown = json;
   if (typeof json === 'string') {
@@ -57,13 +84,21 @@ export function parseNormStats(json: string | unknown): NormStats {
   }
   const r = statsSchema.safeParse(obj);
   if (!r.success) throw new DataError('bad-stats', `normalisation statistics are invalid: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  const s = r.data as NormStats;
-  if (s.kind === 'climatology') {
-    for (const c of s.channels) {
-      if (c.climatology.length !== 12 * s.height * s.width) {
-        throw new DataError('bad-stats', `climatology of '${c.name}' has ${c.climatology.length} values, expected 12 x ${s.height} x ${s.width}`);
+  const d = r.data;
+  let s: NormStats;
+  if (d.version === 2) s = d as NormStats;
+  else if (d.kind === 'per-variable') {
+    s = { version: 2, height: 0, width: 0, channels: d.channels.map((c) => ({ ...c, kind: 'per-variable', transform: 'none', min: null })) };
+  } else {
+    s = { version: 2, height: d.height, width: d.width, channels: d.channels.map((c) => ({ ...c, kind: 'climatology', transform: 'none', mean: 0, min: null })) };
+  }
+  for (const c of s.channels) {
+    if (c.kind === 'climatology') {
+      if (!c.climatology || c.climatology.length !== 12 * s.height * s.width) {
+        throw new DataError('bad-stats', `climatology of '${c.name}' has ${c.climatology?.length ?? 0} values, expected 12 x ${s.height} x ${s.width}`);
       }
     }
+    if (c.transform === 'learned' && (c.kind !== 'per-variable' || c.mean !== 0)) throw new DataError('bad-stats', `channel '${c.name}': a learned transform needs kind per-variable with mean 0`);
   }
   return s;
 }
@@ -98,7 +133,10 @@ export function sourceMonths(source: ClipSource, months?: ArrayLike<number>): In
 }
 
 export interface FitOptions {
+  /** Normalisation of channels whose own entry does not say (default per-variable). */
   kind: NormKind;
+  /** Per channel (by variable name): its kind and transform (default: `kind`, transform 'none'). */
+  channels?: Record<string, { kind?: NormKind; transform?: ChannelTransform }>;
   /** Frame ranges [start, end) to fit on (default: all frames). */
   ranges?: readonly (readonly [number, number])[];
   /** Month index (0-11) per time step; default from the source's time coordinate. */
@@ -107,117 +145,168 @@ export interface FitOptions {
   blockFrames?: number;
 }
 
-/** Fits normalisation statistics on a source, reading it block by block. */
+/** The value transform of a channel (before normalisation). */
+export function forwardTransform(t: ChannelTransform, x: number): number {
+  return t === 'sqrt' ? Math.sqrt(Math.max(x, 0)) : x;
+}
+
+/** Precipitation-like variables (CF standard names, usual short names, rate units): never negative. */
+export function isPrecipitationLike(name: string, units?: string, standardName?: string): boolean {
+  if (standardName && /precipitation|rainfall/.test(standardName)) return true;
+  if (/^(pr|precip|precipitation|tp|rain|rainfall|prate|pre|rr)$/i.test(name)) return true;
+  return units !== undefined && /^(mm ?(h|hr|d|day)-1|mm\/(h|hr|d|day)|kg m-2 s-1)$/.test(units.trim());
+}
+
+/** Fits normalisation statistics on a source, reading it block by block (each channel by its own kind and transform). */
 export async function fitNormStats(source: ClipSource, options: FitOptions): Promise<NormStats> {
   const { height: H, width: W, channels } = source;
   const C = channels.length;
   const frame = H * W;
   const ranges = options.ranges ?? [[0, source.timeSteps] as const];
   const block = Math.max(1, options.blockFrames ?? 32);
-  const months = options.kind === 'climatology' ? sourceMonths(source, options.months) : null;
-  const cells = options.kind === 'climatology' ? 12 * frame : 1;
+  for (const name of Object.keys(options.channels ?? {})) {
+    if (!channels.some((c) => c.name === name)) throw new DataError('bad-option', `normalisation given for '${name}', which is not a channel (${channels.map((c) => c.name).join(', ')})`);
+  }
+  const spec = channels.map((ch) => {
+    const o = options.channels?.[ch.name] ?? {};
+    const transform = o.transform ?? 'none';
+    if (!CHANNEL_TRANSFORMS.includes(transform)) throw new DataError('bad-option', `transform of '${ch.name}' must be one of ${CHANNEL_TRANSFORMS.join(', ')}, got '${transform}'`);
+    const kind = transform === 'learned' ? 'per-variable' : o.kind ?? options.kind;
+    if (kind !== 'per-variable' && kind !== 'climatology') throw new DataError('bad-option', `normalisation of '${ch.name}' must be per-variable or climatology, got '${kind}'`);
+    return { kind, transform };
+  });
+  const anyClim = spec.some((s) => s.kind === 'climatology');
+  const months = anyClim ? sourceMonths(source, options.months) : null;
+  const cellsOf = (c: number) => (spec[c]!.kind === 'climatology' ? 12 * frame : 1);
   const shift = new Float64Array(C).fill(NaN); // first valid value per channel: sums of (x - shift) avoid cancellation
-  const n = new Float64Array(C * cells);
-  const s1 = new Float64Array(C * cells);
-  const s2 = new Float64Array(C * cells);
+  const n: Float64Array[] = [], s1: Float64Array[] = [], s2: Float64Array[] = [];
+  for (let c = 0; c < C; c++) { n.push(new Float64Array(cellsOf(c))); s1.push(new Float64Array(cellsOf(c))); s2.push(new Float64Array(cellsOf(c))); }
+  const minRaw = new Float64Array(C).fill(Infinity);
   for (const [a, b] of ranges) {
     for (let t0 = a; t0 < b; t0 += block) {
       const t1 = Math.min(b, t0 + block);
       const { data, mask, frames } = await source.read(t0, t1);
       for (let c = 0; c < C; c++) {
+        const { kind, transform } = spec[c]!;
+        const nc = n[c]!, s1c = s1[c]!, s2c = s2[c]!;
         for (let f = 0; f < frames; f++) {
           const base = (c * frames + f) * frame;
-          const cellBase = c * cells + (months ? months[t0 + f]! * frame : 0);
+          const cellBase = kind === 'climatology' ? months![t0 + f]! * frame : 0;
           for (let i = 0; i < frame; i++) {
             if (mask[base + i] !== 0) continue;
-            const x = data[base + i]!;
+            const raw = data[base + i]!;
+            if (raw < minRaw[c]!) minRaw[c] = raw;
+            const x = forwardTransform(transform, raw);
             if (Number.isNaN(shift[c]!)) shift[c] = x;
             const d = x - shift[c]!;
-            const k = months ? cellBase + i : cellBase;
-            n[k]! += 1; s1[k]! += d; s2[k]! += d * d;
+            const k = kind === 'climatology' ? cellBase + i : 0;
+            nc[k]! += 1; s1c[k]! += d; s2c[k]! += d * d;
           }
         }
       }
     }
   }
-  if (options.kind === 'per-variable') {
-    return {
-      kind: 'per-variable', version: 1,
-      channels: channels.map((ch, c) => {
-        if (n[c] === 0) throw new DataError('all-missing', `channel '${ch.name}' has no valid values in the frames used for normalisation`);
-        const m = s1[c]! / n[c]!;
-        const v = Math.max(0, s2[c]! / n[c]! - m * m);
-        return { name: ch.name, units: ch.units, mean: shift[c]! + m, std: v > 0 ? Math.sqrt(v) : 1 };
-      }),
-    };
-  }
   return {
-    kind: 'climatology', version: 1, height: H, width: W,
-    channels: channels.map((ch, c) => {
-      let nTot = 0, sTot = 0, vTot = 0;
-      const o = c * cells;
-      for (let k = 0; k < cells; k++) { nTot += n[o + k]!; sTot += s1[o + k]!; }
+    version: 2, height: H, width: W,
+    channels: channels.map((ch, c): ChannelStats => {
+      const { kind, transform } = spec[c]!;
+      const nc = n[c]!, s1c = s1[c]!, s2c = s2[c]!;
+      let nTot = 0, sTot = 0;
+      for (let k = 0; k < nc.length; k++) { nTot += nc[k]!; sTot += s1c[k]!; }
       if (nTot === 0) throw new DataError('all-missing', `channel '${ch.name}' has no valid values in the frames used for normalisation`);
+      const precip = isPrecipitationLike(ch.name, ch.units, ch.standardName);
+      const min = minRaw[c]! >= 0 && (precip || transform !== 'none') ? 0 : null;
+      const base = { name: ch.name, units: ch.units, kind, transform, min };
+      if (kind === 'per-variable') {
+        const m = s1c[0]! / nc[0]!;
+        const v = Math.max(0, s2c[0]! / nc[0]! - m * m);
+        if (transform === 'learned') {
+          // u = x / std: the data's spread as the scale, the origin kept at 0 (no rain)
+          return { ...base, mean: 0, std: v > 0 ? Math.sqrt(v) : 1 };
+        }
+        return { ...base, mean: shift[c]! + m, std: v > 0 ? Math.sqrt(v) : 1 };
+      }
       const meanAll = sTot / nTot;
-      const clim = new Array<number>(cells);
-      for (let k = 0; k < cells; k++) {
-        const nk = n[o + k]!;
+      const clim = new Array<number>(nc.length);
+      let vTot = 0;
+      for (let k = 0; k < nc.length; k++) {
+        const nk = nc[k]!;
         if (nk === 0) { clim[k] = shift[c]! + meanAll; continue; } // no data for this month and cell
-        const m = s1[o + k]! / nk;
+        const m = s1c[k]! / nk;
         clim[k] = shift[c]! + m;
-        vTot += Math.max(0, s2[o + k]! - nk * m * m); // sum of squared anomalies in this cell and month
+        vTot += Math.max(0, s2c[k]! - nk * m * m); // sum of squared anomalies in this cell and month
       }
       const v = vTot / nTot;
-      return { name: ch.name, units: ch.units, climatology: clim, std: v > 0 ? Math.sqrt(v) : 1 };
+      return { ...base, mean: 0, climatology: clim, std: v > 0 ? Math.sqrt(v) : 1 };
     }),
   };
 }
 
+/** Whether any channel needs each frame's month (climatology). */
+export function needsMonths(stats: NormStats): boolean {
+  return stats.channels.some((c) => c.kind === 'climatology');
+}
+
 function checkShape(stats: NormStats, C: number, H: number, W: number, frames: number, months: ArrayLike<number> | null): void {
   if (stats.channels.length !== C) throw new DataError('bad-stats', `statistics have ${stats.channels.length} channels, the data ${C}`);
-  if (stats.kind === 'climatology') {
+  if (needsMonths(stats)) {
     if (stats.height !== H || stats.width !== W) throw new DataError('bad-stats', `climatology grid ${stats.height}x${stats.width} differs from the data's ${H}x${W}`);
     if (!months || months.length !== frames) throw new DataError('bad-months', `climatology normalisation needs one month index per frame (${frames})`);
   }
 }
 
+type Shape = { channels: number; frames: number; height: number; width: number };
+
 /**
- * Normalises a block laid out (channel, frame, lat, lon); `months` gives each frame's month (climatology
- * only). Where `mask` is 1 the result is 0 (never a number from missing data).
+ * Normalises a block laid out (channel, frame, lat, lon): y = (t(x) - m) / std with the channel's transform t and
+ * mean m (a constant, or the climatology of the frame's month, given by `months`). Where `mask` is 1 the result is 0.
  */
-export function normalise(stats: NormStats, data: Float32Array, mask: Uint8Array | null, shape: { channels: number; frames: number; height: number; width: number },
-  months: ArrayLike<number> | null = null): Float32Array {
-  return applyAffine(stats, data, mask, shape, months, false);
+export function normalise(stats: NormStats, data: Float32Array, mask: Uint8Array | null, shape: Shape, months: ArrayLike<number> | null = null): Float32Array {
+  return applyAffine(stats, data, mask, shape, months, false).out;
 }
 
-/** The exact inverse of `normalise`; masked entries become NaN when a mask is given. */
-export function denormalise(stats: NormStats, data: Float32Array, mask: Uint8Array | null, shape: { channels: number; frames: number; height: number; width: number },
-  months: ArrayLike<number> | null = null): Float32Array {
-  return applyAffine(stats, data, mask, shape, months, true);
+/** Values clamped by the inverse, per channel: below the channel's physical minimum (e.g. negative rain). */
+export interface ClampCounts { below: number[]; total: number[] }
+
+/**
+ * The exact inverse of `normalise`, x = t^-1(y std + m); masked entries become NaN when a mask is given. Values below
+ * the channel's physical minimum (negative rain; for sqrt, a negative root) are clamped to it and counted.
+ */
+export function denormalise(stats: NormStats, data: Float32Array, mask: Uint8Array | null, shape: Shape, months: ArrayLike<number> | null = null,
+  counts?: ClampCounts): Float32Array {
+  const r = applyAffine(stats, data, mask, shape, months, true);
+  if (counts) r.below.forEach((b, c) => { counts.below[c] = (counts.below[c] ?? 0) + b; counts.total[c] = (counts.total[c] ?? 0) + r.total[c]!; });
+  return r.out;
 }
 
-function applyAffine(stats: NormStats, data: Float32Array, mask: Uint8Array | null, shape: { channels: number; frames: number; height: number; width: number },
-  months: ArrayLike<number> | null, inverse: boolean): Float32Array {
+function applyAffine(stats: NormStats, data: Float32Array, mask: Uint8Array | null, shape: Shape, months: ArrayLike<number> | null, inverse: boolean): { out: Float32Array; below: number[]; total: number[] } {
   const { channels: C, frames: F, height: H, width: W } = shape;
   const frame = H * W;
   if (data.length !== C * F * frame) throw new DataError('bad-shape', `data has ${data.length} values, expected ${C}x${F}x${H}x${W}`);
   checkShape(stats, C, H, W, F, months);
   const out = new Float32Array(data.length);
+  const below = new Array<number>(C).fill(0), total = new Array<number>(C).fill(0);
   for (let c = 0; c < C; c++) {
     const ch = stats.channels[c]!;
+    const clim = ch.kind === 'climatology' ? ch.climatology! : null;
+    const sqrt = ch.transform === 'sqrt';
+    const lo = ch.min;
     for (let f = 0; f < F; f++) {
       const base = (c * F + f) * frame;
-      const clim = stats.kind === 'climatology' ? (ch as ClimatologyStats['channels'][number]).climatology : null;
       const climBase = clim ? months![f]! * frame : 0;
-      const mean = stats.kind === 'per-variable' ? (ch as PerVariableStats['channels'][number]).mean : 0;
-      const std = ch.std;
       for (let i = 0; i < frame; i++) {
         const k = base + i;
         if (mask !== null && mask[k] !== 0) { out[k] = inverse ? NaN : 0; continue; }
-        const m = clim ? clim[climBase + i]! : mean;
-        out[k] = inverse ? data[k]! * std + m : (data[k]! - m) / std;
+        const m = clim ? clim[climBase + i]! : ch.mean;
+        if (!inverse) { out[k] = (forwardTransform(ch.transform, data[k]!) - m) / ch.std; continue; }
+        let t = data[k]! * ch.std + m;
+        total[c]!++;
+        if (sqrt && t < 0) { t = 0; below[c]!++; }
+        let x = sqrt ? t * t : t;
+        if (lo !== null && x < lo) { if (!(sqrt && t === 0)) below[c]!++; x = lo; }
+        out[k] = x;
       }
     }
   }
-  return out;
+  return { out, below, total };
 }

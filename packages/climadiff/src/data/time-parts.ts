@@ -110,3 +110,83 @@ export function formatTimeParts(p: TimeParts): string {
   const date = `${p.year < 0 ? '-' : ''}${pad(Math.abs(p.year), 4)}-${pad(p.month)}-${pad(p.day)}`;
   return p.hour === 0 && p.minute === 0 ? date : `${date} ${pad(p.hour)}:${pad(p.minute)}`;
 }
+
+function calendarOf(coord: Pick<Coordinate, 'calendar' | 'attrs'>): string {
+  return (coord.calendar ?? (typeof coord.attrs['calendar'] === 'string' ? coord.attrs['calendar'] : 'standard')).toLowerCase();
+}
+
+const isLeap = (y: number): boolean => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+
+/** Month lengths of a year in a CF calendar. */
+function monthLengths(calendar: string, year: number): number[] {
+  const fixed = fixedCalendar(calendar);
+  if (fixed === 'd360') return new Array<number>(12).fill(30);
+  if (fixed) return fixed;
+  return isLeap(year) ? ALLLEAP : NOLEAP;
+}
+
+/**
+ * Position in the year as a fraction in [0, 1): (day of year - 1 + time of day / 24 h) / days in that year, in the
+ * given CF calendar (a 360-day year has twelve 30-day months; a leap year of the standard calendar has 366 days).
+ */
+export function yearFraction(p: TimeParts, calendar = 'standard'): number {
+  const lengths = monthLengths(calendar.toLowerCase(), p.year);
+  let day = p.day - 1;
+  for (let m = 0; m < p.month - 1; m++) day += lengths[m]!;
+  const yearLen = lengths.reduce((a, b) => a + b, 0);
+  return (day + dayFraction(p)) / yearLen;
+}
+
+/** Time of day as a fraction of 24 hours, in [0, 1). */
+export function dayFraction(p: TimeParts): number {
+  return (p.hour * 3600 + p.minute * 60 + p.second) / 86400;
+}
+
+/** Parses 'YYYY-MM-DD', 'YYYY-MM-DD hh:mm' or 'YYYY-MM-DDThh:mm[:ss]' (checked against the calendar's month lengths). */
+export function parseDate(text: string, calendar = 'standard'): TimeParts {
+  const m = /^\s*(-?\d{1,4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?\s*$/.exec(text);
+  if (!m) throw new DataError('bad-date', `'${text}' is not a date of the form YYYY-MM-DD or 'YYYY-MM-DD hh:mm'`);
+  const p: TimeParts = { year: Number(m[1]), month: Number(m[2]), day: Number(m[3]), hour: Number(m[4] ?? 0), minute: Number(m[5] ?? 0), second: Number(m[6] ?? 0) };
+  const lengths = monthLengths(calendar.toLowerCase(), p.year);
+  if (p.month < 1 || p.month > 12 || p.day < 1 || p.day > lengths[p.month - 1]! || p.hour > 23 || p.minute > 59 || p.second > 59) {
+    throw new DataError('bad-date', `'${text}' is not a valid date in the ${calendar} calendar`);
+  }
+  return p;
+}
+
+/**
+ * The value of a date in a CF time coordinate's units and calendar (the inverse of decodeTimeParts for day, hour,
+ * minute and second units), e.g. hours since 2000-01-01 in the noleap calendar.
+ */
+export function encodeTimeParts(p: TimeParts, coord: Pick<Coordinate, 'units' | 'calendar' | 'attrs'>): number {
+  const units = coord.units ?? (typeof coord.attrs['units'] === 'string' ? coord.attrs['units'] : undefined);
+  if (units === undefined) throw new DataError('bad-time-units', 'the time coordinate has no units');
+  const { unit, origin } = parseUnits(units);
+  if (!(unit in UNIT_DAYS)) throw new DataError('bad-time-units', `dates cannot be encoded in '${unit}' (use days, hours, minutes or seconds)`);
+  const calendar = calendarOf(coord);
+  const fixed = fixedCalendar(calendar);
+  const days = (q: TimeParts): number => {
+    if (fixed === null) {
+      const d = new Date(Date.UTC(2000, q.month - 1, q.day, q.hour, q.minute, q.second));
+      d.setUTCFullYear(q.year);
+      return d.getTime() / 86400000;
+    }
+    const lengths = fixed === 'd360' ? new Array<number>(12).fill(30) : fixed;
+    let start = 0;
+    for (let m = 0; m < q.month - 1; m++) start += lengths[m]!;
+    return q.year * lengths.reduce((a, b) => a + b, 0) + start + q.day - 1 + dayFraction(q);
+  };
+  return (days(p) - days(origin)) / UNIT_DAYS[unit]!;
+}
+
+/** The calendar named by a time coordinate (lower case; 'standard' when none is given). */
+export function coordinateCalendar(coord: Pick<Coordinate, 'calendar' | 'attrs'>): string { return calendarOf(coord); }
+
+/** Length of one unit of a CF time coordinate in days (e.g. 1/24 for hours). */
+export function timeUnitDays(coord: Pick<Coordinate, 'units' | 'attrs'>): number {
+  const units = coord.units ?? (typeof coord.attrs['units'] === 'string' ? coord.attrs['units'] : undefined);
+  if (units === undefined) throw new DataError('bad-time-units', 'the time coordinate has no units');
+  const { unit } = parseUnits(units);
+  if (!(unit in UNIT_DAYS)) throw new DataError('bad-time-units', `time unit '${unit}' has no fixed length`);
+  return UNIT_DAYS[unit]!;
+}

@@ -1,5 +1,7 @@
 // The 3D U-Net's configuration: a plain JSON object (stored in checkpoints beside the weights, and read
 // by the PyTorch twin interop/pytorch/unet3d.py), validated with precise messages.
+import type { LearnedTransformConfig } from './transform.js';
+
 export type ModelParameterisation = 'v' | 'eps' | 'x';
 
 export interface BoundaryConfig {
@@ -39,11 +41,19 @@ export interface UNet3DConfig {
   boundary: BoundaryConfig;
   /** What forward() predicts: v (the seed's choice), eps or x. */
   parameterisation: ModelParameterisation;
+  /**
+   * Date features per clip (data/dates.ts: sin/cos of the time of year, and of day), 0 for none: embedded by an
+   * MLP (D -> E -> E) and added to the noise-level embedding, so every residual block sees the date.
+   */
+  dateFeatures: number;
+  /** Input channels passed through a learned monotone transform (models/transform.ts) before the U-Net. */
+  learnedTransforms: LearnedTransformConfig[];
 }
 
-export type UNet3DConfigInput = Partial<Omit<UNet3DConfig, 'boundary'>> & {
+export type UNet3DConfigInput = Partial<Omit<UNet3DConfig, 'boundary' | 'learnedTransforms'>> & {
   inChannels: number;
   boundary?: Partial<BoundaryConfig>;
+  learnedTransforms?: (Omit<LearnedTransformConfig, 'hidden'> & { hidden?: number })[];
 };
 
 export class ModelConfigError extends Error {
@@ -63,7 +73,8 @@ function nonNegInt(field: string, v: unknown): number {
 }
 
 const KNOWN = new Set(['inChannels', 'outChannels', 'condChannels', 'channels', 'channelMults', 'numResBlocks', 'attentionLevels',
-  'temporalAttention', 'headChannels', 'maxRelativeDistance', 'groups', 'dropout', 'embedChannels', 'boundary', 'parameterisation']);
+  'temporalAttention', 'headChannels', 'maxRelativeDistance', 'groups', 'dropout', 'embedChannels', 'boundary', 'parameterisation',
+  'dateFeatures', 'learnedTransforms']);
 
 /** Fills in defaults and validates; throws ModelConfigError naming the field, what is valid and what was given. */
 export function unet3dConfig(input: UNet3DConfigInput): UNet3DConfig {
@@ -99,6 +110,17 @@ export function unet3dConfig(input: UNet3DConfigInput): UNet3DConfig {
   if (lat !== 'zeros' && lat !== 'reflect') bad('boundary.lat', "'zeros' or 'reflect'", lat);
   const parameterisation = input.parameterisation ?? 'v';
   if (!['v', 'eps', 'x'].includes(parameterisation)) bad('parameterisation', "'v', 'eps' or 'x'", parameterisation);
+  const lt = input.learnedTransforms ?? [];
+  if (!Array.isArray(lt)) bad('learnedTransforms', 'an array of { channel, hidden, domainMax, threshold }', lt);
+  const learnedTransforms = lt.map((t, i) => {
+    if (t === null || typeof t !== 'object') bad(`learnedTransforms[${i}]`, 'an object { channel, hidden, domainMax, threshold }', t);
+    const channel = nonNegInt(`learnedTransforms[${i}].channel`, t.channel);
+    if (channel >= inChannels) bad(`learnedTransforms[${i}].channel`, `a channel index below inChannels (${inChannels})`, channel);
+    if (!(typeof t.domainMax === 'number' && t.domainMax > 0 && Number.isFinite(t.domainMax))) bad(`learnedTransforms[${i}].domainMax`, 'a positive number', t.domainMax);
+    if (!(typeof t.threshold === 'number' && t.threshold >= 0 && t.threshold < t.domainMax)) bad(`learnedTransforms[${i}].threshold`, 'a number in [0, domainMax)', t.threshold);
+    return { channel, hidden: posInt(`learnedTransforms[${i}].hidden`, t.hidden ?? 16), domainMax: t.domainMax, threshold: t.threshold };
+  });
+  if (new Set(learnedTransforms.map((t) => t.channel)).size !== learnedTransforms.length) bad('learnedTransforms', 'one entry per channel', lt);
   const temporalAttention = input.temporalAttention ?? true;
   if (typeof temporalAttention !== 'boolean') bad('temporalAttention', 'a boolean', temporalAttention);
   return {
@@ -117,5 +139,7 @@ export function unet3dConfig(input: UNet3DConfigInput): UNet3DConfig {
     embedChannels: posInt('embedChannels', input.embedChannels ?? 4 * channels),
     boundary: { lon, lat },
     parameterisation,
+    dateFeatures: nonNegInt('dateFeatures', input.dateFeatures ?? 0),
+    learnedTransforms,
   };
 }

@@ -3,22 +3,44 @@ import type { Tensor } from '@climadiff/torch';
 import { denoiser, type Denoiser } from '../diffusion/parameterisation.js';
 import type { UNet3D } from './unet3d.js';
 
-export interface AsDenoiserOptions {
-  /** Conditioning fields passed to every call ([B, S, H, W] or [B, S, F, H, W]); a Tensor context overrides it. */
-  cond?: Tensor;
+/** What a conditioned model takes besides z and the noise level: static fields and the clip's date features. */
+export interface ModelContext {
+  /** Conditioning fields [B, S, H, W] or [B, S, F, H, W]. */
+  cond?: Tensor | undefined;
+  /** Date features [B, D]. */
+  date?: Tensor | undefined;
+}
+
+export type AsDenoiserOptions = ModelContext;
+
+const isTensor = (v: unknown): v is Tensor => v !== null && typeof v === 'object' && 'shape' in v && 'ndim' in v;
+
+/**
+ * The context of one denoiser call: a Tensor is the conditioning fields, an object gives { cond, date }; what it does
+ * not give comes from `defaults`.
+ */
+export function resolveContext(context: unknown, defaults: ModelContext = {}): ModelContext {
+  if (isTensor(context)) return { ...defaults, cond: context };
+  if (context !== undefined && context !== null && typeof context === 'object') {
+    const c = context as ModelContext;
+    return { cond: c.cond ?? defaults.cond, date: c.date ?? defaults.date };
+  }
+  return defaults;
+}
+
+/** The context as the trainer and samplers pass it: the bare fields tensor when there is no date (as before). */
+export function packContext(c: ModelContext): Tensor | ModelContext | undefined {
+  if (c.date === undefined) return c.cond;
+  return c;
 }
 
 /**
- * Wraps model.forward as a Denoiser. The conditioning is options.cond, or the call's context when that is a
- * Tensor (so samplers that pass a context per call can supply it), or { cond: Tensor }.
+ * Wraps model.forward as a Denoiser. The conditioning is options.{cond, date}, overridden per call by the call's
+ * context (a Tensor: the fields; or { cond, date }).
  */
 export function asDenoiser(model: UNet3D, options: AsDenoiserOptions = {}): Denoiser {
   return denoiser(model.config.parameterisation, (z, logsnr, context) => {
-    let cond: Tensor | undefined = options.cond;
-    if (context !== undefined && context !== null && typeof context === 'object') {
-      if ('cond' in context && (context as { cond?: Tensor }).cond !== undefined) cond = (context as { cond: Tensor }).cond;
-      else if ('shape' in context && 'ndim' in context) cond = context as Tensor;
-    }
-    return model.forward(z, logsnr, cond);
+    const c = resolveContext(context, options);
+    return model.forward(z, logsnr, c.cond, c.date);
   });
 }

@@ -11,6 +11,7 @@ import type { Tensor } from '@climadiff/torch';
 import { unet3dConfig, ModelConfigError, type UNet3DConfig, type UNet3DConfigInput } from './config.js';
 import { Attention, Block, ResBlock, SpaceConv, Upsample, sinusoidalEmbedding } from './layers.js';
 import { onDevice } from '../diffusion/tensor-utils.js';
+import { MonotoneTransform, type InverseCounts } from './transform.js';
 
 const F = torch.nn.functional;
 const { Module, ModuleList, Sequential, Linear, SiLU, GroupNorm } = torch.nn;
@@ -71,6 +72,10 @@ export class UNet3D extends Module {
   up: torch.nn.ModuleList<UpLevel>;
   normOut: torch.nn.GroupNorm;
   convOut: SpaceConv;
+  /** The date embedding (D -> E -> E), added to the noise-level embedding; null without date features. */
+  dateEmbed: torch.nn.Sequential | null;
+  /** Learned monotone transforms of input channels (config.learnedTransforms, same order). */
+  transforms: torch.nn.ModuleList<MonotoneTransform>;
 
   constructor(config: UNet3DConfigInput | UNet3DConfig) {
     super();
@@ -125,6 +130,43 @@ export class UNet3D extends Module {
     this.normOut = new GroupNorm(c.groups, ch);
     this.convOut = new SpaceConv(ch, c.outChannels, bd);
     torch.noGrad(() => { this.convOut.weight.zero_(); this.convOut.bias!.zero_(); });
+    // registered last, so a model without them has exactly the parameters (and order) it always had
+    this.dateEmbed = c.dateFeatures > 0 ? new Sequential(new Linear(c.dateFeatures, E), new SiLU(), new Linear(E, E)) : null;
+    this.transforms = new ModuleList(c.learnedTransforms.map((t) => new MonotoneTransform(t)));
+  }
+
+  /**
+   * Data as the U-Net sees it: the learned-transform channels of x (u = x / std >= 0) mapped to y(u) in [-1, 1], the
+   * others unchanged; `logDerivative` [B] is, per example, the sum over learned channels of the mean over their
+   * elements of 1[u > threshold] log y'(u) (observed elements only when `observed` is given; the seed's penalty).
+   */
+  encode(x: Tensor, observed?: Tensor): { x: Tensor; logDerivative: Tensor } {
+    const b = x.shape[0]!;
+    if (this.transforms.length === 0) return { x, logDerivative: torch.zeros([b], { device: x.device }) };
+    return torch.scope(() => {
+      const chans = x.unbind(1);
+      let logDet = torch.zeros([b], { device: x.device });
+      this.config.learnedTransforms.forEach((t, i) => {
+        const u = chans[t.channel]!;
+        const { y, logDerivative } = this.transforms.get(i).forwardWithLogDerivative(u);
+        let wet = u.gt(t.threshold);
+        if (observed) wet = wet.logicalAnd(observed.select(1, t.channel));
+        const term = logDerivative.mul(wet.to(logDerivative.dtype)).reshape([b, -1]).mean([1]);
+        logDet = logDet.add(term);
+        chans[t.channel] = observed ? y.mul(observed.select(1, t.channel).to(y.dtype)) : y;
+      });
+      return { x: torch.stack(chans, 1), logDerivative: logDet };
+    });
+  }
+
+  /** The inverse of encode for generated data: learned channels mapped back to u (clamped outside [-1, 1] and counted). */
+  decode(y: Tensor, counts?: InverseCounts[]): Tensor {
+    if (this.transforms.length === 0) return y;
+    return torch.scope(() => {
+      const chans = y.unbind(1);
+      this.config.learnedTransforms.forEach((t, i) => { chans[t.channel] = this.transforms.get(i).inverse(chans[t.channel]!, counts?.[i]); });
+      return torch.stack(chans, 1);
+    });
   }
 
   /** Levels below the top halve H and W, so both must be divisible by this. */
@@ -132,10 +174,10 @@ export class UNet3D extends Module {
 
   /**
    * x [B, inChannels, F, H, W]; logsnr [B] or a scalar; cond [B, condChannels, H, W] (static, broadcast over
-   * frames) or [B, condChannels, F, H, W]. Returns the prediction [B, outChannels, F, H, W] in
-   * config.parameterisation.
+   * frames) or [B, condChannels, F, H, W]; date [B, dateFeatures] when the model has date features. Returns the
+   * prediction [B, outChannels, F, H, W] in config.parameterisation.
    */
-  forward(x: Tensor, logsnr: Tensor, cond?: Tensor | null): Tensor {
+  forward(x: Tensor, logsnr: Tensor, cond?: Tensor | null, date?: Tensor | null): Tensor {
     const c = this.config;
     const [b, ch, f, h, w] = this.#checkInput(x);
     if (ch !== c.inChannels) throw new ModelInputError(`UNet3D: x has ${ch} channels, the model expects ${c.inChannels} (x shape [${x.shape.join(', ')}])`);
@@ -158,7 +200,15 @@ export class UNet3D extends Module {
       let ls = onDevice(logsnr, x.device);
       if (ls.numel() === 1 && ls.ndim <= 1) ls = ls.reshape([1]).expand([b]);
       if (ls.ndim !== 1 || ls.shape[0] !== b) throw new ModelInputError(`UNet3D: logsnr must be a scalar or [${b}], got [${ls.shape.join(', ')}]`);
-      return this.#unet(input, input === x ? null : input, ls);
+      let dt: Tensor | null = null;
+      if (c.dateFeatures > 0) {
+        if (date === undefined || date === null) throw new ModelInputError(`UNet3D: the model is conditioned on the date (${c.dateFeatures} features), but no date was given`);
+        if (date.ndim !== 2 || date.shape[0] !== b || date.shape[1] !== c.dateFeatures) throw new ModelInputError(`UNet3D: date must be [${b}, ${c.dateFeatures}], got [${date.shape.join(', ')}]`);
+        dt = date.to({ dtype: 'float32', device: x.device });
+      } else if (date !== undefined && date !== null) {
+        throw new ModelInputError('UNet3D: a date was given but the model has dateFeatures = 0');
+      }
+      return this.#unet(input, input === x ? null : input, ls, dt);
     });
   }
 
@@ -166,9 +216,11 @@ export class UNet3D extends Module {
    * The U-Net proper. Activations are released as soon as they are used up (a skip after its concat, a level's
    * output after the next layer ran), as reference counting does in PyTorch; autograd keeps what it saved.
    */
-  #unet(input: Tensor, ownedInput: Tensor | null, logsnr: Tensor): Tensor {
+  #unet(input: Tensor, ownedInput: Tensor | null, logsnr: Tensor, date: Tensor | null): Tensor {
     const c = this.config;
-    const embAct = F.silu(this.embed.forward(sinusoidalEmbedding(logsnr, c.channels)));
+    let emb = this.embed.forward(sinusoidalEmbedding(logsnr, c.channels));
+    if (date && this.dateEmbed) emb = emb.add(this.dateEmbed.forward(date));
+    const embAct = F.silu(emb);
     let hcur = this.stem.forward(input);
     ownedInput?.dispose();
     const hs: Tensor[] = [hcur];
@@ -226,7 +278,7 @@ export class UNet3D extends Module {
     if (shape[3]! % m !== 0 || shape[4]! % m !== 0) throw new ModelInputError(`UNet3D.flops: lat and lon must be divisible by ${m}`);
     const b = shape[0]!;
     const E = c.embedChannels;
-    let total = 2 * b * (c.channels * E + E * E);
+    let total = 2 * b * (c.channels * E + E * E + (c.dateFeatures > 0 ? c.dateFeatures * E + E * E : 0));
     let [fl, s] = this.stem.flops([b, c.inChannels + c.condChannels, shape[2]!, shape[3]!, shape[4]!]);
     total += fl;
     const hs: number[][] = [s];

@@ -67,6 +67,11 @@ export const TrainConfigSchema = z.object({
    * hardware computes bf16 natively (AVX512-BF16/AMX CPUs, CUDA), fp32 elsewhere. A run records the resolved value.
    */
   precision: z.enum(['auto', 'fp32', 'bf16-mixed', 'fp16-mixed']).default('auto'),
+  /**
+   * lambda of a learned input transform's change-of-variables term (train/objective.ts); null: 1 / channels, which
+   * puts the per-element log-derivative of one channel on the scale of the per-element v-loss over all channels.
+   */
+  transformWeight: z.number().nonnegative().nullable().default(null),
   /** Use the batch's missing-data mask (1 = missing) so missing elements never reach the loss. */
   maskedLoss: z.boolean().default(true),
   diffusion: DiffusionConfigSchema.default({ schedule: 'alpha-cosine', logsnrMin: -30, logsnrMax: 30, shift: 0, parameterisation: 'v' }),

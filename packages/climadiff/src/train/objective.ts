@@ -5,20 +5,47 @@ import type { Tensor } from '@climadiff/torch';
 import { alphaCosineSchedule, denoiser, vLoss, weightedLoss, type Denoiser, type Schedule, type Weighting } from '../diffusion/index.js';
 import type { DiffusionConfig, TrainConfig } from './config.js';
 import type { TrainableModel } from './types.js';
+import { resolveContext } from '../models/denoiser.js';
 
 /** The diffusion schedule of a config. */
 export function makeSchedule(d: DiffusionConfig): Schedule {
   return alphaCosineSchedule({ logsnrMin: d.logsnrMin, logsnrMax: d.logsnrMax, shift: d.shift });
 }
 
-/** A diffusion-core denoiser calling model.forward(z, logsnr, cond). */
+/** A diffusion-core denoiser calling model.forward(z, logsnr, cond, date) (context: the cond tensor or { cond, date }). */
 export function modelDenoiser(model: TrainableModel, parameterisation: DiffusionConfig['parameterisation']): Denoiser {
-  return denoiser(parameterisation, (z, logsnr, context) => model.forward(z, logsnr, context as Tensor | undefined));
+  return denoiser(parameterisation, (z, logsnr, context) => {
+    const c = resolveContext(context);
+    return model.forward(z, logsnr, c.cond, c.date);
+  });
 }
 
-/** Per-example loss [B] of the configured kind. `observed` is true where data exist. */
-export function lossPerExample(cfg: TrainConfig, den: Denoiser, x: Tensor, schedule: Schedule, observed: Tensor | undefined, cond: Tensor | undefined, generator: torch.Generator): Tensor {
-  if (cfg.loss === 'v') return vLoss(den, x, schedule, { generator, mask: observed, context: cond }).loss;
-  const weighting = cfg.loss.slice('weighted:'.length) as Weighting;
-  return weightedLoss(den, x, schedule, { weighting, generator, mask: observed, context: cond }).loss;
+/**
+ * Per-example loss [B] of the configured kind. `observed` is true where data exist; `context` is passed to the
+ * denoiser (the cond tensor, or { cond, date }). With a model that learns an input transform (model.encode), the
+ * diffusion runs on the transformed data and the loss is  loss(y) - lambda * logDerivative  (ANCHORS.md: the seed's
+ * mean (v_hat - v)^2 - mean(1[x > 0.01] log dy/dx)); lambda = config.transformWeight, by default 1 / C: the v-loss
+ * is a mean over the C channels' elements, the log-derivative a mean over one channel's, so 1 / C puts both on the
+ * per-element scale of the whole clip (the change of variables of a per-element negative log-likelihood).
+ */
+export function lossPerExample(cfg: TrainConfig, den: Denoiser, x: Tensor, schedule: Schedule, observed: Tensor | undefined, context: unknown,
+  generator: torch.Generator, model?: TrainableModel): Tensor {
+  let data = x, penalty: Tensor | null = null;
+  if (model?.encode) {
+    const e = model.encode(x, observed);
+    data = e.x;
+    penalty = e.logDerivative.mul(transformWeight(cfg, x.shape[1]!));
+  }
+  let loss: Tensor;
+  if (cfg.loss === 'v') loss = vLoss(den, data, schedule, { generator, mask: observed, context }).loss;
+  else {
+    const weighting = cfg.loss.slice('weighted:'.length) as Weighting;
+    loss = weightedLoss(den, data, schedule, { weighting, generator, mask: observed, context }).loss;
+  }
+  return penalty ? loss.sub(penalty) : loss;
+}
+
+/** lambda of the transform's log-derivative term: config.transformWeight, or 1 / channels. */
+export function transformWeight(cfg: TrainConfig, channels: number): number {
+  return cfg.transformWeight ?? 1 / channels;
 }

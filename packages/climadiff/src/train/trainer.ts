@@ -11,6 +11,7 @@ import type { Tensor } from '@climadiff/torch';
 import { denoiser, elbo, type Denoiser, type Schedule } from '../diffusion/index.js';
 import { makeSchedule, modelDenoiser, lossPerExample } from './objective.js';
 import { resolvePrecision, withPrecision, type Precision } from '../models/precision.js';
+import { packContext } from '../models/denoiser.js';
 import {
   NonFiniteLossError, type TrainableModel, type TrainBatch, type TrainData, type TrainOptions, type TrainProgress,
   type TrainResult, type ValidationResult,
@@ -25,7 +26,12 @@ import { appendMetrics, truncateMetrics, writeLossCurve } from './metrics.js';
 
 
 function disposeBatch(b: TrainBatch): void {
-  b.x.dispose(); b.mask?.dispose(); b.statics?.dispose();
+  b.x.dispose(); b.mask?.dispose(); b.statics?.dispose(); b.date?.dispose();
+}
+
+/** The denoiser context of a batch: its static fields, and its date features when it has them. */
+function batchContext(b: TrainBatch): unknown {
+  return packContext({ cond: b.statics, date: b.date });
 }
 
 export class Trainer {
@@ -168,7 +174,7 @@ export class Trainer {
           const d = this.onDevice(b);
           const observed = cfg.maskedLoss && d.mask ? d.mask.eq(0) : undefined;
           // Examples are weighted equally across micro-batches (the mean over the effective batch).
-          const l = lossPerExample(cfg, this.denoiser, d.x, this.schedule, observed, d.statics, this.generator).sum().div(samples);
+          const l = lossPerExample(cfg, this.denoiser, d.x, this.schedule, observed, batchContext(d), this.generator, this.model).sum().div(samples);
           const v = l.item();
           if (!Number.isFinite(v)) { finite = false; break; }
           (this.scaler ? this.scaler.scale(l) as Tensor : l).backward();
@@ -203,7 +209,7 @@ export class Trainer {
   /** A batch on the trainer's device (the same tensors on cpu; copies, freed with the step's scope, elsewhere). */
   private onDevice(b: TrainBatch): TrainBatch {
     if (this.device === 'cpu') return b;
-    return { x: b.x.to(this.device), mask: b.mask?.to(this.device), statics: b.statics?.to(this.device) };
+    return { x: b.x.to(this.device), mask: b.mask?.to(this.device), statics: b.statics?.to(this.device), date: b.date?.to(this.device) };
   }
 
   /** Validation loss and ELBO (bits/dim) under the EMA weights; the training state is untouched. */
@@ -224,11 +230,14 @@ export class Trainer {
             const d = this.onDevice(b);
             const observed = cfg.maskedLoss && d.mask ? d.mask.eq(0) : undefined;
             const B = d.x.shape[0]!;
-            lossSum += lossPerExample(cfg, this.denoiser, d.x, this.schedule, observed, d.statics, gen).sum().item();
+            const context = batchContext(d);
+            lossSum += lossPerExample(cfg, this.denoiser, d.x, this.schedule, observed, context, gen, this.model).sum().item();
             if (cfg.validation.elboSteps > 0) {
-              const den = d.statics === undefined ? this.denoiser
-                : denoiser(this.denoiser.parameterisation, (z, l) => this.denoiser(z, l, d.statics));
-              bpdSum += elbo(den, d.x, this.schedule, {
+              const den = context === undefined ? this.denoiser
+                : denoiser(this.denoiser.parameterisation, (z, l) => this.denoiser(z, l, context));
+              // the ELBO of the data the diffusion runs on (after a learned transform: of y, not x)
+              const data = this.model.encode ? this.model.encode(d.x, observed).x : d.x;
+              bpdSum += elbo(den, data, this.schedule, {
                 method: 'quadrature', steps: cfg.validation.elboSteps, samples: cfg.validation.elboSamples, generator: gen, mask: observed,
               }).bpd.sum().item();
             }

@@ -5,16 +5,23 @@ import type { Tensor } from '@climadiff/torch';
 import type { Denoiser, Schedule } from '../diffusion/index.js';
 import type { TrainConfig, TrainConfigInput } from './config.js';
 
-/** Any network the trainer can train: an nn.Module with forward(x, logsnr, cond?). */
+/** Any network the trainer can train: an nn.Module with forward(x, logsnr, cond?, date?). */
 export interface TrainableModel extends torch.nn.Module {
-  forward(x: Tensor, logsnr: Tensor, cond?: Tensor): Tensor;
+  forward(x: Tensor, logsnr: Tensor, cond?: Tensor, date?: Tensor): Tensor;
+  /**
+   * An input transform learned with the model (UNet3D's learned monotone transforms): the data the diffusion runs on,
+   * and per example the log-derivative term of the change of variables (subtracted from the loss, times
+   * config.transformWeight).
+   */
+  encode?(x: Tensor, observed?: Tensor): { x: Tensor; logDerivative: Tensor };
 }
 
-/** One batch: x [B, C, F, H, W]; mask the same shape, 1 = missing; statics (conditioning) passed as cond. */
+/** One batch: x [B, C, F, H, W]; mask the same shape, 1 = missing; statics (conditioning) passed as cond; date [B, D]. */
 export interface TrainBatch {
   x: Tensor;
   mask?: Tensor;
   statics?: Tensor;
+  date?: Tensor;
 }
 
 /** A dataset the trainer reads: ClipDataset fits. The order of batches must depend only on the options. */

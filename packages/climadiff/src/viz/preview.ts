@@ -53,7 +53,7 @@ export async function fieldSequence(ds: ClimateDataset, o: PreviewOptions): Prom
   if (o.anomaly) {
     if (months) {
       const stats = await fitNormStats(src, { kind: 'climatology', ranges: [[a, b]], months });
-      const c = stats.kind === 'climatology' ? stats.channels[0]!.climatology : [];
+      const c = stats.channels[0]!.climatology!;
       clim = (t, i) => c[months![t]! * cells + i]!;
     } else {
       const mean = new Float64Array(cells), n = new Float64Array(cells);
