@@ -1,8 +1,12 @@
 // `climadiff train`, `climadiff sample`, `climadiff info`: the main job's commands.
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { resolvePrecision, type Precision } from '../models/precision.js';
-import { trainRun, sampleRun, writeSamples, runInfo, SAMPLERS, type SamplerName } from '../run/pipeline.js';
+import { trainRun, sampleRun, writeSamples, runInfo, SAMPLERS, DEFAULT_NORMALISATION, type SamplerName } from '../run/pipeline.js';
+import { writeSampleReport } from '../run/sample-report.js';
+import { CHANNEL_TRANSFORMS, type ChannelTransform, type NormKind } from '../data/normalise.js';
+import { DATE_FEATURE_KINDS, type DateFeatureKind } from '../data/dates.js';
 import { parseTrainConfig } from '../train/config.js';
 import { DataError } from '../data/types.js';
 import { positiveInt, positiveNumber, commandLine } from './options.js';
@@ -33,6 +37,25 @@ function readConfig(path: string | undefined): Record<string, unknown> {
   }
 }
 
+/** --transform pr=learned,tas=none */
+function transformsOption(v: string): Record<string, ChannelTransform> {
+  const out: Record<string, ChannelTransform> = {};
+  for (const part of v.split(',').map((x) => x.trim()).filter(Boolean)) {
+    const m = /^([^=]+)=(.+)$/.exec(part);
+    if (!m || !CHANNEL_TRANSFORMS.includes(m[2]!.trim() as ChannelTransform)) throw new InvalidArgumentError(`expected VAR=${CHANNEL_TRANSFORMS.join('|')}[,VAR=...], got '${part}'`);
+    out[m[1]!.trim()] = m[2]!.trim() as ChannelTransform;
+  }
+  return out;
+}
+function normalisationOption(v: string): NormKind {
+  if (v !== 'per-variable' && v !== 'climatology') throw new InvalidArgumentError("expected 'per-variable' or 'climatology'");
+  return v;
+}
+function datesKindOption(v: string): DateFeatureKind | 'auto' {
+  if (v !== 'auto' && !DATE_FEATURE_KINDS.includes(v as DateFeatureKind)) throw new InvalidArgumentError(`expected auto, ${DATE_FEATURE_KINDS.join(', ')}`);
+  return v as DateFeatureKind | 'auto';
+}
+
 export function register(program: Command): void {
   program.command('train')
     .description('train a space-time diffusion U-Net on clips of a NetCDF/Zarr file (checkpoints, metrics, loss curve in --out)')
@@ -46,11 +69,15 @@ export function register(program: Command): void {
     .option('--batch-size <n>', 'clips per batch', positiveInt)
     .option('--statics', 'condition on the grid\'s static fields: land-sea mask (from the file\'s land fraction), sin/cos latitude, orography')
     .option('--preview-every <n>', 'write previews/step-NNNNNN.gif (samples from the EMA weights) every n steps', positiveInt)
+    .option('--normalisation <kind>', `per-variable | climatology (anomalies from the training years' monthly means) for channels without a transform (default ${DEFAULT_NORMALISATION})`, normalisationOption)
+    .option('--transform <spec>', `value transform per variable, VAR=${CHANNEL_TRANSFORMS.join('|')}[,...] (default: learned for precipitation, none otherwise)`, transformsOption)
+    .option('--dates <kind>', `date conditioning: auto (time of year, and of day for sub-daily frames) | ${DATE_FEATURE_KINDS.join(' | ')}`, datesKindOption, 'auto')
     .option('--resume', 'continue from the run folder\'s latest checkpoint, bit for bit (with the same --threads)')
     .option('--threads <n>', THREADS_HELP, positiveInt)
     .option('--precision <p>', `${PRECISION_HELP} (recorded in the run)`)
     .option('--device <d>', DEVICE_HELP, deviceOption, 'cpu')
-    .action(async (o: { data: string; vars: string; out: string; config?: string; frames: number; steps?: number; minutes?: number; batchSize?: number; previewEvery?: number; statics?: boolean; resume?: boolean; threads?: number; precision?: string; device: string }) => {
+    .action(async (o: { data: string; vars: string; out: string; config?: string; frames: number; steps?: number; minutes?: number; batchSize?: number; previewEvery?: number; statics?: boolean; resume?: boolean; threads?: number; precision?: string; device: string;
+      normalisation?: NormKind; transform?: Record<string, ChannelTransform>; dates: DateFeatureKind | 'auto' }) => {
       if (o.threads) torch.setNumThreads(o.threads);
       const file = readConfig(o.config);
       const precision = precisionOption(o.precision ?? (file.precision as string | undefined), o.device);
@@ -63,7 +90,8 @@ export function register(program: Command): void {
       try {
         result = await trainRun({
           data: o.data, variables: o.vars.split(',').map((s) => s.trim()).filter(Boolean), runDir: o.out, frames: o.frames,
-          config, resume: o.resume ?? false, statics: o.statics ?? false, device: o.device, onProgress: bar.onProgress,
+          config, resume: o.resume ?? false, statics: o.statics ?? false, device: o.device, onProgress: bar.onProgress, dates: o.dates,
+          ...(o.normalisation ? { normalisation: o.normalisation } : {}), ...(o.transform ? { transforms: o.transform } : {}),
           onLog: (m) => process.stderr.write(`\n${m}\n`),
         });
       } finally {
@@ -74,8 +102,10 @@ export function register(program: Command): void {
 
   program.command('sample')
     .description('generate sequences from a run\'s checkpoint (EMA weights), in physical units on the training grid')
-    .requiredOption('--checkpoint <dir>', 'run folder written by climadiff train')
+    .requiredOption('--checkpoint <dir>', 'run folder written by climadiff train, an exported model folder, or builtin:NAME (e.g. builtin:earth)')
     .requiredOption('--out <file>', 'samples.nc, samples.zarr or samples.gif')
+    .option('--dates <list>', "comma-separated first-frame dates 'YYYY-MM-DD[ hh:mm]' (sample i gets date i mod count; default: drawn from the training calendar)")
+    .option('--report <dir>', 'also write diagnostics of the samples against the run\'s held-out data (physical values and anomalies) into this folder')
     .option('--n <n>', 'number of sequences', positiveInt, 4)
     .option('--frames <n>', 'frames per sequence (may exceed the training length)', positiveInt)
     .option('--steps <n>', 'sampler steps', positiveInt, 256)
@@ -84,17 +114,20 @@ export function register(program: Command): void {
     .option('--threads <n>', THREADS_HELP, positiveInt)
     .option('--precision <p>', PRECISION_HELP)
     .option('--device <d>', DEVICE_HELP, deviceOption, 'cpu')
-    .action(async (o: { checkpoint: string; out: string; n: number; frames?: number; steps: number; sampler: string; seed: number; threads?: number; precision?: string; device: string }, cmd: Command) => {
+    .action(async (o: { checkpoint: string; out: string; n: number; frames?: number; steps: number; sampler: string; seed: number; threads?: number; precision?: string; device: string;
+      dates?: string; report?: string }, cmd: Command) => {
       if (o.threads) torch.setNumThreads(o.threads);
       const precision = precisionOption(o.precision, o.device);
       // before sampling, not after it: the writers refuse to overwrite anyway, but minutes of sampling would be lost
       if (existsSync(o.out)) throw new DataError('output-exists', `refusing to overwrite existing '${o.out}' (choose another name)`);
+      if (o.report && existsSync(o.report)) throw new DataError('output-exists', `refusing to overwrite the existing report folder '${o.report}' (choose another name)`);
+      const dates = o.dates?.split(',').map((d) => d.trim()).filter(Boolean);
       if (!SAMPLERS.includes(o.sampler as SamplerName)) throw new DataError('bad-option', `--sampler must be one of ${SAMPLERS.join(', ')}, got '${o.sampler}'`);
       const progress: { bar: CountBar | null } = { bar: null };
       let r;
       try {
         r = sampleRun({ runDir: o.checkpoint, n: o.n, ...(o.frames ? { frames: o.frames } : {}), steps: o.steps,
-          sampler: o.sampler as SamplerName, seed: o.seed, precision, device: o.device, onStep: (s, total) => {
+          sampler: o.sampler as SamplerName, seed: o.seed, precision, device: o.device, ...(dates?.length ? { dates } : {}), onStep: (s, total) => {
             progress.bar ??= countBar(`sample (${o.sampler})`, total);
             progress.bar.update(s + 1);
           } });
@@ -103,6 +136,12 @@ export function register(program: Command): void {
       }
       await writeSamples(r, o.out, commandLine(cmd));
       process.stdout.write(`${o.out}: ${r.shape[0]} sequence(s) of ${r.shape[2]} frames, ${r.shape[3]}x${r.shape[4]}\n`);
+      for (const c of r.clamped) if (c.below + c.above > 0) process.stdout.write(`${c.variable}: ${c.below} value(s) below and ${c.above} above the transform's range clamped (of ${c.total})\n`);
+      if (o.report) {
+        const rep = await writeSampleReport({ outDir: o.report, samples: r, title: `Samples of ${o.checkpoint} against its held-out data`, log: (m) => process.stderr.write(`${m}\n`) });
+        for (const v of rep.verdicts) process.stdout.write(`${v.variable}: ${v.rows.filter((x) => x.pass).length}/${v.rows.length} acceptance checks pass\n`);
+        process.stdout.write(`report: ${join(o.report, 'report.md')}\n`);
+      }
     });
 
   program.command('info')

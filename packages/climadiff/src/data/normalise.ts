@@ -39,6 +39,8 @@ export interface ChannelStats {
   climatology?: number[];
   /** Physical values below this are impossible (0 for precipitation): the inverse clamps to it and counts. */
   min: number | null;
+  /** Largest physical value in the fitted frames (sets a learned transform's domain). */
+  max?: number | undefined;
 }
 
 /** Statistics of every channel (version 2: each channel has its own kind and transform). */
@@ -58,6 +60,7 @@ const channelSchema = z.object({
   std: z.number().positive(),
   climatology: z.array(z.number()).optional(),
   min: z.number().nullable(),
+  max: z.number().optional(),
 });
 const statsSchema = z.union([
   z.object({ version: z.literal(2), height: z.number().int().nonnegative(), width: z.number().int().nonnegative(), channels: z.array(channelSchema).min(1) }),
@@ -181,7 +184,7 @@ export async function fitNormStats(source: ClipSource, options: FitOptions): Pro
   const shift = new Float64Array(C).fill(NaN); // first valid value per channel: sums of (x - shift) avoid cancellation
   const n: Float64Array[] = [], s1: Float64Array[] = [], s2: Float64Array[] = [];
   for (let c = 0; c < C; c++) { n.push(new Float64Array(cellsOf(c))); s1.push(new Float64Array(cellsOf(c))); s2.push(new Float64Array(cellsOf(c))); }
-  const minRaw = new Float64Array(C).fill(Infinity);
+  const minRaw = new Float64Array(C).fill(Infinity), maxRaw = new Float64Array(C).fill(-Infinity);
   for (const [a, b] of ranges) {
     for (let t0 = a; t0 < b; t0 += block) {
       const t1 = Math.min(b, t0 + block);
@@ -196,6 +199,7 @@ export async function fitNormStats(source: ClipSource, options: FitOptions): Pro
             if (mask[base + i] !== 0) continue;
             const raw = data[base + i]!;
             if (raw < minRaw[c]!) minRaw[c] = raw;
+            if (raw > maxRaw[c]!) maxRaw[c] = raw;
             const x = forwardTransform(transform, raw);
             if (Number.isNaN(shift[c]!)) shift[c] = x;
             const d = x - shift[c]!;
@@ -216,7 +220,7 @@ export async function fitNormStats(source: ClipSource, options: FitOptions): Pro
       if (nTot === 0) throw new DataError('all-missing', `channel '${ch.name}' has no valid values in the frames used for normalisation`);
       const precip = isPrecipitationLike(ch.name, ch.units, ch.standardName);
       const min = minRaw[c]! >= 0 && (precip || transform !== 'none') ? 0 : null;
-      const base = { name: ch.name, units: ch.units, kind, transform, min };
+      const base = { name: ch.name, units: ch.units, kind, transform, min, max: maxRaw[c]! };
       if (kind === 'per-variable') {
         const m = s1c[0]! / nc[0]!;
         const v = Math.max(0, s2c[0]! / nc[0]! - m * m);

@@ -5,3 +5,4 @@ export * from './diagnostics.js';
 export * from './spectra.js';
 export * from './plots.js';
 export * from './report.js';
+export * from './weather.js';

@@ -1,40 +1,31 @@
 // The main job as library functions (the CLI and `npm run demo` are thin wrappers): train a space-time U-Net on
 // clips of a NetCDF/Zarr file, sample new sequences from a run's checkpoint in physical units, describe a run.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '@climadiff/torch';
 import type { Tensor } from '@climadiff/torch';
-import { z } from 'zod';
 import { openClipSource } from '../data/file-source.js';
+import type { ClipSource } from '../data/clip-source.js';
 import { splitDatasets } from '../data/dataset.js';
 import { fileStaticFields, isLongitude } from '../data/statics.js';
-import { denormalise, parseNormStats, type NormStats } from '../data/normalise.js';
+import { denormalise, isPrecipitationLike, needsMonths, parseNormStats, type ChannelTransform, type ClampCounts, type NormKind, type NormStats } from '../data/normalise.js';
+import { autoDateFeatures, dateFeatureCount, dateFeatures, type DateFeatureKind } from '../data/dates.js';
+import { coordinateCalendar, decodeTimeParts, encodeTimeParts, parseDate, formatTimeParts } from '../data/time-parts.js';
 import { DataError, type ClimateDataset, type Coordinate } from '../data/types.js';
 import { writeNetCDF } from '../data/writers/netcdf.js';
 import { writeZarr } from '../data/writers/zarr.js';
 import { UNet3D, unet3dConfig, asDenoiser, resolvePrecision, withPrecision, type Precision, type UNet3DConfig, type UNet3DConfigInput } from '../models/index.js';
-import { train, loadTrainedModel, type TrainConfigInput, type TrainProgress, type TrainResult } from '../train/index.js';
+import type { InverseCounts } from '../models/transform.js';
+import { train, type TrainConfigInput, type TrainProgress, type TrainResult } from '../train/index.js';
 import { loadCheckpoint, CheckpointError } from '../train/checkpoint.js';
 import { readMetrics } from '../train/metrics.js';
 import * as samplers from '../diffusion/samplers/index.js';
 import type { Schedule } from '../diffusion/schedule.js';
-import { encodeGIF, renderFrames } from '../viz/render.js';
+import { encodeGIF } from '../viz/render.js';
+import { renderPanels, type PanelRow } from '../viz/panels.js';
+import { loadSamplingModel, readRunData, STATICS_FILE, type RunData, type SamplingModel } from './model-store.js';
 
-/** What a run folder remembers about its data, so samples come back on the same grid and in the same units. */
-const RunDataSchema = z.object({
-  source: z.string(),
-  variables: z.array(z.string()).min(1),
-  units: z.array(z.string().nullable()),
-  frames: z.number().int().positive(),
-  height: z.number().int().positive(),
-  width: z.number().int().positive(),
-  lat: z.array(z.number()).nullable(),
-  lon: z.array(z.number()).nullable(),
-  test: z.array(z.number().int()),
-  /** Static conditioning channels (statics.safetensors in the run folder), [] for none. */
-  statics: z.array(z.string()).default([]),
-});
-export type RunData = z.infer<typeof RunDataSchema>;
+export { readRunData, type RunData } from './model-store.js';
 
 export interface TrainRunOptions {
   data: string;
@@ -51,8 +42,36 @@ export interface TrainRunOptions {
   statics?: boolean;
   /** 'cpu' (default), 'cuda' or 'cuda:N'. */
   device?: string;
+  /** Normalisation of channels without a transform (default DEFAULT_NORMALISATION). */
+  normalisation?: NormKind;
+  /** Value transform per variable (default: 'learned' for precipitation-like variables, else 'none'). */
+  transforms?: Record<string, ChannelTransform>;
+  /** Date conditioning (default 'auto': time of year, and of day for sub-daily frames; 'none' without a time axis). */
+  dates?: DateFeatureKind | 'auto';
+  /** How to recreate the data on another machine (recorded in the run). */
+  recipe?: RunData['recipe'];
   onProgress?: (p: TrainProgress) => void;
   onLog?: (m: string) => void;
+}
+
+/**
+ * The default normalisation of channels without a transform: anomalies from the training years' monthly
+ * climatology (docs/model-card: the measurement that chose it).
+ */
+export const DEFAULT_NORMALISATION: NormKind = 'climatology';
+
+/** The default transform of a variable: the seed's learned monotone transform for precipitation, none otherwise. */
+export function defaultTransform(name: string, units?: string, standardName?: string): ChannelTransform {
+  return isPrecipitationLike(name, units, standardName) ? 'learned' : 'none';
+}
+
+/** 0.01 mm/h (the seed's wet threshold) in a channel's units; 0 when the units are not a rain rate. */
+export function wetThreshold(units: string | undefined): number {
+  const u = (units ?? '').trim();
+  if (/^mm ?(h|hr)-1$|^mm\/(h|hr)$/.test(u)) return 0.01;
+  if (/^mm ?(d|day)-1$|^mm\/(d|day)$/.test(u)) return 0.24;
+  if (u === 'kg m-2 s-1') return 0.01 / 3600;
+  return 0;
 }
 
 /** A global longitude axis (spacing times count covers 360 degrees) wraps: periodic padding in the U-Net. */
@@ -68,24 +87,41 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainResult & { data
   const source = await openClipSource(o.data, o.variables);
   const runDataPath = join(o.runDir, 'run-data.json');
   if (o.resume && !existsSync(runDataPath)) throw new CheckpointError(`${o.runDir}: nothing to resume (no run-data.json)`);
-  const useStatics = o.resume ? readRunData(o.runDir).statics.length > 0 : o.statics ?? false;
+  const before = o.resume ? readRunData(o.runDir) : null;
+  const useStatics = before ? before.statics.length > 0 : o.statics ?? false;
   const statics = useStatics ? await fileStaticFields(o.data, source) : null;
   if (statics && statics.names.length === 0) throw new DataError('bad-option', `${o.data}: no static fields found (no land fraction, latitude or orography)`);
-  const { stats, train: trainSet, validation, test } = await splitDatasets(source, { frames, normalisation: 'per-variable', ...(statics ? { statics } : {}) });
+  const dateKind: DateFeatureKind = before ? before.dateFeatures as DateFeatureKind : !o.dates || o.dates === 'auto' ? autoDateFeatures(source.time) : o.dates;
+  if (dateKind !== 'none' && !source.time) throw new DataError('bad-option', `${o.data}: date conditioning needs a time coordinate`);
+  for (const v of Object.keys(o.transforms ?? {})) if (!o.variables.includes(v)) throw new DataError('bad-option', `a transform was given for '${v}', which is not one of the variables (${o.variables.join(', ')})`);
+  const channels = Object.fromEntries(source.channels.map((c) => [c.name, { transform: o.transforms?.[c.name] ?? defaultTransform(c.name, c.units, c.standardName) }]));
+  // on resume, the statistics the model was trained with (the data may be the same; the model must be)
+  const resumeStats = o.resume ? parseNormStats(loadCheckpoint(o.runDir).normStats) : null;
+  const { stats, split, train: trainSet, validation, test } = await splitDatasets(source, {
+    frames, normalisation: resumeStats ?? o.normalisation ?? DEFAULT_NORMALISATION, channels, dateFeatures: dateKind, ...(statics ? { statics } : {}),
+  });
   const runData: RunData = {
     source: o.data, variables: o.variables, units: source.channels.map((c) => c.units ?? null), frames,
     height: source.height, width: source.width,
     lat: source.lat ? Array.from(source.lat.values) : null, lon: source.lon ? Array.from(source.lon.values) : null,
-    test: Array.from(test.starts), statics: statics?.names ?? [],
+    test: Array.from(test.starts), trainRanges: split.train.ranges.map(([a, b]) => [a, b] as [number, number]),
+    statics: statics?.names ?? [], dateFeatures: dateKind, time: timeInfo(source, trainSet.starts), recipe: o.recipe ?? before?.recipe ?? null,
   };
   let modelConfig: UNet3DConfig;
   if (o.resume) {
-    const ck = loadCheckpoint(o.runDir);
-    modelConfig = unet3dConfig(ck.modelConfig as UNet3DConfigInput);
+    modelConfig = unet3dConfig(loadCheckpoint(o.runDir).modelConfig as UNet3DConfigInput);
   } else {
+    const learned = stats.channels.flatMap((c, i) => (c.transform === 'learned' ? [{
+      channel: i, hidden: 16,
+      // the domain reaches a quarter beyond the training maximum (in units of the channel's std), so heavier rain
+      // than seen in training can still be generated
+      domainMax: 1.25 * Math.max(c.max ?? 0, c.std) / c.std,
+      threshold: wetThreshold(c.units) / c.std,
+    }] : []));
     modelConfig = unet3dConfig({
       channels: 32, channelMults: [1, 2, 2], attentionLevels: [2], numResBlocks: 1, dropout: 0,
       ...o.model, inChannels: o.variables.length, condChannels: statics?.names.length ?? 0,
+      dateFeatures: dateFeatureCount(dateKind), learnedTransforms: learned,
       boundary: { lon: isGlobalLon(source.lon) ? 'periodic' : 'zeros', lat: 'zeros', ...(o.model?.boundary ?? {}) },
     });
   }
@@ -116,7 +152,8 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainResult & { data
     ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...(o.onLog ? { onLog: o.onLog } : {}),
     // previews: the same seed every time, so successive GIFs show the same noise denoised by a better model
     preview: ({ step, schedule, samples, steps }) => {
-      const r = torch.scope(() => generate(model, schedule, stats, runData, staticsTensor(), { n: samples, steps, seed: 0, precision, device }));
+      const m: SamplingModel = { model, schedule, stats, runData, statics: staticsTensor(), step, dir: o.runDir };
+      const r = torch.scope(() => generate(m, { n: samples, steps, seed: 0, precision, device }));
       mkdirSync(join(o.runDir, 'previews'), { recursive: true });
       writeFileSync(join(o.runDir, 'previews', `step-${String(step).padStart(6, '0')}.gif`), samplesGIF(r, undefined, `samples at step ${step}`));
     },
@@ -124,21 +161,47 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainResult & { data
   return { ...result, data: runData };
 }
 
+/** The time axis as a run records it: units, calendar, the step between a clip's frames, the training clips' start times. */
+function timeInfo(source: ClipSource, trainStarts: Int32Array): RunData['time'] {
+  const t = source.time;
+  if (!t || t.values.length < 2) return null;
+  const units = t.units ?? (typeof t.attrs['units'] === 'string' ? t.attrs['units'] : undefined);
+  if (!units) return null;
+  try { decodeTimeParts({ ...t, values: t.values.subarray(0, 1) }); } catch { return null; }
+  return { units, calendar: coordinateCalendar(t), frameStep: Math.abs(t.values[1]! - t.values[0]!), trainStarts: Array.from(trainStarts, (i) => t.values[i]!) };
+}
+
 export type SamplerName = 'ancestral' | 'ddim' | 'sde' | 'ode' | 'pc';
 export const SAMPLERS: readonly SamplerName[] = ['ancestral', 'ddim', 'sde', 'ode', 'pc'];
 
 export interface SampleRunOptions {
+  /** A run folder, an exported model folder or `builtin:NAME`. */
   runDir: string;
   n?: number;
   frames?: number;
   steps?: number;
   sampler?: SamplerName;
   seed?: number;
+  /**
+   * First-frame dates of the samples ('YYYY-MM-DD[ hh:mm]' in the run's calendar), sample i getting dates[i % length];
+   * default: drawn (with the seed) from the training clips' start times. Only for models conditioned on the date.
+   */
+  dates?: string[];
   /** 'auto' (default: bf16-mixed where the hardware computes bf16 natively, else fp32), 'fp32', 'bf16-mixed', 'fp16-mixed'. */
   precision?: Precision | 'auto';
   /** 'cpu' (default), 'cuda' or 'cuda:N'. */
   device?: string;
   onStep?: (step: number, steps: number) => void;
+}
+
+/** Generated values that the inverse transforms had to clamp, per variable. */
+export interface ClampReport {
+  variable: string;
+  /** Below the learned transform's range (y < -1) or below the physical minimum (negative rain). */
+  below: number;
+  /** Above the learned transform's range (y > 1). */
+  above: number;
+  total: number;
 }
 
 export interface SampleRunResult {
@@ -147,37 +210,36 @@ export interface SampleRunResult {
   shape: [number, number, number, number, number];
   runData: RunData;
   stats: NormStats;
+  /** Time of every frame of every sample (n x F) in the run's time units and calendar; null without a time axis. */
+  times: Float64Array | null;
+  clamped: ClampReport[];
 }
 
-const STATICS_FILE = 'statics.safetensors';
-
-/** The run's static conditioning fields [S, H, W] (null when the model has none). */
-function readStatics(runDir: string, runData: RunData): Tensor | null {
-  if (runData.statics.length === 0) return null;
-  const path = join(runDir, STATICS_FILE);
-  if (!existsSync(path)) throw new CheckpointError(`${runDir}: the model is conditioned on ${runData.statics.join(', ')} but ${STATICS_FILE} is missing`);
-  const t = torch.load(path).statics;
-  const want = [runData.statics.length, runData.height, runData.width];
-  if (!t || t.shape.join(',') !== want.join(',')) throw new CheckpointError(`${path}: expected a tensor 'statics' of shape [${want.join(', ')}]`);
-  return t;
-}
-
-export function readRunData(runDir: string): RunData {
-  const p = join(runDir, 'run-data.json');
-  if (!existsSync(p)) throw new CheckpointError(`${runDir}: not a training run (no run-data.json); train one with 'climadiff train'`);
-  return RunDataSchema.parse(JSON.parse(readFileSync(p, 'utf8')));
-}
-
-/** Loads the run's latest checkpoint (EMA weights) and samples new sequences in physical units. */
+/** Loads a model (run folder: latest checkpoint's EMA weights; exported; builtin:NAME) and samples in physical units. */
 export function sampleRun(o: SampleRunOptions): SampleRunResult {
-  const runData = readRunData(o.runDir);
-  const { model, schedule, checkpoint } = loadTrainedModel(o.runDir, (c) => new UNet3D(unet3dConfig(c as UNet3DConfigInput)));
-  if ((o.device ?? 'cpu') !== 'cpu') model.to(o.device!);
-  return torch.scope(() => generate(model, schedule, parseNormStats(checkpoint.normStats), runData, readStatics(o.runDir, runData), o));
+  const m = loadSamplingModel(o.runDir);
+  if ((o.device ?? 'cpu') !== 'cpu') m.model.to(o.device!);
+  return torch.scope(() => generate(m, o));
+}
+
+/** Start times (run time units) of n samples: the given dates, or draws from the training clips' start times. */
+export function sampleStartTimes(runData: RunData, n: number, seed: number, dates?: string[]): number[] | null {
+  const t = runData.time;
+  if (dates && dates.length > 0) {
+    if (!t) throw new DataError('bad-option', 'dates were given, but the run has no time axis');
+    const coord = { units: t.units, calendar: t.calendar, attrs: {} };
+    const values = dates.map((d) => encodeTimeParts(parseDate(d, t.calendar), coord));
+    return Array.from({ length: n }, (_, i) => values[i % values.length]!);
+  }
+  if (!t || t.trainStarts.length === 0) return null;
+  const gen = new torch.Generator({ seed: BigInt(seed) * 7919n + 17n });
+  const idx = torch.scope(() => Array.from(torch.randint(0, t.trainStarts.length, [n], { generator: gen }).toTypedArray() as BigInt64Array, Number));
+  return idx.map((i) => t.trainStarts[i]!);
 }
 
 /** Samples o.n sequences of o.frames frames from the model as it is (weights, train/eval mode), in physical units. */
-function generate(model: UNet3D, schedule: Schedule, stats: NormStats, runData: RunData, statics: Tensor | null, o: Omit<SampleRunOptions, 'runDir'>): SampleRunResult {
+function generate(m: SamplingModel, o: Omit<SampleRunOptions, 'runDir'>): SampleRunResult {
+  const { model, schedule, stats, runData } = m;
   const n = o.n ?? 4;
   const frames = o.frames ?? runData.frames;
   const steps = o.steps ?? 256;
@@ -185,37 +247,73 @@ function generate(model: UNet3D, schedule: Schedule, stats: NormStats, runData: 
   if (!SAMPLERS.includes(sampler)) throw new DataError('bad-option', `unknown sampler '${sampler}' (valid: ${SAMPLERS.join(', ')})`);
   const device = o.device ?? 'cpu';
   const precision = resolvePrecision(o.precision, device);
+  const dateKind = runData.dateFeatures as DateFeatureKind;
+  if (o.dates && o.dates.length > 0 && dateKind === 'none' && !needsMonths(stats)) {
+    throw new DataError('bad-option', 'this model is not conditioned on the date (trained without date features): --dates has no effect');
+  }
+  // every frame's time: the start plus the frame step
+  const starts = sampleStartTimes(runData, n, o.seed ?? 0, o.dates);
+  const times = starts && runData.time ? Float64Array.from({ length: n * frames }, (_, k) => starts[Math.floor(k / frames)]! + (k % frames) * runData.time!.frameStep) : null;
+  const coord = runData.time ? { units: runData.time.units, calendar: runData.time.calendar, attrs: {} } : null;
+  const parts = times && coord ? decodeTimeParts({ ...coord, values: times }) : null;
+  if ((dateKind !== 'none' || needsMonths(stats)) && !parts) throw new CheckpointError(`${m.dir}: the model needs dates, but its run data have no time axis`);
   // a CPU generator on every device: the same seed gives the same noise, and so the same samples up to rounding
   const generator = new torch.Generator({ seed: o.seed ?? 0 });
   const shape: [number, number, number, number, number] = [n, model.config.inChannels, frames, runData.height, runData.width];
   const options = { steps, generator, device, ...(o.onStep ? { onStep: (i: { step: number; steps: number }) => o.onStep!(i.step, i.steps) } : {}) };
-  const cond = statics ? statics.to(device).unsqueeze(0).expand([n, ...statics.shape]) : undefined;
-  const den = withPrecision(asDenoiser(model, cond ? { cond } : {}), precision, device);
+  const cond = m.statics ? m.statics.to(device).unsqueeze(0).expand([n, ...m.statics.shape]) : undefined;
+  const D = dateFeatureCount(dateKind);
+  const date = D > 0 ? torch.tensor(Float32Array.from({ length: n * D }, (_, k) => dateFeatures(parts![Math.floor(k / D) * frames]!, dateKind, runData.time!.calendar)[k % D]!), [n, D]).to(device) : undefined;
+  const den = withPrecision(asDenoiser(model, { cond, date }), precision, device);
+  const transformCounts: InverseCounts[] = model.config.learnedTransforms.map(() => ({ below: 0, above: 0, total: 0 }));
   const normalised = torch.scope(() => torch.noGrad(() => {
+    let x: Tensor;
     switch (sampler) {
-      case 'ancestral': return samplers.ancestralSample(den, schedule, shape, options).x;
-      case 'ddim': return samplers.ddimSample(den, schedule, shape, options).x;
-      case 'sde': return samplers.reverseSdeSample(den, schedule, shape, options).x;
-      case 'ode': return samplers.probabilityFlowSample(den, schedule, shape, options).x;
-      case 'pc': return samplers.predictorCorrectorSample(den, schedule, shape, options).x;
+      case 'ancestral': x = samplers.ancestralSample(den, schedule, shape, options).x; break;
+      case 'ddim': x = samplers.ddimSample(den, schedule, shape, options).x; break;
+      case 'sde': x = samplers.reverseSdeSample(den, schedule, shape, options).x; break;
+      case 'ode': x = samplers.probabilityFlowSample(den, schedule, shape, options).x; break;
+      case 'pc': x = samplers.predictorCorrectorSample(den, schedule, shape, options).x; break;
     }
-  }).toFloat32Array());
+    // learned transforms: back from [-1, 1] to u = x / std, by the exact inverse
+    return model.decode(x, transformCounts).to('cpu').toFloat32Array();
+  }));
   const C = shape[1], F = shape[2], H = shape[3], W = shape[4];
   const out = new Float32Array(normalised.length);
+  const counts: ClampCounts = { below: [], total: [] };
   for (let i = 0; i < n; i++) {
     const block = normalised.subarray(i * C * F * H * W, (i + 1) * C * F * H * W);
-    out.set(denormalise(stats, block, null, { channels: C, frames: F, height: H, width: W }), i * C * F * H * W);
+    const months = parts ? parts.slice(i * F, (i + 1) * F).map((p) => p.month - 1) : null;
+    out.set(denormalise(stats, block, null, { channels: C, frames: F, height: H, width: W }, needsMonths(stats) ? months : null, counts), i * C * F * H * W);
   }
-  return { data: out, shape, runData, stats };
+  const clamped = runData.variables.map((variable, c): ClampReport => {
+    const k = model.config.learnedTransforms.findIndex((t) => t.channel === c);
+    const tc = k >= 0 ? transformCounts[k]! : { below: 0, above: 0 };
+    return { variable, below: tc.below + (counts.below[c] ?? 0), above: tc.above, total: counts.total[c] ?? 0 };
+  });
+  return { data: out, shape, runData, stats, times, clamped };
 }
 
-/** Samples as a CF dataset: variables (sample, time, lat, lon) with the training data's coordinates and units. */
+/** 'YYYY-MM-DD hh:mm' of a time value of the run's axis. */
+export function formatRunTime(runData: RunData, value: number): string {
+  const t = runData.time;
+  if (!t) return String(value);
+  return formatTimeParts(decodeTimeParts({ units: t.units, calendar: t.calendar, attrs: {}, values: Float64Array.of(value) })[0]!);
+}
+
+/**
+ * Samples as a CF dataset: variables (sample, time, lat, lon) with the training data's coordinates and units. `time`
+ * is the time since each sample's first frame; `valid_time` (sample, time) the date of every frame in the run's units
+ * and calendar (the date the sample was generated for), when the run has a time axis.
+ */
 export function samplesDataset(r: SampleRunResult, history: string): ClimateDataset {
   const [n, C, F, H, W] = r.shape;
+  const t = r.runData.time;
   const coords = new Map<string, Coordinate>();
   coords.set('sample', { name: 'sample', values: Float64Array.from({ length: n }, (_, i) => i), attrs: { long_name: 'sample index' } });
-  coords.set('time', { name: 'time', values: Float64Array.from({ length: F }, (_, i) => i), axis: 'T', units: 'frames since 0001-01-01 00:00:00',
-    attrs: { long_name: 'frame index within the generated sequence' } });
+  const unit = t ? t.units.split(/\s+/)[0]! : 'frames';
+  coords.set('time', { name: 'time', values: Float64Array.from({ length: F }, (_, i) => i * (t?.frameStep ?? 1)), units: unit,
+    attrs: { long_name: 'time since the first frame of each sample (valid_time gives the dates)' } });
   coords.set('lat', { name: 'lat', values: Float64Array.from(r.runData.lat ?? Array.from({ length: H }, (_, i) => i)), axis: 'Y',
     ...(r.runData.lat ? { units: 'degrees_north' } : {}), attrs: {} });
   coords.set('lon', { name: 'lon', values: Float64Array.from(r.runData.lon ?? Array.from({ length: W }, (_, i) => i)), axis: 'X',
@@ -230,9 +328,16 @@ export function samplesDataset(r: SampleRunResult, history: string): ClimateData
       }
     }
     const units = r.runData.units[c];
+    const cl = r.clamped[c];
     variables.set(name, { name, dims: ['sample', 'time', 'lat', 'lon'], shape: [n, F, H, W], data, mask: null,
-      ...(units ? { units } : {}), attrs: { long_name: `${name} generated by climadiff` } });
+      ...(units ? { units } : {}), attrs: { long_name: `${name} generated by climadiff`, ...(t ? { coordinates: 'valid_time' } : {}),
+        ...(cl && cl.below + cl.above > 0 ? { comment: `${cl.below} value(s) below and ${cl.above} above the transform's range were clamped` } : {}) } });
   });
+  if (t && r.times) {
+    // float32 holds whole hours (or minutes) exactly for centuries of offsets; values are whole frame steps apart
+    variables.set('valid_time', { name: 'valid_time', dims: ['sample', 'time'], shape: [n, F], data: Float32Array.from(r.times), mask: null,
+      units: t.units, attrs: { standard_name: 'time', long_name: 'date of each frame (the date the sample was generated for)', calendar: t.calendar } });
+  }
   return { variables, coords, attrs: { title: 'climadiff samples', source: r.runData.source, history } };
 }
 
@@ -251,33 +356,22 @@ export async function writeSamples(r: SampleRunResult, out: string, history: str
   else throw new DataError('bad-option', `--out must end in .nc, .zarr or .gif, got '${out}'`);
 }
 
-/** An animated GIF of the first channel: every sample side by side (held-out clips above when given), one frame per time step; `caption` replaces the row labels in the title. */
-export function samplesGIF(r: SampleRunResult, reference?: { data: Float32Array; clips: number }, caption?: string): Uint8Array {
+/**
+ * An animated GIF of one channel: every sample as its own map (held-out clips in a row above when given), at several
+ * pixels per cell with coastlines and one colour bar, one GIF frame per time step; `caption` replaces the row labels.
+ */
+export function samplesGIF(r: SampleRunResult, reference?: { data: Float32Array; clips: number }, caption?: string, channel = 0): Uint8Array {
   const [n, C, F, H, W] = r.shape;
-  const rows: { data: Float32Array; count: number; label: string }[] = [];
-  if (reference) rows.push({ data: reference.data, count: reference.clips, label: 'top: held-out data' });
-  rows.push({ data: r.data, count: n, label: reference ? 'bottom: samples' : 'samples' });
-  const cols = Math.max(...rows.map((row) => row.count));
-  const gap = 1;
-  const height = rows.length * H + (rows.length - 1) * gap, width = cols * W + (cols - 1) * gap;
-  const framesOut: Float32Array[] = [];
-  for (let f = 0; f < F; f++) {
-    const img = new Float32Array(height * width).fill(Number.NaN);
-    rows.forEach((row, ri) => {
-      for (let k = 0; k < row.count; k++) {
-        const base = ((k * C) * F + f) * H * W;
-        for (let y = 0; y < H; y++) {
-          for (let x = 0; x < W; x++) img[(ri * (H + gap) + y) * width + k * (W + gap) + x] = row.data[base + y * W + x]!;
-        }
-      }
-    });
-    framesOut.push(img);
-  }
-  const units = r.runData.units[0];
-  const anim = renderFrames({
-    height, width, frames: framesOut, title: `${r.runData.variables[0]}  ${caption ?? rows.map((row) => row.label).join(', ')}`,
-    labels: framesOut.map((_, f) => `frame ${f + 1}/${F}`), ...(units ? { units } : {}),
-  }, { coastlines: false, scale: 2 });
+  const rows: PanelRow[] = [];
+  if (reference) rows.push({ data: reference.data, count: reference.clips, channels: C, channel, label: 'held-out data' });
+  rows.push({ data: r.data, count: n, channels: C, channel, label: r.times ? `samples (${formatRunTime(r.runData, r.times[0]!)}${n > 1 ? ', ...' : ''})` : 'samples' });
+  const units = r.runData.units[channel];
+  const precip = isPrecipitationLike(r.runData.variables[channel]!, units ?? undefined);
+  const anim = renderPanels({
+    rows, height: H, width: W, frames: F, ...(r.runData.lat ? { lat: r.runData.lat } : {}), ...(r.runData.lon ? { lon: r.runData.lon } : {}),
+    title: `${r.runData.variables[channel]}${caption ? `  ${caption}` : ''}`, ...(units ? { units } : {}),
+    labels: Array.from({ length: F }, (_, f) => `frame ${f + 1}/${F}`), ...(precip ? { colormap: 'rain' as const, vmin: 0 } : {}),
+  });
   return encodeGIF(anim, { delayMs: 300 });
 }
 

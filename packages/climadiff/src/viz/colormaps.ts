@@ -8,9 +8,11 @@
 //    the same function of the distance from the centre on both sides: the map is symmetric in lightness,
 //    lightest at the centre, and equal-size anomalies of either sign look equally strong. The table is
 //    computed once (256 entries) with D65 sRGB; colours outside the sRGB gamut are clipped.
+//  - rain (sequential, for non-negative amounts such as precipitation): near-white for none through blue to dark
+//    violet, a straight line in CIELAB with L* falling monotonically from 97 to 20, so more is always darker.
 import { VIRIDIS } from './viridis-data.js';
 
-export type ColormapName = 'viridis' | 'coolwarm';
+export type ColormapName = 'viridis' | 'coolwarm' | 'rain';
 
 export interface Colormap {
   name: string;
@@ -90,7 +92,12 @@ export const coolwarm: Colormap = {
   }),
 };
 
-export const COLORMAPS: Record<ColormapName, Colormap> = { viridis, coolwarm };
+export const rain: Colormap = {
+  name: 'rain', kind: 'sequential',
+  colors: table(256, (t) => labToSrgb(97 - 77 * t, 2 + 28 * t, -4 - 56 * t)),
+};
+
+export const COLORMAPS: Record<ColormapName, Colormap> = { viridis, coolwarm, rain };
 
 /** n colours sampled evenly from a colormap (linear interpolation between table entries). */
 export function resample(cm: Colormap, n: number): Uint8Array {

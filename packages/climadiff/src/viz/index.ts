@@ -4,3 +4,4 @@ export * from './font.js';
 export * from './coastlines.js';
 export * from './render.js';
 export * from './preview.js';
+export * from './panels.js';

@@ -59,7 +59,7 @@ export interface IndexedAnimation {
   vmax: number;
 }
 
-function percentile(sorted: Float32Array, q: number): number {
+export function percentile(sorted: Float32Array, q: number): number {
   const pos = q * (sorted.length - 1);
   const i = Math.floor(pos), w = pos - i;
   return sorted[i]! * (1 - w) + sorted[Math.min(sorted.length - 1, i + 1)]! * w;
@@ -104,7 +104,7 @@ export function formatTick(v: number, ticks: number[]): string {
   return v.toFixed(Math.max(0, -Math.floor(Math.log10(step) + 1e-9)));
 }
 
-function palette(cm: Colormap): Uint8Array {
+export function palette(cm: Colormap): Uint8Array {
   const p = new Uint8Array(256 * 3);
   p.set(resample(cm, LEVELS), 0);
   UI_COLOURS.forEach((c, i) => p.set(c, (LEVELS + i) * 3));

@@ -1,0 +1,163 @@
+// `climadiff sample --report DIR`: generated clips against the run's held-out (test) clips, per variable, on physical
+// values (the seed's histogram, QQ, bias map, spectra: eval/report.ts) and on anomalies from the training years'
+// monthly climatology (eval/weather.ts: mean squared change, spectra, lag autocorrelation, QQ in anomaly standard
+// deviations, variance-map R^2), with the acceptance of the reference models. A model that returns the climatology
+// has no anomalies worth the name, so it fails the anomaly rows even where its physical maps look right.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { openClipSource } from '../data/file-source.js';
+import type { ClipSource } from '../data/clip-source.js';
+import { fitNormStats, isPrecipitationLike, type NormStats } from '../data/normalise.js';
+import { monthIndices } from '../data/time-parts.js';
+import { decodeTimeParts } from '../data/time-parts.js';
+import { DataError } from '../data/types.js';
+import { writeReport } from '../eval/report.js';
+import { acceptance, weatherDiagnostics, weatherMarkdown, DEFAULT_CRITERIA, type AcceptanceRow, type WeatherCriteria, type WeatherDiagnostics } from '../eval/weather.js';
+import { runSimulate } from '../cli/simulate.js';
+import { samplesGIF, wetThreshold, type SampleRunResult } from './pipeline.js';
+import type { RunData } from './model-store.js';
+
+/** The run's data: its source file, or (when that is not on this machine) the built-in simulator's output by its recipe, cached. */
+export async function runSource(runData: RunData, log: (m: string) => void = () => {}): Promise<ClipSource> {
+  if (existsSync(runData.source)) return openClipSource(runData.source, runData.variables);
+  const sim = runData.recipe?.simulate;
+  if (!sim) throw new DataError('missing-file', `the run's data ${runData.source} are not on this machine (and the run has no recipe to recreate them)`);
+  const dir = process.env['CLIMADIFF_DATA_CACHE'] ?? join(homedir(), '.cache', 'climadiff');
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${sim.model}-seed${sim.seed}-${sim.frames}x${sim.every}h.nc`);
+  if (!existsSync(path)) {
+    log(`recreating the run's data: simulating ${sim.frames} frames of '${sim.model}' (seed ${sim.seed}) -> ${path}`);
+    const tmp = `${path}.tmp-${process.pid}.nc`;
+    await runSimulate({ model: sim.model, frames: sim.frames, seed: sim.seed, out: tmp, every: sim.every, progress: true });
+    const { renameSync } = await import('node:fs');
+    renameSync(tmp, path);
+  }
+  return openClipSource(path, runData.variables);
+}
+
+/** Held-out clips [N, C, F, H, W] (physical units, NaN where missing) starting at least F frames apart, and their frames' times. */
+export async function heldOutClips(source: ClipSource, runData: RunData, frames: number, maxClips = 256): Promise<{ data: Float32Array; count: number; starts: number[] }> {
+  const starts: number[] = [];
+  for (const s of runData.test) {
+    if (s + frames > source.timeSteps) continue;
+    if (starts.length === 0 || s >= starts[starts.length - 1]! + frames) starts.push(s);
+  }
+  if (starts.length === 0) throw new DataError('too-short', `the run's test split holds no clip of ${frames} frames`);
+  const chosen = starts.length > maxClips ? Array.from({ length: maxClips }, (_, i) => starts[Math.floor((i * starts.length) / maxClips)]!) : starts;
+  const C = source.channels.length, HW = source.height * source.width, per = C * frames * HW;
+  const data = new Float32Array(chosen.length * per);
+  for (let k = 0; k < chosen.length; k++) {
+    const block = await source.read(chosen[k]!, chosen[k]! + frames);
+    const d = block.data.map((v, i) => (block.mask[i] ? NaN : v));
+    data.set(d.subarray(0, per), k * per);
+  }
+  return { data, count: chosen.length, starts: chosen };
+}
+
+/** One channel of [N, C, F, H, W] clips as [N, F, H, W], minus the monthly climatology of each frame when given. */
+function channelClips(data: Float32Array, n: number, C: number, F: number, HW: number, c: number, anomaly: { clim: number[]; months: ArrayLike<number> } | null): Float32Array {
+  const out = new Float32Array(n * F * HW);
+  for (let i = 0; i < n; i++) for (let f = 0; f < F; f++) {
+    const src = ((i * C + c) * F + f) * HW, dst = (i * F + f) * HW;
+    const base = anomaly ? anomaly.months[i * F + f]! * HW : 0;
+    for (let j = 0; j < HW; j++) out[dst + j] = data[src + j]! - (anomaly ? anomaly.clim[base + j]! : 0);
+  }
+  return out;
+}
+
+export interface VariableVerdict {
+  variable: string;
+  anomaly: WeatherDiagnostics;
+  physical: WeatherDiagnostics;
+  rows: AcceptanceRow[];
+}
+
+export interface SampleReportResult { files: string[]; verdicts: VariableVerdict[] }
+
+/** The acceptance rows of one variable: anomaly rows for every variable, QQ in anomaly std for temperature-like, dry fraction and relative QQ for precipitation. */
+export function variableAcceptance(precip: boolean, anomaly: WeatherDiagnostics, physical: WeatherDiagnostics, criteria: Partial<WeatherCriteria> = DEFAULT_CRITERIA): AcceptanceRow[] {
+  const c = { ...DEFAULT_CRITERIA, ...criteria };
+  const onAnomalies = acceptance(anomaly, { ...c, qqScaledTol: precip ? null : c.qqScaledTol, qqRelativeTol: null, dryPoints: null })
+    .map((r) => ({ ...r, name: `${r.name} (anomalies)` }));
+  const onValues = precip ? acceptance(physical, { ...c, mscFactor: null, temporalFactor: null, spatialFactor: null, acfTol: null, varianceR2Min: null, qqScaledTol: null }) : [];
+  return [...onAnomalies, ...onValues];
+}
+
+export interface SampleReportOptions {
+  outDir: string;
+  samples: SampleRunResult;
+  title: string;
+  /** Markdown added under the title (e.g. the model card's committed figures). */
+  extra?: string;
+  criteria?: Partial<WeatherCriteria>;
+  log?: (m: string) => void;
+}
+
+/** Writes report.md (acceptance summary and anomaly diagnostics), weather.json and per-variable physical reports under outDir. */
+export async function writeSampleReport(o: SampleReportOptions): Promise<SampleReportResult> {
+  const r = o.samples;
+  const runData = r.runData;
+  const [n, C, F, H, W] = r.shape;
+  const HW = H * W;
+  const source = await runSource(runData, o.log);
+  const ref = await heldOutClips(source, runData, F);
+  // anomalies from the training years' monthly climatology, fitted here on the source (transform none) for every channel
+  const clim: NormStats = await fitNormStats(source, { kind: 'climatology', ranges: runData.trainRanges.length ? runData.trainRanges : undefined });
+  if (!source.time) throw new DataError('no-time', 'anomaly diagnostics need the data\'s time axis');
+  const refMonths = monthIndices(source.time);
+  const refFrameMonths = Int32Array.from({ length: ref.count * F }, (_, k) => refMonths[ref.starts[Math.floor(k / F)]! + (k % F)]!);
+  if (!r.times || !runData.time) throw new DataError('no-time', 'anomaly diagnostics need the samples\' dates (a model trained with a time axis)');
+  const sampleMonths = Int32Array.from(decodeTimeParts({ units: runData.time.units, calendar: runData.time.calendar, attrs: {}, values: r.times }), (p) => p.month - 1);
+  mkdirSync(o.outDir, { recursive: true });
+  const files: string[] = [];
+  const verdicts: VariableVerdict[] = [];
+  const md: string[] = [`# ${o.title}`, ''];
+  if (o.extra) md.push(o.extra.trim(), '');
+  md.push(`${n} generated clips against ${ref.count} held-out clips (test split, starts at least ${F} frames apart) of ${F} frames on the ${H}x${W} grid. ` +
+    'Anomalies are departures from the training years\' monthly climatology at each cell, for the month of each frame (the samples\' dates).', '');
+  for (let c = 0; c < C; c++) {
+    const variable = runData.variables[c]!;
+    const units = runData.units[c] ?? undefined;
+    const precip = isPrecipitationLike(variable, units);
+    const climC = clim.channels[c]!.climatology!;
+    const sAnom = channelClips(r.data, n, C, F, HW, c, { clim: climC, months: sampleMonths });
+    const rAnom = channelClips(ref.data, ref.count, C, F, HW, c, { clim: climC, months: refFrameMonths });
+    const sPhys = channelClips(r.data, n, C, F, HW, c, null), rPhys = channelClips(ref.data, ref.count, C, F, HW, c, null);
+    const scale = clim.channels[c]!.std;
+    const anomaly = weatherDiagnostics({ data: sAnom, shape: [n, F, H, W] }, { data: rAnom, shape: [ref.count, F, H, W] }, { scale });
+    const physical = weatherDiagnostics({ data: sPhys, shape: [n, F, H, W] }, { data: rPhys, shape: [ref.count, F, H, W] },
+      precip ? { dryThreshold: wetThreshold(units) || 1e-3 * scale } : {});
+    const rows = variableAcceptance(precip, anomaly, physical, o.criteria);
+    verdicts.push({ variable, anomaly, physical, rows });
+    md.push(`## ${variable}${units ? ` (${units})` : ''}`, '');
+    md.push(`${rows.filter((x) => x.pass).length} of ${rows.length} acceptance checks pass.`, '');
+    md.push('| check | measured | target | |', '|---|---|---|---|', ...rows.map((x) => `| ${x.name} | ${x.measured} | ${x.target} | ${x.pass ? 'pass' : '**miss**'} |`), '');
+    const anomalyRows = rows.filter((x) => x.name.endsWith('(anomalies)')), valueRows = rows.filter((x) => !x.name.endsWith('(anomalies)'));
+    md.push(weatherMarkdown(variable, 'anomalies', anomaly, anomalyRows).replace(/^#+ /gm, '### '), '');
+    if (precip) md.push(weatherMarkdown(variable, 'physical values', physical, valueRows).replace(/^#+ /gm, '### '), '');
+    // the seed's protocol on physical values, with pictures
+    const sub = join(o.outDir, variable);
+    files.push(...await writeReport(sub, {
+      variable, ...(units ? { units } : {}), samples: { data: sPhys, shape: [n, F, H, W] }, reference: { data: rPhys, shape: [ref.count, F, H, W] },
+      meta: { title: `${variable}: samples against held-out data (physical values)` },
+      ...(runData.lat ? { lat: runData.lat } : {}), ...(runData.lon ? { lon: runData.lon } : {}),
+    }));
+    const gif = join(o.outDir, `${variable}_samples_vs_data.gif`);
+    const shown = Math.min(ref.count, n, 4);
+    writeFileSync(gif, samplesGIF({ ...r, data: r.data.subarray(0, shown * C * F * HW), shape: [shown, C, F, H, W] },
+      { data: ref.data.subarray(0, shown * C * F * HW), clips: shown }, undefined, c));
+    files.push(gif);
+    md.push(`Physical values (histogram, QQ, bias map, spectra): [${variable}/report.md](${variable}/report.md). Held-out clips above, samples below: ![](${variable}_samples_vs_data.gif)`, '');
+  }
+  const clampRows = r.clamped.filter((x) => x.below + x.above > 0);
+  if (clampRows.length) {
+    md.push('## Clamped values', '', '| variable | below range / negative | above range | of |', '|---|---|---|---|',
+      ...clampRows.map((x) => `| ${x.variable} | ${x.below} | ${x.above} | ${x.total} |`), '');
+  }
+  const json = join(o.outDir, 'weather.json');
+  writeFileSync(json, JSON.stringify({ samples: n, reference: ref.count, frames: F, verdicts, clamped: r.clamped }, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 1));
+  const report = join(o.outDir, 'report.md');
+  writeFileSync(report, md.join('\n'));
+  return { files: [report, json, ...files], verdicts };
+}
