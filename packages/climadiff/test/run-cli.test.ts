@@ -103,3 +103,67 @@ test('error paths: missing checkpoint, invalid config, unknown variable, shape m
     renameSync(join(dir, 'statics.bak'), join(dir, 'run', 'statics.safetensors'));
   }
 });
+
+test('weather: tas and pr with climatology anomalies and the learned transform, samples for dates, exported model, report', async () => {
+  const cfg = join(dir, 'tiny2.json');
+  writeFileSync(cfg, JSON.stringify({ steps: 2, batchSize: 1, logEvery: 1, validateEvery: 2, validation: { maxBatches: 1, elboSteps: 2 }, checkpointEvery: 2,
+    lrSchedule: { kind: 'constant', warmupSteps: 0 } }));
+  const t = cli('train', '--data', 'earth.nc', '--vars', 'tas,pr', '--out', 'wrun', '--frames', '4', '--config', cfg, '--statics', '--threads', '1', '--channels', '8');
+  assert.equal(t.status, 0, t.stderr);
+  const runData = JSON.parse(readFileSync(join(dir, 'wrun', 'run-data.json'), 'utf8')) as { dateFeatures: string; time: { units: string; calendar: string; frameStep: number } };
+  assert.equal(runData.dateFeatures, 'year+day', '6-hourly frames: time of year and of day');
+  assert.deepEqual([runData.time.units, runData.time.calendar, runData.time.frameStep], ['hours since 2000-01-01 00:00:00', 'noleap', 6]);
+  const ck = JSON.parse(readFileSync(join(dir, 'wrun', readFileSync(join(dir, 'wrun', 'latest'), 'utf8').trim(), 'checkpoint.json'), 'utf8')) as
+    { modelConfig: { dateFeatures: number; learnedTransforms: { channel: number }[]; channels: number }; normStats: { channels: { kind: string; transform: string; min: number | null }[] } };
+  assert.equal(ck.modelConfig.dateFeatures, 4);
+  assert.equal(ck.modelConfig.channels, 8);
+  assert.deepEqual(ck.modelConfig.learnedTransforms.map((x) => x.channel), [1]);
+  assert.deepEqual(ck.normStats.channels.map((c) => [c.kind, c.transform, c.min]), [['climatology', 'none', null], ['per-variable', 'learned', 0]]);
+  // samples generated for given dates: valid_time holds them (noleap hours since 2000-01-01), 6 h apart
+  const s = cli('sample', '--checkpoint', 'wrun', '--n', '3', '--steps', '3', '--out', 'w.nc', '--dates', '2000-01-10, 2000-01-20 06:00', '--report', 'rep');
+  assert.equal(s.status, 0, s.stderr);
+  const ds = await openDataset(join(dir, 'w.nc'), { normalise: false });
+  const vt = ds.variables.get('valid_time')!;
+  assert.deepEqual(vt.shape, [3, 4]);
+  assert.deepEqual(Array.from(vt.data), [216, 222, 228, 234, 462, 468, 474, 480, 216, 222, 228, 234]);
+  assert.equal(vt.attrs['calendar'], 'noleap');
+  const pr = ds.variables.get('pr')!;
+  assert.equal(pr.units, 'mm h-1');
+  assert.ok(pr.data.every((v) => v >= 0 && Number.isFinite(v)), 'no negative rain');
+  assert.ok(ds.variables.get('tas')!.data.every((v) => v > 150 && v < 350), 'temperature back in kelvin around the climatology');
+  // the report: per variable, acceptance rows on anomalies, pictures
+  const report = readFileSync(join(dir, 'rep', 'report.md'), 'utf8');
+  assert.match(report, /## tas \(K\)/);
+  assert.match(report, /## pr \(mm h-1\)/);
+  assert.match(report, /mean squared change \(anomalies\)/);
+  assert.match(report, /dry fraction/);
+  for (const f of ['weather.json', 'tas/report.md', 'pr/histogram.svg', 'tas_samples_vs_data.gif']) assert.ok(existsSync(join(dir, 'rep', f)), f);
+  assert.match(s.stdout, /tas: \d+\/\d+ acceptance checks pass/);
+  // refusals before any sampling: an existing report folder, an impossible date, an unknown built-in model
+  const again = cli('sample', '--checkpoint', 'wrun', '--n', '1', '--steps', '2', '--out', 'w2.nc', '--report', 'rep');
+  assert.equal(again.status, 1);
+  assert.match(again.stderr, /existing report folder 'rep'/);
+  assert.ok(!existsSync(join(dir, 'w2.nc')));
+  const badDate = cli('sample', '--checkpoint', 'wrun', '--n', '1', '--steps', '2', '--out', 'w3.nc', '--dates', '2001-02-29');
+  assert.equal(badDate.status, 1);
+  assert.match(badDate.stderr, /'2001-02-29' is not a valid date in the noleap calendar/);
+  const nope = cli('sample', '--checkpoint', 'builtin:nope', '--out', 'w4.nc');
+  assert.equal(nope.status, 1);
+  assert.match(nope.stderr, /no built-in model 'nope' \(built-in: /);
+  // an exported model samples exactly what its run folder samples
+  const { exportModel } = await import('../src/run/model-store.js');
+  const { sampleRun } = await import('../src/run/pipeline.js');
+  exportModel(join(dir, 'wrun'), join(dir, 'exported'), 'tiny');
+  const a = sampleRun({ runDir: join(dir, 'wrun'), n: 1, steps: 2, seed: 4, dates: ['2000-01-05'] });
+  const b = sampleRun({ runDir: join(dir, 'exported'), n: 1, steps: 2, seed: 4, dates: ['2000-01-05'] });
+  assert.deepEqual(Array.from(b.data), Array.from(a.data));
+  // a model without date conditioning refuses --dates
+  const nd = cli('train', '--data', 'earth.nc', '--vars', 'tas', '--out', 'nodates', '--frames', '4', '--config', cfg, '--dates', 'none', '--normalisation', 'per-variable', '--channels', '8');
+  assert.equal(nd.status, 0, nd.stderr);
+  const ndS = cli('sample', '--checkpoint', 'nodates', '--n', '1', '--steps', '2', '--out', 'w5.nc', '--dates', '2000-01-05');
+  assert.equal(ndS.status, 1);
+  assert.match(ndS.stderr, /not conditioned on the date/);
+  const badT = cli('train', '--data', 'earth.nc', '--vars', 'tas', '--out', 'r9', '--steps', '1', '--transform', 'tas=cube');
+  assert.equal(badT.status, 1);
+  assert.match(badT.stderr, /VAR=none\|sqrt\|learned/);
+});

@@ -10,6 +10,7 @@ import { register as registerConvert } from './convert.js';
 import { register as registerPreview } from './preview.js';
 import { register as registerSimulate } from './simulate.js';
 import { register as registerRun, registerDemo } from './run-commands.js';
+import { register as registerReference } from './reference.js';
 
 export function buildProgram(): Command {
   const program = new Command('climadiff')
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerSimulate(data);
   registerRun(program);
   registerDemo(program);
+  registerReference(program);
   return program;
 }
 

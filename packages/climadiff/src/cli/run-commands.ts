@@ -67,6 +67,7 @@ export function register(program: Command): void {
     .option('--steps <n>', 'total optimizer steps', positiveInt)
     .option('--minutes <m>', 'wall-clock budget of this invocation in minutes', positiveNumber)
     .option('--batch-size <n>', 'clips per batch', positiveInt)
+    .option('--channels <n>', 'U-Net base channels (width; default 32)', positiveInt)
     .option('--statics', 'condition on the grid\'s static fields: land-sea mask (from the file\'s land fraction), sin/cos latitude, orography')
     .option('--preview-every <n>', 'write previews/step-NNNNNN.gif (samples from the EMA weights) every n steps', positiveInt)
     .option('--normalisation <kind>', `per-variable | climatology (anomalies from the training years' monthly means) for channels without a transform (default ${DEFAULT_NORMALISATION})`, normalisationOption)
@@ -77,7 +78,7 @@ export function register(program: Command): void {
     .option('--precision <p>', `${PRECISION_HELP} (recorded in the run)`)
     .option('--device <d>', DEVICE_HELP, deviceOption, 'cpu')
     .action(async (o: { data: string; vars: string; out: string; config?: string; frames: number; steps?: number; minutes?: number; batchSize?: number; previewEvery?: number; statics?: boolean; resume?: boolean; threads?: number; precision?: string; device: string;
-      normalisation?: NormKind; transform?: Record<string, ChannelTransform>; dates: DateFeatureKind | 'auto' }) => {
+      normalisation?: NormKind; transform?: Record<string, ChannelTransform>; dates: DateFeatureKind | 'auto'; channels?: number }) => {
       if (o.threads) torch.setNumThreads(o.threads);
       const file = readConfig(o.config);
       const precision = precisionOption(o.precision ?? (file.precision as string | undefined), o.device);
@@ -92,6 +93,7 @@ export function register(program: Command): void {
           data: o.data, variables: o.vars.split(',').map((s) => s.trim()).filter(Boolean), runDir: o.out, frames: o.frames,
           config, resume: o.resume ?? false, statics: o.statics ?? false, device: o.device, onProgress: bar.onProgress, dates: o.dates,
           ...(o.normalisation ? { normalisation: o.normalisation } : {}), ...(o.transform ? { transforms: o.transform } : {}),
+          ...(o.channels ? { model: { channels: o.channels } } : {}),
           onLog: (m) => process.stderr.write(`\n${m}\n`),
         });
       } finally {

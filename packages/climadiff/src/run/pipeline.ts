@@ -50,6 +50,8 @@ export interface TrainRunOptions {
   dates?: DateFeatureKind | 'auto';
   /** How to recreate the data on another machine (recorded in the run). */
   recipe?: RunData['recipe'];
+  /** Stop this invocation at this step (a checkpoint is written). */
+  untilStep?: number;
   onProgress?: (p: TrainProgress) => void;
   onLog?: (m: string) => void;
 }
@@ -148,7 +150,7 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainResult & { data
   const precision = resolvePrecision((config as { precision?: string }).precision, device);
   const result = await train({
     model, config, device, data: trainSet, validation, runDir: o.runDir, resume: o.resume ?? false,
-    modelConfig, normStats: JSON.parse(JSON.stringify(stats)),
+    modelConfig, normStats: JSON.parse(JSON.stringify(stats)), ...(o.untilStep ? { untilStep: o.untilStep } : {}),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...(o.onLog ? { onLog: o.onLog } : {}),
     // previews: the same seed every time, so successive GIFs show the same noise denoised by a better model
     preview: ({ step, schedule, samples, steps }) => {

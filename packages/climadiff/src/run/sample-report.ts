@@ -3,9 +3,9 @@
 // monthly climatology (eval/weather.ts: mean squared change, spectra, lag autocorrelation, QQ in anomaly standard
 // deviations, variance-map R^2), with the acceptance of the reference models. A model that returns the climatology
 // has no anomalies worth the name, so it fails the anomaly rows even where its physical maps look right.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { openClipSource } from '../data/file-source.js';
 import type { ClipSource } from '../data/clip-source.js';
 import { fitNormStats, isPrecipitationLike, type NormStats } from '../data/normalise.js';
@@ -18,22 +18,31 @@ import { runSimulate } from '../cli/simulate.js';
 import { samplesGIF, wetThreshold, type SampleRunResult } from './pipeline.js';
 import type { RunData } from './model-store.js';
 
-/** The run's data: its source file, or (when that is not on this machine) the built-in simulator's output by its recipe, cached. */
+/** Where the output of a simulator recipe is cached ($CLIMADIFF_DATA_CACHE or ~/.cache/climadiff). */
+export function recipeDataPath(recipe: NonNullable<RunData['recipe']>): string {
+  const sim = recipe.simulate;
+  const dir = process.env['CLIMADIFF_DATA_CACHE'] ?? join(homedir(), '.cache', 'climadiff');
+  return join(dir, `${sim.model}-seed${sim.seed}-${sim.frames}x${sim.every}h.nc`);
+}
+
+/** The simulator's output of a recipe, simulated once (into a temporary name, then renamed) and cached. */
+export async function ensureRecipeData(recipe: NonNullable<RunData['recipe']>, log: (m: string) => void = () => {}): Promise<string> {
+  const path = recipeDataPath(recipe);
+  if (existsSync(path)) return path;
+  const sim = recipe.simulate;
+  mkdirSync(dirname(path), { recursive: true });
+  log(`simulating ${sim.frames} frames of '${sim.model}' (seed ${sim.seed}, every ${sim.every} h) -> ${path}`);
+  const tmp = `${path}.tmp-${process.pid}.nc`;
+  await runSimulate({ model: sim.model, frames: sim.frames, seed: sim.seed, out: tmp, every: sim.every, progress: true });
+  renameSync(tmp, path);
+  return path;
+}
+
+/** The run's data: its source file, or (when that is not on this machine) the simulator's output by the run's recipe. */
 export async function runSource(runData: RunData, log: (m: string) => void = () => {}): Promise<ClipSource> {
   if (existsSync(runData.source)) return openClipSource(runData.source, runData.variables);
-  const sim = runData.recipe?.simulate;
-  if (!sim) throw new DataError('missing-file', `the run's data ${runData.source} are not on this machine (and the run has no recipe to recreate them)`);
-  const dir = process.env['CLIMADIFF_DATA_CACHE'] ?? join(homedir(), '.cache', 'climadiff');
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, `${sim.model}-seed${sim.seed}-${sim.frames}x${sim.every}h.nc`);
-  if (!existsSync(path)) {
-    log(`recreating the run's data: simulating ${sim.frames} frames of '${sim.model}' (seed ${sim.seed}) -> ${path}`);
-    const tmp = `${path}.tmp-${process.pid}.nc`;
-    await runSimulate({ model: sim.model, frames: sim.frames, seed: sim.seed, out: tmp, every: sim.every, progress: true });
-    const { renameSync } = await import('node:fs');
-    renameSync(tmp, path);
-  }
-  return openClipSource(path, runData.variables);
+  if (!runData.recipe) throw new DataError('missing-file', `the run's data ${runData.source} are not on this machine (and the run has no recipe to recreate them)`);
+  return openClipSource(await ensureRecipeData(runData.recipe, log), runData.variables);
 }
 
 /** Held-out clips [N, C, F, H, W] (physical units, NaN where missing) starting at least F frames apart, and their frames' times. */

@@ -1,0 +1,54 @@
+// `climadiff reference train|milestone|finish NAME`: the reference models' fixed recipes (run/reference.ts), driven by
+// scripts/train-reference.
+import type { Command } from 'commander';
+import * as torch from '@climadiff/torch';
+import { finishReference, referenceSpec, saveMilestone, trainReference, REFERENCES } from '../run/reference.js';
+import { hasCheckpoint } from '../train/checkpoint.js';
+import { CheckpointError } from '../train/checkpoint.js';
+import { progressBar, countBar, type CountBar } from '../train/progress.js';
+import { positiveInt, positiveNumber } from './options.js';
+
+export function register(program: Command): void {
+  const ref = program.command('reference').description(`train and export the reference models (${Object.keys(REFERENCES).join(', ')}) by their fixed recipes`);
+  ref.command('train')
+    .description('train a reference model (or continue it: --resume continues the run folder, or the committed milestone on a fresh machine)')
+    .argument('<name>', Object.keys(REFERENCES).join(' | '))
+    .option('--run-dir <dir>', 'run folder (default runs/reference-NAME)')
+    .option('--resume', 'continue the run folder, or the committed milestone when the folder has no checkpoint')
+    .option('--minutes <m>', 'wall-clock budget of this invocation', positiveNumber)
+    .option('--until-step <n>', 'stop at this step', positiveInt)
+    .option('--threads <n>', 'intra-op threads (bit-for-bit resumption needs the same count)', positiveInt)
+    .action(async (name: string, o: { runDir?: string; resume?: boolean; minutes?: number; untilStep?: number; threads?: number }) => {
+      referenceSpec(name);
+      const runDir = o.runDir ?? `runs/reference-${name}`;
+      if (!o.resume && hasCheckpoint(runDir)) throw new CheckpointError(`${runDir} already holds a run of '${name}'; pass --resume to continue it`);
+      const bar = progressBar();
+      try {
+        const r = await trainReference(name, { runDir, resume: o.resume ?? false, onProgress: bar.onProgress, log: (m) => { bar.stop(); process.stderr.write(`${m}\n`); },
+          ...(o.minutes ? { minutes: o.minutes } : {}), ...(o.untilStep ? { untilStep: o.untilStep } : {}), ...(o.threads ? { threads: o.threads } : {}) });
+        process.stdout.write(`${name}: step ${r.step} in ${runDir}\n`);
+      } finally { bar.stop(); }
+    });
+  ref.command('milestone')
+    .description('copy the run\'s latest checkpoint to the committed milestone folder (packages/climadiff/models/NAME/resume)')
+    .argument('<name>')
+    .option('--run-dir <dir>', 'run folder (default runs/reference-NAME)')
+    .action((name: string, o: { runDir?: string }) => {
+      referenceSpec(name);
+      process.stdout.write(`${saveMilestone(name, o.runDir ?? `runs/reference-${name}`)}\n`);
+    });
+  ref.command('finish')
+    .description('export the EMA weights to packages/climadiff/models/NAME, sample the evaluation clips, write the report and the model card')
+    .argument('<name>')
+    .option('--run-dir <dir>', 'run folder (default runs/reference-NAME)')
+    .option('--threads <n>', 'intra-op threads', positiveInt)
+    .action(async (name: string, o: { runDir?: string; threads?: number }) => {
+      if (o.threads) torch.setNumThreads(o.threads);
+      const sampling: { bar: CountBar | null } = { bar: null };
+      try {
+        const files = await finishReference(name, { runDir: o.runDir ?? `runs/reference-${name}`, log: (m) => process.stderr.write(`${m}\n`),
+          onSampleStep: (s, total) => { sampling.bar ??= countBar('sample (ancestral)', total); sampling.bar.update(s + 1); } });
+        process.stdout.write(`${files.join('\n')}\n`);
+      } finally { sampling.bar?.stop(); }
+    });
+}

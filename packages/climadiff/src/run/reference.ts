@@ -1,0 +1,184 @@
+// The reference models (`builtin:NAME`): each trained by one fixed recipe (`scripts/train-reference NAME`), resumable
+// across sessions and machines, exported with a model card to packages/climadiff/models/NAME. The recipe's choices
+// and the measurements behind them are in docs/recipe.md.
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, hostname } from 'node:os';
+import { join } from 'node:path';
+import * as torch from '@climadiff/torch';
+import type { NormKind, ChannelTransform } from '../data/normalise.js';
+import type { UNet3DConfigInput } from '../models/index.js';
+import type { TrainConfigInput, TrainProgress } from '../train/index.js';
+import { hasCheckpoint, loadCheckpoint } from '../train/checkpoint.js';
+import { readMetrics } from '../train/metrics.js';
+import { trainRun, sampleRun, type SampleRunResult } from './pipeline.js';
+import { builtinModelsDir, exportModel, type RunData } from './model-store.js';
+import { ensureRecipeData, writeSampleReport, type VariableVerdict } from './sample-report.js';
+
+export interface ReferenceSpec {
+  name: string;
+  description: string;
+  recipe: NonNullable<RunData['recipe']>;
+  variables: string[];
+  frames: number;
+  statics: boolean;
+  normalisation: NormKind;
+  transforms: Record<string, ChannelTransform>;
+  model: Partial<UNet3DConfigInput>;
+  /** Training config; `steps` is the planned total, to be raised if the diagnostics still improve. */
+  train: TrainConfigInput & { steps: number };
+  /** The evaluation of the model card: clips, sampler steps, seed. */
+  evaluation: { samples: number; steps: number; seed: number };
+}
+
+/** Ten simulated years of 6-hourly Earth-model output: years 1-8 train, 9 validation, 10 test (the default 0.8/0.1/0.1 time-block split). */
+export const EARTH_RECIPE = { simulate: { model: 'earth' as const, frames: 14600, seed: 1, every: 6 } };
+
+export const REFERENCES: Record<string, ReferenceSpec> = {
+  earth: {
+    name: 'earth',
+    description: 'near-surface temperature and precipitation of the built-in Earth model, 32 x 64, clips of 8 frames 6 h apart',
+    recipe: EARTH_RECIPE,
+    variables: ['tas', 'pr'],
+    frames: 8,
+    statics: true,
+    normalisation: 'climatology',
+    transforms: { pr: 'learned' },
+    model: { channels: 16 },
+    train: {
+      seed: 0, steps: 19_200, batchSize: 8, precision: 'fp32',
+      optimizer: { kind: 'adamw', lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.01 },
+      lrSchedule: { kind: 'constant', warmupSteps: 100 }, emaDecay: 0.999,
+      validateEvery: 500, validation: { maxBatches: 8, elboSteps: 16, elboSamples: 1 }, checkpointEvery: 200, keepCheckpoints: 2, logEvery: 20,
+    },
+    evaluation: { samples: 64, steps: 256, seed: 0 },
+  },
+};
+
+export function referenceSpec(name: string): ReferenceSpec {
+  const spec = REFERENCES[name];
+  if (!spec) throw new Error(`no reference model '${name}' (known: ${Object.keys(REFERENCES).join(', ')})`);
+  return spec;
+}
+
+/** The committed resumable checkpoint of a reference (milestones only): packages/climadiff/models/NAME/resume. */
+export function milestoneDir(name: string): string { return join(builtinModelsDir(), name, 'resume'); }
+
+export interface TrainReferenceOptions {
+  runDir: string;
+  /** Continue runDir, or the committed milestone when runDir has no checkpoint (else a fresh run). */
+  resume: boolean;
+  /** Wall-clock budget of this invocation (default: until the planned steps). */
+  minutes?: number;
+  /** Stop at this step (a checkpoint is written). */
+  untilStep?: number;
+  threads?: number;
+  onProgress?: (p: TrainProgress) => void;
+  log?: (m: string) => void;
+}
+
+/**
+ * Trains (or continues) a reference model in runDir. A runDir without a checkpoint starts from the committed milestone
+ * when there is one (copied in), so a fresh machine continues where the last session stopped.
+ */
+export async function trainReference(name: string, o: TrainReferenceOptions): Promise<{ step: number; resumed: boolean }> {
+  const spec = referenceSpec(name);
+  const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  if (o.threads) torch.setNumThreads(o.threads);
+  const dataPath = await ensureRecipeData(spec.recipe, log);
+  if (o.resume && !hasCheckpoint(o.runDir) && existsSync(join(milestoneDir(name), 'latest'))) {
+    log(`starting from the committed milestone ${milestoneDir(name)}`);
+    mkdirSync(o.runDir, { recursive: true });
+    cpSync(milestoneDir(name), o.runDir, { recursive: true });
+  }
+  const resume = hasCheckpoint(o.runDir);
+  await trainRun({
+    data: dataPath, variables: spec.variables, runDir: o.runDir, frames: spec.frames, statics: spec.statics, resume,
+    normalisation: spec.normalisation, transforms: spec.transforms, model: spec.model, recipe: spec.recipe,
+    config: { ...spec.train, ...(o.minutes ? { minutes: o.minutes } : {}) }, ...(o.untilStep ? { untilStep: o.untilStep } : {}),
+    ...(o.onProgress ? { onProgress: o.onProgress } : {}), onLog: log,
+  });
+  return { step: loadCheckpoint(o.runDir).step, resumed: resume };
+}
+
+/** Copies the run's latest checkpoint (with run-data and statics) to the committed milestone folder. */
+export function saveMilestone(name: string, runDir: string): string {
+  const ck = loadCheckpoint(runDir);
+  const dest = milestoneDir(name);
+  const tmp = `${dest}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  const ckName = ck.dir.split('/').pop()!;
+  cpSync(ck.dir, join(tmp, ckName), { recursive: true });
+  writeFileSync(join(tmp, 'latest'), ckName);
+  for (const f of ['run-data.json', 'statics.safetensors', 'metrics.jsonl']) if (existsSync(join(runDir, f))) cpSync(join(runDir, f), join(tmp, f));
+  rmSync(dest, { recursive: true, force: true });
+  cpSync(tmp, dest, { recursive: true });
+  rmSync(tmp, { recursive: true, force: true });
+  return dest;
+}
+
+export interface FinishReferenceOptions {
+  runDir: string;
+  onSampleStep?: (step: number, steps: number) => void;
+  log?: (m: string) => void;
+}
+
+/** Exports the run to models/NAME, samples the evaluation clips, writes the report and the model card. */
+export async function finishReference(name: string, o: FinishReferenceOptions): Promise<string[]> {
+  const spec = referenceSpec(name);
+  const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const outDir = join(builtinModelsDir(), name);
+  const files = exportModel(o.runDir, outDir, name);
+  const ev = spec.evaluation;
+  log(`sampling ${ev.samples} clips (${ev.steps} ancestral steps) for the model card`);
+  const t0 = Date.now();
+  const samples = sampleRun({ runDir: outDir, n: ev.samples, steps: ev.steps, seed: ev.seed, precision: 'fp32', ...(o.onSampleStep ? { onStep: o.onSampleStep } : {}) });
+  const sampleSeconds = (Date.now() - t0) / 1000;
+  const reportDir = join(outDir, 'evaluation');
+  rmSync(reportDir, { recursive: true, force: true });
+  const rep = await writeSampleReport({ outDir: reportDir, samples, title: `builtin:${name}: ${ev.samples} samples against the held-out year`, log });
+  const card = join(outDir, 'MODEL_CARD.md');
+  writeFileSync(card, modelCard(spec, o.runDir, samples, rep.verdicts, sampleSeconds));
+  const summary = join(outDir, 'diagnostics.json');
+  writeFileSync(summary, JSON.stringify({ step: loadCheckpoint(o.runDir).step, verdicts: rep.verdicts.map((v) => ({ variable: v.variable, rows: v.rows })) }, null, 1));
+  return [...files, card, summary, ...rep.files];
+}
+
+function modelCard(spec: ReferenceSpec, runDir: string, samples: SampleRunResult, verdicts: VariableVerdict[], sampleSeconds: number): string {
+  const ck = loadCheckpoint(runDir);
+  const metrics = existsSync(join(runDir, 'metrics.jsonl')) ? readMetrics(join(runDir, 'metrics.jsonl')) : [];
+  const vals = metrics.filter((m) => typeof m.val_loss === 'number');
+  const model = JSON.parse(readFileSync(join(builtinModelsDir(), spec.name, 'model.json'), 'utf8')) as { modelConfig: Record<string, unknown> };
+  const params = ((): number => { let n = 0; for (const t of Object.values(torch.load(join(builtinModelsDir(), spec.name, 'ema.safetensors')))) n += t.numel(); return n; })();
+  const s = spec.recipe.simulate;
+  const hours = ck.elapsedMs / 3_600_000;
+  const lines: string[] = [];
+  lines.push(`# Model card: builtin:${spec.name}`, '');
+  lines.push(`${spec.description}. Load it with \`--checkpoint builtin:${spec.name}\` (e.g. \`npx climadiff sample --checkpoint builtin:${spec.name} --out s.nc --dates 2010-07-01 --report rep\`).`, '');
+  lines.push('| | |', '|---|---|');
+  lines.push(`| data | \`climadiff data simulate --model ${s.model} --frames ${s.frames} --every ${s.every} --seed ${s.seed}\` (${s.frames / 1460} years of 6-hourly frames from 2000-01-01, noleap calendar); recreated from this recipe where the file is absent |`);
+  lines.push(`| split | time blocks 0.8 / 0.1 / 0.1: years 2000-2007 train, 2008 validation, 2009 test (clip-span gaps between) |`);
+  lines.push(`| variables | ${spec.variables.join(', ')}; normalisation ${spec.normalisation} for channels without a transform; transforms ${Object.entries(spec.transforms).map(([k, v]) => `${k}: ${v}`).join(', ')} |`);
+  lines.push(`| conditioning | static fields (land-sea mask, sin/cos latitude); date (${samples.runData.dateFeatures}) |`);
+  lines.push(`| model | UNet3D, ${params.toLocaleString('en')} parameters: ${JSON.stringify(spec.model)} (full config in model.json) |`);
+  lines.push(`| training | \`scripts/train-reference ${spec.name}\`: ${JSON.stringify({ batchSize: spec.train.batchSize, lr: spec.train.optimizer?.lr, schedule: spec.train.lrSchedule, ema: spec.train.emaDecay, precision: spec.train.precision })} |`);
+  lines.push(`| trained | step ${ck.step.toLocaleString('en')} of ${spec.train.steps.toLocaleString('en')} planned, ${ck.samplesSeen.toLocaleString('en')} clips, ${hours.toFixed(2)} h of training wall time |`);
+  lines.push(`| machine | ${cpus().length} x ${cpus()[0]?.model ?? 'CPU'} (${hostname() ? 'this session\'s' : ''} machine), engine PyTorch ${torch.backends.engine().version} |`);
+  lines.push(`| last validation loss | ${vals.length ? `${vals[vals.length - 1]!.val_loss} at step ${vals[vals.length - 1]!.step}` : 'n/a'} |`);
+  lines.push(`| evaluation | ${spec.evaluation.samples} clips, ancestral sampler ${spec.evaluation.steps} steps, seed ${spec.evaluation.seed}, dates drawn from the training calendar (${sampleSeconds.toFixed(0)} s); report in [evaluation/report.md](evaluation/report.md) |`);
+  lines.push('');
+  lines.push('## Acceptance on the held-out year', '');
+  for (const v of verdicts) {
+    lines.push(`### ${v.variable}: ${v.rows.filter((r) => r.pass).length} of ${v.rows.length} checks pass`, '');
+    lines.push('| check | measured | target | |', '|---|---|---|---|', ...v.rows.map((r) => `| ${r.name} | ${r.measured} | ${r.target} | ${r.pass ? 'pass' : '**miss**'} |`), '');
+  }
+  lines.push('## Validation loss and diagnostics against steps', '', '![loss curve](loss_curve.png)', '');
+  if (vals.length) lines.push('| step | validation loss | bits/dim |', '|---|---|---|', ...vals.map((m) => `| ${m.step} | ${Number(m.val_loss).toFixed(4)} | ${typeof m.bpd === 'number' ? m.bpd.toFixed(3) : ''} |`), '');
+  lines.push('## In PyTorch', '', 'The weights load into the PyTorch twin `interop/pytorch/unet3d.py` (same parameter names):', '', '```python',
+    'import json, torch', 'from unet3d import UNet3D, load_safetensors', `m = json.load(open("packages/climadiff/models/${spec.name}/model.json"))`,
+    'model = UNet3D(m["modelConfig"]); model.load_state_dict(load_safetensors(".../ema.safetensors")); model.eval()',
+    '# v = model(z, logsnr, cond, date): cond = statics.safetensors["statics"] [S, H, W] per example, date = [sin, cos] of the time of year (+ time of day)',
+    '# precipitation enters as y = model.encode(x / std) with std from m["normStats"]; temperature as (x - climatology[month]) / std', '```', '');
+  lines.push('## Resuming', '', `\`scripts/train-reference ${spec.name} --resume\` continues the committed milestone (\`resume/\`) bit for bit on the same machine, thread count and precision; on another machine it continues correctly but not bit for bit (other CPU kernels round differently).`, '');
+  return lines.join('\n');
+}
