@@ -295,6 +295,7 @@ function applyAffine(stats: NormStats, data: Float32Array, mask: Uint8Array | nu
     const clim = ch.kind === 'climatology' ? ch.climatology! : null;
     const sqrt = ch.transform === 'sqrt';
     const lo = ch.min;
+    const tol = 1e-5 * ch.std;
     for (let f = 0; f < F; f++) {
       const base = (c * F + f) * frame;
       const climBase = clim ? months![f]! * frame : 0;
@@ -305,9 +306,10 @@ function applyAffine(stats: NormStats, data: Float32Array, mask: Uint8Array | nu
         if (!inverse) { out[k] = (forwardTransform(ch.transform, data[k]!) - m) / ch.std; continue; }
         let t = data[k]! * ch.std + m;
         total[c]!++;
-        if (sqrt && t < 0) { t = 0; below[c]!++; }
+        // clamped values are counted when they lie beyond float32 round-off of the normalised value (tol)
+        if (sqrt && t < 0) { if (t < -tol) below[c]!++; t = 0; }
         let x = sqrt ? t * t : t;
-        if (lo !== null && x < lo) { if (!(sqrt && t === 0)) below[c]!++; x = lo; }
+        if (lo !== null && x < lo) { if (!sqrt && x < lo - tol) below[c]!++; x = lo; }
         out[k] = x;
       }
     }
