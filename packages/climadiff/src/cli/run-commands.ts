@@ -159,7 +159,7 @@ export function registerDemo(program: Command): void {
     .description('the main job: simulate, train for a bounded time, sample, and write a run folder with a report')
     .option('--out <dir>', 'run folder', 'runs/demo')
     .option('--minutes <m>', 'training time in minutes', positiveNumber, 10)
-    .option('--samples <n>', 'sequences to generate', positiveInt, 4)
+    .option('--samples <n>', 'sequences to generate', positiveInt, 8)
     .option('--sample-steps <n>', 'ancestral sampler steps', positiveInt, 100)
     .option('--threads <n>', THREADS_HELP, positiveInt)
     .option('--precision <p>', PRECISION_HELP)

@@ -283,20 +283,20 @@ export function acceptance(d: WeatherDiagnostics, criteria: Partial<WeatherCrite
   factor('spatial', 'spatial power', c.spatialFactor, d.spatial.ratio, (i) => `wavenumber ${d.spatial.wavenumber[i]}`);
   if (c.acfTol !== null && c.acfTol !== undefined) {
     checkTol('acfTol', c.acfTol, 0);
-    rows.push(absRow('acf', 'lag autocorrelation', d.acf.difference, (i) => `lag ${d.acf.lag[i]}`, c.acfTol, '|difference|', `|difference| <= ${fmt(c.acfTol)} at every lag`));
+    rows.push(absRow('acf', 'lag autocorrelation', d.acf.difference, (i) => `lag ${d.acf.lag[i]}`, c.acfTol, 'abs. difference', `abs. difference <= ${fmt(c.acfTol)} at every lag`));
   }
   const qqUpTo = (maxLevel: number) => d.qq.levels.map((q, i) => [q, i] as const).filter(([q]) => q <= maxLevel + 1e-12).map(([, i]) => i);
   if (d.qq.scaled !== null && c.qqScaledTol !== null && c.qqScaledTol !== undefined) {
     checkTol('qqScaledTol', c.qqScaledTol, 0);
     const maxLevel = c.qqScaledMaxLevel ?? 0.999, idx = qqUpTo(maxLevel), scaled = d.qq.scaled;
     rows.push(absRow('qqScaled', 'upper quantiles (scale units)', idx.map((i) => scaled[i]!), (w) => `q=${d.qq.levels[idx[w]!]}`, c.qqScaledTol,
-      '|difference| / scale', `|difference| <= ${fmt(c.qqScaledTol)} x scale (${fmt(d.qq.scale)}) up to q=${maxLevel}`));
+      'abs. difference / scale', `abs. difference <= ${fmt(c.qqScaledTol)} x scale (${fmt(d.qq.scale)}) up to q=${maxLevel}`));
   }
   if (d.qq.scaled === null && c.qqRelativeTol !== null && c.qqRelativeTol !== undefined) {
     checkTol('qqRelativeTol', c.qqRelativeTol, 0);
     const maxLevel = c.qqRelativeMaxLevel ?? 0.999, idx = qqUpTo(maxLevel);
     rows.push(absRow('qqRelative', 'upper quantiles (relative)', idx.map((i) => d.qq.relative[i]!), (w) => `q=${d.qq.levels[idx[w]!]}`, c.qqRelativeTol,
-      '|relative difference|', `|relative difference| <= ${fmt(100 * c.qqRelativeTol)}% up to q=${maxLevel}`));
+      'abs. relative difference', `abs. relative difference <= ${fmt(100 * c.qqRelativeTol)}% up to q=${maxLevel}`));
   }
   if (c.varianceR2Min !== null && c.varianceR2Min !== undefined) {
     if (!Number.isFinite(c.varianceR2Min)) throw new Error(`acceptance: criterion varianceR2Min must be a finite number, got ${c.varianceR2Min}`);
