@@ -129,6 +129,7 @@ export async function finishReference(name: string, o: FinishReferenceOptions): 
   const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   const outDir = join(builtinModelsDir(), name);
   const files = exportModel(o.runDir, outDir, name);
+  for (const f of ['loss_curve.png', 'loss_curve.svg']) if (existsSync(join(o.runDir, f))) { cpSync(join(o.runDir, f), join(outDir, f)); files.push(join(outDir, f)); }
   const ev = spec.evaluation;
   log(`sampling ${ev.samples} clips (${ev.steps} ancestral steps) for the model card`);
   const t0 = Date.now();
@@ -138,13 +139,32 @@ export async function finishReference(name: string, o: FinishReferenceOptions): 
   rmSync(reportDir, { recursive: true, force: true });
   const rep = await writeSampleReport({ outDir: reportDir, samples, title: `builtin:${name}: ${ev.samples} samples against the held-out year`, log });
   const card = join(outDir, 'MODEL_CARD.md');
-  writeFileSync(card, modelCard(spec, o.runDir, samples, rep.verdicts, sampleSeconds));
   const summary = join(outDir, 'diagnostics.json');
-  writeFileSync(summary, JSON.stringify({ step: loadCheckpoint(o.runDir).step, verdicts: rep.verdicts.map((v) => ({ variable: v.variable, rows: v.rows })) }, null, 1));
-  return [...files, card, summary, ...rep.files];
+  const step = loadCheckpoint(o.runDir).step;
+  writeFileSync(summary, JSON.stringify({ step, verdicts: rep.verdicts.map((v) => ({ variable: v.variable, rows: v.rows })) }, null, 1));
+  // the diagnostics against steps: every evaluation of the reference is kept (one per finish, across sessions)
+  const historyPath = join(outDir, 'history.json');
+  const history = (existsSync(historyPath) ? JSON.parse(readFileSync(historyPath, 'utf8')) as HistoryEntry[] : []).filter((h) => h.step !== step);
+  history.push(historyEntry(step, samples, rep.verdicts));
+  history.sort((a, b) => a.step - b.step);
+  writeFileSync(historyPath, `${JSON.stringify(history, null, 1)}\n`);
+  writeFileSync(card, modelCard(spec, o.runDir, samples, rep.verdicts, sampleSeconds, history));
+  return [...files, card, summary, historyPath, ...rep.files];
 }
 
-function modelCard(spec: ReferenceSpec, runDir: string, samples: SampleRunResult, verdicts: VariableVerdict[], sampleSeconds: number): string {
+/** Key figures of one evaluation, per variable: checks passed and the worst point of each check. */
+export interface HistoryEntry { step: number; clips: number; variables: Record<string, { passed: number; checks: number; measured: Record<string, string> }> }
+
+function historyEntry(step: number, samples: SampleRunResult, verdicts: VariableVerdict[]): HistoryEntry {
+  return {
+    step, clips: samples.shape[0],
+    variables: Object.fromEntries(verdicts.map((v) => [v.variable, {
+      passed: v.rows.filter((r) => r.pass).length, checks: v.rows.length, measured: Object.fromEntries(v.rows.map((r) => [r.name, r.measured])),
+    }])),
+  };
+}
+
+function modelCard(spec: ReferenceSpec, runDir: string, samples: SampleRunResult, verdicts: VariableVerdict[], sampleSeconds: number, history: HistoryEntry[]): string {
   const ck = loadCheckpoint(runDir);
   const metrics = existsSync(join(runDir, 'metrics.jsonl')) ? readMetrics(join(runDir, 'metrics.jsonl')) : [];
   const vals = metrics.filter((m) => typeof m.val_loss === 'number');
@@ -172,7 +192,14 @@ function modelCard(spec: ReferenceSpec, runDir: string, samples: SampleRunResult
     lines.push(`### ${v.variable}: ${v.rows.filter((r) => r.pass).length} of ${v.rows.length} checks pass`, '');
     lines.push('| check | measured | target | |', '|---|---|---|---|', ...v.rows.map((r) => `| ${r.name} | ${r.measured} | ${r.target} | ${r.pass ? 'pass' : '**miss**'} |`), '');
   }
-  lines.push('## Validation loss and diagnostics against steps', '', '![loss curve](loss_curve.png)', '');
+  lines.push('## Validation loss and diagnostics against steps', '');
+  for (const variable of spec.variables) {
+    const names = [...new Set(history.flatMap((h) => Object.keys(h.variables[variable]?.measured ?? {})))];
+    lines.push(`${variable}, every evaluation so far (${spec.evaluation.samples} clips each):`, '',
+      `| step | checks passed | ${names.join(' | ')} |`, `|---|---|${names.map(() => '---').join('|')}|`,
+      ...history.map((h) => { const v = h.variables[variable]; return `| ${h.step} | ${v ? `${v.passed}/${v.checks}` : ''} | ${names.map((n) => v?.measured[n] ?? '').join(' | ')} |`; }), '');
+  }
+  lines.push('Training and validation loss: ![loss curve](loss_curve.png)', '');
   if (vals.length) lines.push('| step | validation loss | bits/dim |', '|---|---|---|', ...vals.map((m) => `| ${m.step} | ${Number(m.val_loss).toFixed(4)} | ${typeof m.bpd === 'number' ? m.bpd.toFixed(3) : ''} |`), '');
   lines.push('## In PyTorch', '', 'The weights load into the PyTorch twin `interop/pytorch/unet3d.py` (same parameter names):', '', '```python',
     'import json, torch', 'from unet3d import UNet3D, load_safetensors', `m = json.load(open("packages/climadiff/models/${spec.name}/model.json"))`,
