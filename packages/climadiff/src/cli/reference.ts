@@ -42,11 +42,14 @@ export function register(program: Command): void {
     .argument('<name>')
     .option('--run-dir <dir>', 'run folder (default runs/reference-NAME)')
     .option('--threads <n>', 'intra-op threads', positiveInt)
-    .action(async (name: string, o: { runDir?: string; threads?: number }) => {
+    .option('--samples <n>', 'evaluation clips (default: the recipe\'s)', positiveInt)
+    .option('--steps <n>', 'evaluation sampler steps (default: the recipe\'s)', positiveInt)
+    .action(async (name: string, o: { runDir?: string; threads?: number; samples?: number; steps?: number }) => {
       if (o.threads) torch.setNumThreads(o.threads);
       const sampling: { bar: CountBar | null } = { bar: null };
       try {
         const files = await finishReference(name, { runDir: o.runDir ?? `runs/reference-${name}`, log: (m) => process.stderr.write(`${m}\n`),
+          ...(o.samples ? { samples: o.samples } : {}), ...(o.steps ? { steps: o.steps } : {}),
           onSampleStep: (s, total) => { sampling.bar ??= countBar('sample (ancestral)', total); sampling.bar.update(s + 1); } });
         process.stdout.write(`${files.join('\n')}\n`);
       } finally { sampling.bar?.stop(); }

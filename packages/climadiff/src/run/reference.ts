@@ -2,7 +2,7 @@
 // across sessions and machines, exported with a model card to packages/climadiff/models/NAME. The recipe's choices
 // and the measurements behind them are in docs/recipe.md.
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, hostname } from 'node:os';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import * as torch from '@climadiff/torch';
 import type { NormKind, ChannelTransform } from '../data/normalise.js';
@@ -10,7 +10,7 @@ import type { UNet3DConfigInput } from '../models/index.js';
 import type { TrainConfigInput, TrainProgress } from '../train/index.js';
 import { hasCheckpoint, loadCheckpoint } from '../train/checkpoint.js';
 import { readMetrics } from '../train/metrics.js';
-import { trainRun, sampleRun, type SampleRunResult } from './pipeline.js';
+import { trainRun, sampleRun, formatRunTime, type SampleRunResult } from './pipeline.js';
 import { builtinModelsDir, exportModel, type RunData } from './model-store.js';
 import { ensureRecipeData, writeSampleReport, type VariableVerdict } from './sample-report.js';
 
@@ -119,6 +119,9 @@ export function saveMilestone(name: string, runDir: string): string {
 
 export interface FinishReferenceOptions {
   runDir: string;
+  /** Override the recipe's evaluation size (clips, sampler steps), e.g. for a quick check; the card records what was used. */
+  samples?: number;
+  steps?: number;
   onSampleStep?: (step: number, steps: number) => void;
   log?: (m: string) => void;
 }
@@ -130,7 +133,7 @@ export async function finishReference(name: string, o: FinishReferenceOptions): 
   const outDir = join(builtinModelsDir(), name);
   const files = exportModel(o.runDir, outDir, name);
   for (const f of ['loss_curve.png', 'loss_curve.svg']) if (existsSync(join(o.runDir, f))) { cpSync(join(o.runDir, f), join(outDir, f)); files.push(join(outDir, f)); }
-  const ev = spec.evaluation;
+  const ev = { ...spec.evaluation, ...(o.samples ? { samples: o.samples } : {}), ...(o.steps ? { steps: o.steps } : {}) };
   log(`sampling ${ev.samples} clips (${ev.steps} ancestral steps) for the model card`);
   const t0 = Date.now();
   const samples = sampleRun({ runDir: outDir, n: ev.samples, steps: ev.steps, seed: ev.seed, precision: 'fp32', ...(o.onSampleStep ? { onStep: o.onSampleStep } : {}) });
@@ -148,7 +151,7 @@ export async function finishReference(name: string, o: FinishReferenceOptions): 
   history.push(historyEntry(step, samples, rep.verdicts));
   history.sort((a, b) => a.step - b.step);
   writeFileSync(historyPath, `${JSON.stringify(history, null, 1)}\n`);
-  writeFileSync(card, modelCard(spec, o.runDir, samples, rep.verdicts, sampleSeconds, history));
+  writeFileSync(card, modelCard({ ...spec, evaluation: ev }, o.runDir, samples, rep.verdicts, sampleSeconds, history));
   return [...files, card, summary, historyPath, ...rep.files];
 }
 
@@ -164,6 +167,15 @@ function historyEntry(step: number, samples: SampleRunResult, verdicts: Variable
   };
 }
 
+/** 'training clips start 2000-01-01 .. 2007-10-10, test clips start ...' from the run's time axis (a regular one). */
+function splitText(runData: RunData): string {
+  const t = runData.time;
+  if (!t || t.trainStarts.length === 0 || runData.trainRanges.length === 0 || runData.test.length === 0) return 'see run data';
+  const at = (index: number) => formatRunTime(runData, t.trainStarts[0]! + (index - runData.trainRanges[0]![0]) * t.frameStep);
+  return `training clips start ${formatRunTime(runData, t.trainStarts[0]!)} .. ${formatRunTime(runData, t.trainStarts[t.trainStarts.length - 1]!)}, ` +
+    `held-out (test) clips ${at(runData.test[0]!)} .. ${at(runData.test[runData.test.length - 1]!)}, validation between`;
+}
+
 function modelCard(spec: ReferenceSpec, runDir: string, samples: SampleRunResult, verdicts: VariableVerdict[], sampleSeconds: number, history: HistoryEntry[]): string {
   const ck = loadCheckpoint(runDir);
   const metrics = existsSync(join(runDir, 'metrics.jsonl')) ? readMetrics(join(runDir, 'metrics.jsonl')) : [];
@@ -177,13 +189,13 @@ function modelCard(spec: ReferenceSpec, runDir: string, samples: SampleRunResult
   lines.push(`${spec.description}. Load it with \`--checkpoint builtin:${spec.name}\` (e.g. \`npx climadiff sample --checkpoint builtin:${spec.name} --out s.nc --dates 2010-07-01 --report rep\`).`, '');
   lines.push('| | |', '|---|---|');
   lines.push(`| data | \`climadiff data simulate --model ${s.model} --frames ${s.frames} --every ${s.every} --seed ${s.seed}\` (${s.frames / 1460} years of 6-hourly frames from 2000-01-01, noleap calendar); recreated from this recipe where the file is absent |`);
-  lines.push(`| split | time blocks 0.8 / 0.1 / 0.1: years 2000-2007 train, 2008 validation, 2009 test (clip-span gaps between) |`);
+  lines.push(`| split | time blocks 0.8 / 0.1 / 0.1 (clip-span gaps between): ${splitText(samples.runData)} |`);
   lines.push(`| variables | ${spec.variables.join(', ')}; normalisation ${spec.normalisation} for channels without a transform; transforms ${Object.entries(spec.transforms).map(([k, v]) => `${k}: ${v}`).join(', ')} |`);
   lines.push(`| conditioning | static fields (land-sea mask, sin/cos latitude); date (${samples.runData.dateFeatures}) |`);
   lines.push(`| model | UNet3D, ${params.toLocaleString('en')} parameters: ${JSON.stringify(spec.model)} (full config in model.json) |`);
   lines.push(`| training | \`scripts/train-reference ${spec.name}\`: ${JSON.stringify({ batchSize: spec.train.batchSize, lr: spec.train.optimizer?.lr, schedule: spec.train.lrSchedule, ema: spec.train.emaDecay, precision: spec.train.precision })} |`);
   lines.push(`| trained | step ${ck.step.toLocaleString('en')} of ${spec.train.steps.toLocaleString('en')} planned, ${ck.samplesSeen.toLocaleString('en')} clips, ${hours.toFixed(2)} h of training wall time |`);
-  lines.push(`| machine | ${cpus().length} x ${cpus()[0]?.model ?? 'CPU'} (${hostname() ? 'this session\'s' : ''} machine), engine PyTorch ${torch.backends.engine().version} |`);
+  lines.push(`| machine | ${cpus().length} x ${cpus()[0]?.model ?? 'CPU'}, ${torch.getNumThreads()} thread(s), engine PyTorch ${torch.backends.engine().version} (the last training session's machine) |`);
   lines.push(`| last validation loss | ${vals.length ? `${vals[vals.length - 1]!.val_loss} at step ${vals[vals.length - 1]!.step}` : 'n/a'} |`);
   lines.push(`| evaluation | ${spec.evaluation.samples} clips, ancestral sampler ${spec.evaluation.steps} steps, seed ${spec.evaluation.seed}, dates drawn from the training calendar (${sampleSeconds.toFixed(0)} s); report in [evaluation/report.md](evaluation/report.md) |`);
   lines.push('');
