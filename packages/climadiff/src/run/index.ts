@@ -1,0 +1,6 @@
+// The main job as library functions: training and sampling runs, model folders (builtin:NAME), reports, references.
+export * from './pipeline.js';
+export { loadSamplingModel, exportModel, resolveModelPath, builtinModels, builtinModelsDir, type SamplingModel, type ExportedModel } from './model-store.js';
+export { writeSampleReport, heldOutClips, runSource, type SampleReportOptions, type SampleReportResult, type VariableVerdict } from './sample-report.js';
+export { REFERENCES, referenceSpec, trainReference, finishReference, type ReferenceSpec } from './reference.js';
+export { runDemo, type DemoOptions } from './demo.js';
