@@ -108,7 +108,8 @@ test('weather: tas and pr with climatology anomalies and the learned transform, 
   const cfg = join(dir, 'tiny2.json');
   writeFileSync(cfg, JSON.stringify({ steps: 2, batchSize: 1, logEvery: 1, validateEvery: 2, validation: { maxBatches: 1, elboSteps: 2 }, checkpointEvery: 2,
     lrSchedule: { kind: 'constant', warmupSteps: 0 } }));
-  const t = cli('train', '--data', 'earth.nc', '--vars', 'tas,pr', '--out', 'wrun', '--frames', '4', '--config', cfg, '--statics', '--threads', '1', '--channels', '8');
+  const t = cli('train', '--data', 'earth.nc', '--vars', 'tas,pr', '--out', 'wrun', '--frames', '4', '--config', cfg, '--statics', '--threads', '1', '--channels', '8',
+    '--transform', 'pr=learned');
   assert.equal(t.status, 0, t.stderr);
   const runData = JSON.parse(readFileSync(join(dir, 'wrun', 'run-data.json'), 'utf8')) as { dateFeatures: string; time: { units: string; calendar: string; frameStep: number } };
   assert.equal(runData.dateFeatures, 'year+day', '6-hourly frames: time of year and of day');
@@ -163,6 +164,13 @@ test('weather: tas and pr with climatology anomalies and the learned transform, 
   const ndS = cli('sample', '--checkpoint', 'nodates', '--n', '1', '--steps', '2', '--out', 'w5.nc', '--dates', '2000-01-05');
   assert.equal(ndS.status, 1);
   assert.match(ndS.stderr, /not conditioned on the date/);
+  // the default transform of precipitation is sqrt (docs/recipe.md)
+  const sq = cli('train', '--data', 'earth.nc', '--vars', 'pr', '--out', 'sqrun', '--frames', '4', '--config', cfg, '--channels', '8', '--dates', 'none');
+  assert.equal(sq.status, 0, sq.stderr);
+  const sqck = JSON.parse(readFileSync(join(dir, 'sqrun', readFileSync(join(dir, 'sqrun', 'latest'), 'utf8').trim(), 'checkpoint.json'), 'utf8')) as
+    { modelConfig: { learnedTransforms: unknown[] }; normStats: { channels: { transform: string; kind: string }[] } };
+  assert.deepEqual(sqck.normStats.channels.map((c) => [c.kind, c.transform]), [['climatology', 'sqrt']]);
+  assert.deepEqual(sqck.modelConfig.learnedTransforms, []);
   const badT = cli('train', '--data', 'earth.nc', '--vars', 'tas', '--out', 'r9', '--steps', '1', '--transform', 'tas=cube');
   assert.equal(badT.status, 1);
   assert.match(badT.stderr, /VAR=none\|sqrt\|learned/);

@@ -42,7 +42,7 @@ export const REFERENCES: Record<string, ReferenceSpec> = {
     frames: 8,
     statics: true,
     normalisation: 'climatology',
-    transforms: { pr: 'learned' },
+    transforms: { pr: 'sqrt' },
     model: { channels: 16 },
     train: {
       seed: 0, steps: 19_200, batchSize: 8, precision: 'fp32',
