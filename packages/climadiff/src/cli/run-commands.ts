@@ -70,7 +70,7 @@ export function register(program: Command): void {
     .option('--channels <n>', 'U-Net base channels (width; default 32)', positiveInt)
     .option('--statics', 'condition on the grid\'s static fields: land-sea mask (from the file\'s land fraction), sin/cos latitude, orography')
     .option('--preview-every <n>', 'write previews/step-NNNNNN.gif (samples from the EMA weights) every n steps', positiveInt)
-    .option('--normalisation <kind>', `per-variable | climatology (anomalies from the training years' monthly means) for channels without a transform (default ${DEFAULT_NORMALISATION})`, normalisationOption)
+    .option('--normalisation <kind>', `per-variable | climatology (anomalies from the training years' monthly means) of every channel but a learned-transform one, after its transform (default ${DEFAULT_NORMALISATION})`, normalisationOption)
     .option('--transform <spec>', `value transform per variable, VAR=${CHANNEL_TRANSFORMS.join('|')}[,...] (default: sqrt for precipitation, none otherwise; docs/recipe.md)`, transformsOption)
     .option('--dates <kind>', `date conditioning: auto (time of year, and of day for sub-daily frames) | ${DATE_FEATURE_KINDS.join(' | ')}`, datesKindOption, 'auto')
     .option('--resume', 'continue from the run folder\'s latest checkpoint, bit for bit (with the same --threads)')

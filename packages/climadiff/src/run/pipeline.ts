@@ -42,7 +42,7 @@ export interface TrainRunOptions {
   statics?: boolean;
   /** 'cpu' (default), 'cuda' or 'cuda:N'. */
   device?: string;
-  /** Normalisation of channels without a transform (default DEFAULT_NORMALISATION). */
+  /** Normalisation of every channel but learned-transform ones, applied after the channel's transform (default DEFAULT_NORMALISATION). */
   normalisation?: NormKind;
   /** Value transform per variable (default: 'sqrt' for precipitation-like variables, else 'none'). */
   transforms?: Record<string, ChannelTransform>;
@@ -57,7 +57,7 @@ export interface TrainRunOptions {
 }
 
 /**
- * The default normalisation of channels without a transform: anomalies from the training years' monthly
+ * The default normalisation (of every channel but learned-transform ones): anomalies from the training years' monthly
  * climatology (docs/model-card: the measurement that chose it).
  */
 export const DEFAULT_NORMALISATION: NormKind = 'climatology';

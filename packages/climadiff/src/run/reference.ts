@@ -46,7 +46,7 @@ export const REFERENCES: Record<string, ReferenceSpec> = {
     model: { channels: 16 },
     train: {
       seed: 0, steps: 19_200, batchSize: 8, precision: 'fp32',
-      optimizer: { kind: 'adamw', lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.01 },
+      optimizer: { kind: 'adamw', lr: 3e-4, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.01 }, // docs/recipe.md: 3e-4 beat 1e-3
       lrSchedule: { kind: 'constant', warmupSteps: 100 }, emaDecay: 0.999,
       validateEvery: 500, validation: { maxBatches: 8, elboSteps: 16, elboSamples: 1 }, checkpointEvery: 200, keepCheckpoints: 2, logEvery: 20,
     },
@@ -190,7 +190,7 @@ function modelCard(spec: ReferenceSpec, runDir: string, samples: SampleRunResult
   lines.push('| | |', '|---|---|');
   lines.push(`| data | \`climadiff data simulate --model ${s.model} --frames ${s.frames} --every ${s.every} --seed ${s.seed}\` (${s.frames / 1460} years of 6-hourly frames from 2000-01-01, noleap calendar); recreated from this recipe where the file is absent |`);
   lines.push(`| split | time blocks 0.8 / 0.1 / 0.1 (clip-span gaps between): ${splitText(samples.runData)} |`);
-  lines.push(`| variables | ${spec.variables.join(', ')}; normalisation ${spec.normalisation} for channels without a transform; transforms ${Object.entries(spec.transforms).map(([k, v]) => `${k}: ${v}`).join(', ')} |`);
+  lines.push(`| variables | ${spec.variables.join(', ')}; normalisation ${spec.normalisation} (after the transform; learned-transform channels are only scaled); transforms ${Object.entries(spec.transforms).map(([k, v]) => `${k}: ${v}`).join(', ')} |`);
   lines.push(`| conditioning | static fields (land-sea mask, sin/cos latitude); date (${samples.runData.dateFeatures}) |`);
   lines.push(`| model | UNet3D, ${params.toLocaleString('en')} parameters: ${JSON.stringify(spec.model)} (full config in model.json) |`);
   lines.push(`| training | \`scripts/train-reference ${spec.name}\`: ${JSON.stringify({ batchSize: spec.train.batchSize, lr: spec.train.optimizer?.lr, schedule: spec.train.lrSchedule, ema: spec.train.emaDecay, precision: spec.train.precision })} |`);
