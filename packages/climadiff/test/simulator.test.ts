@@ -14,7 +14,8 @@ import {
 } from '../src/data/simulator/index.js';
 import { DataError } from '../src/data/types.js';
 import { Command } from 'commander';
-import { runSimulate, register } from '../src/cli/simulate.js';
+import { register } from '../src/cli/simulate.js';
+import { runSimulate } from '../src/run/simulate.js';
 import { openDataset } from '../src/data/readers/index.js';
 
 torch.setNumThreads(1);

@@ -4,3 +4,4 @@ export { loadSamplingModel, exportModel, resolveModelPath, builtinModels, builti
 export { writeSampleReport, heldOutClips, runSource, type SampleReportOptions, type SampleReportResult, type VariableVerdict } from './sample-report.js';
 export { REFERENCES, referenceSpec, trainReference, finishReference, type ReferenceSpec } from './reference.js';
 export { runDemo, type DemoOptions } from './demo.js';
+export { runSimulate, type SimulateOptions } from './simulate.js';

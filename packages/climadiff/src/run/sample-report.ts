@@ -14,7 +14,7 @@ import { decodeTimeParts } from '../data/time-parts.js';
 import { DataError } from '../data/types.js';
 import { writeReport } from '../eval/report.js';
 import { acceptance, weatherDiagnostics, weatherMarkdown, DEFAULT_CRITERIA, type AcceptanceRow, type WeatherCriteria, type WeatherDiagnostics } from '../eval/weather.js';
-import { runSimulate } from '../cli/simulate.js';
+import { runSimulate } from './simulate.js';
 import { samplesGIF, wetThreshold, type SampleRunResult } from './pipeline.js';
 import type { RunData } from './model-store.js';
 
