@@ -208,6 +208,12 @@ test('checkpoints: keep the newest K, clear errors for missing or corrupt ones, 
   const trained = loadTrainedModel(uninterruptedDir, (cfg) => { assert.deepEqual(cfg, { channels: 2 }); return new TinyDenoiser(2); });
   assert.equal(trained.model.training, false);
   assert.equal(trained.denoiser.parameterisation, 'v');
+  // the network says what it predicts; a config that names another parameterisation is refused, not silently used
+  const epsModel = Object.assign(freshModel(), { parameterisation: 'eps' as const });
+  assert.equal(new Trainer({ model: epsModel, config: { ...BASE, steps: 1 }, data }).denoiser.parameterisation, 'eps');
+  assert.equal(new Trainer({ model: epsModel, config: { ...BASE, steps: 1, diffusion: { parameterisation: 'eps' } }, data }).denoiser.parameterisation, 'eps');
+  assert.throws(() => new Trainer({ model: epsModel, config: { ...BASE, steps: 1, diffusion: { parameterisation: 'v' } }, data }),
+    (e: unknown) => e instanceof ConfigError && /says the network predicts 'v' but the network declares 'eps'/.test((e as Error).message));
   assertSameMaps(bytesOf(trained.model.stateDict()), bytesOf(loadCheckpoint(uninterruptedDir).ema), 'EMA weights loaded for sampling');
 });
 

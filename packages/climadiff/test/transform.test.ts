@@ -8,7 +8,8 @@ import { MonotoneTransform } from '../src/models/transform.js';
 import { UNet3D } from '../src/models/index.js';
 import { lossPerExample, transformWeight } from '../src/train/objective.js';
 import { parseTrainConfig } from '../src/train/config.js';
-import { makeSchedule, modelDenoiser } from '../src/train/trainer.js';
+import { makeSchedule } from '../src/train/trainer.js';
+import { asDenoiser } from '../src/models/denoiser.js';
 
 torch.setNumThreads(2);
 
@@ -97,7 +98,7 @@ test('training loss with a learned transform: v-loss of the transformed data min
   assert.equal(transformWeight(cfg, 2), 0.5);
   assert.equal(transformWeight(parseTrainConfig({ steps: 1, transformWeight: 2 }), 2), 2);
   const schedule = makeSchedule(cfg.diffusion);
-  const den = modelDenoiser(model, 'v');
+  const den = asDenoiser(model);
   const x = torch.rand([2, 2, 2, 4, 8]).mul(2);
   const g1 = new torch.Generator({ seed: 9 }), g2 = new torch.Generator({ seed: 9 });
   const withPenalty = lossPerExample(cfg, den, x, schedule, undefined, undefined, g1, model);

@@ -1,7 +1,20 @@
-// The U-Net as a diffusion-core Denoiser: (z, logsnr, context?) => prediction, with the model's parameterisation.
+// A network as a diffusion-core Denoiser: (z, logsnr, context?) => prediction, in the parameterisation the network
+// itself declares. The one wrapper the trainer, the samplers, the tasks and the tests use: the network is the single
+// source of truth for what it predicts (a training config no longer says it separately).
 import type { Tensor } from '@climadiff/torch';
-import { denoiser, type Denoiser } from '../diffusion/parameterisation.js';
-import type { UNet3D } from './unet3d.js';
+import { denoiser, type Denoiser, type Parameterisation } from '../diffusion/parameterisation.js';
+
+/** A network that predicts, from z_t and the noise level (and conditioning), the quantity it declares. */
+export interface DenoisingNetwork {
+  /** What forward predicts ('v' when a network does not say: the seed's choice). */
+  readonly parameterisation?: Parameterisation;
+  forward(x: Tensor, logsnr: Tensor, cond?: Tensor, date?: Tensor): Tensor;
+}
+
+/** The parameterisation of a network's output. */
+export function networkParameterisation(net: DenoisingNetwork): Parameterisation {
+  return net.parameterisation ?? 'v';
+}
 
 /** What a conditioned model takes besides z and the noise level: static fields and the clip's date features. */
 export interface ModelContext {
@@ -35,11 +48,11 @@ export function packContext(c: ModelContext): Tensor | ModelContext | undefined 
 }
 
 /**
- * Wraps model.forward as a Denoiser. The conditioning is options.{cond, date}, overridden per call by the call's
- * context (a Tensor: the fields; or { cond, date }).
+ * Wraps net.forward as a Denoiser in the network's parameterisation. The conditioning is options.{cond, date},
+ * overridden per call by the call's context (a Tensor: the fields; or { cond, date }).
  */
-export function asDenoiser(model: UNet3D, options: AsDenoiserOptions = {}): Denoiser {
-  return denoiser(model.config.parameterisation, (z, logsnr, context) => {
+export function asDenoiser(model: DenoisingNetwork, options: AsDenoiserOptions = {}): Denoiser {
+  return denoiser(networkParameterisation(model), (z, logsnr, context) => {
     const c = resolveContext(context, options);
     return model.forward(z, logsnr, c.cond, c.date);
   });

@@ -2,8 +2,8 @@
 export { UNet3D, ModelInputError } from './unet3d.js';
 export { unet3dConfig, ModelConfigError } from './config.js';
 export type { UNet3DConfig, UNet3DConfigInput, BoundaryConfig, ModelParameterisation } from './config.js';
-export { asDenoiser } from './denoiser.js';
-export type { AsDenoiserOptions } from './denoiser.js';
+export { asDenoiser, networkParameterisation, resolveContext, packContext } from './denoiser.js';
+export type { AsDenoiserOptions, DenoisingNetwork, ModelContext } from './denoiser.js';
 export { SpaceConv, PointConv, ResBlock, Attention, Block, Upsample, sinusoidalEmbedding } from './layers.js';
 export { PRECISIONS, PrecisionError, defaultPrecision, resolvePrecision, autocastDtype, inPrecision, withPrecision } from './precision.js';
 export type { Precision } from './precision.js';

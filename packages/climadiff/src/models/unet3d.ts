@@ -8,7 +8,7 @@
 // shapes are identical to interop/pytorch/unet3d.py.
 import * as torch from '@climadiff/torch';
 import type { Tensor } from '@climadiff/torch';
-import { unet3dConfig, ModelConfigError, type UNet3DConfig, type UNet3DConfigInput } from './config.js';
+import { unet3dConfig, ModelConfigError, type UNet3DConfig, type UNet3DConfigInput, type ModelParameterisation } from './config.js';
 import { Attention, Block, ResBlock, SpaceConv, Upsample, sinusoidalEmbedding } from './layers.js';
 import { onDevice } from '../diffusion/tensor-utils.js';
 import { MonotoneTransform, type InverseCounts } from './transform.js';
@@ -170,6 +170,8 @@ export class UNet3D extends Module {
   }
 
   /** Levels below the top halve H and W, so both must be divisible by this. */
+  /** What forward predicts (config.parameterisation). */
+  get parameterisation(): ModelParameterisation { return this.config.parameterisation; }
   get spatialMultiple(): number { return 2 ** (this.config.channelMults.length - 1); }
 
   /**

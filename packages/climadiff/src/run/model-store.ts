@@ -12,7 +12,7 @@ import { parseNormStats, type NormStats } from '../data/normalise.js';
 import { UNet3D, unet3dConfig, type UNet3DConfigInput } from '../models/index.js';
 import { loadCheckpoint, CheckpointError } from '../train/checkpoint.js';
 import { DiffusionConfigSchema } from '../train/config.js';
-import { makeSchedule } from '../train/objective.js';
+import { makeSchedule, checkParameterisation } from '../train/objective.js';
 import type { Schedule } from '../diffusion/schedule.js';
 
 /** What a run remembers about its data, so samples come back on the same grid, in the same units, for dates. */
@@ -131,17 +131,21 @@ export function loadSamplingModel(spec: string): SamplingModel {
     }
     const weights = join(dir, WEIGHTS_FILE);
     if (!existsSync(weights)) throw new CheckpointError(`${dir}: ${WEIGHTS_FILE} is missing`);
+    const model = buildModel(m.modelConfig, torch.load(weights), weights);
+    const diffusion = DiffusionConfigSchema.parse(m.diffusionConfig);
+    checkParameterisation(model, diffusion, join(dir, MODEL_FILE));
     return {
-      model: buildModel(m.modelConfig, torch.load(weights), weights),
-      schedule: makeSchedule(DiffusionConfigSchema.parse(m.diffusionConfig)),
+      model, schedule: makeSchedule(diffusion),
       stats: parseNormStats(m.normStats), runData: m.runData, statics: readStatics(dir, m.runData), step: m.training.step, dir,
     };
   }
   const runData = readRunData(dir);
   const ck = loadCheckpoint(dir);
+  const model = buildModel(ck.modelConfig, ck.ema, `checkpoint ${ck.dir}`);
+  const diffusion = DiffusionConfigSchema.parse(ck.diffusionConfig ?? ck.trainConfig.diffusion);
+  checkParameterisation(model, diffusion, `checkpoint ${ck.dir}`);
   return {
-    model: buildModel(ck.modelConfig, ck.ema, `checkpoint ${ck.dir}`),
-    schedule: makeSchedule(DiffusionConfigSchema.parse(ck.diffusionConfig ?? ck.trainConfig.diffusion)),
+    model, schedule: makeSchedule(diffusion),
     stats: parseNormStats(ck.normStats), runData, statics: readStatics(dir, runData), step: ck.step, dir,
   };
 }

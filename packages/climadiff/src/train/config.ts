@@ -27,8 +27,11 @@ export const DiffusionConfigSchema = z.object({
   logsnrMax: z.number().default(30),
   /** Shift of the logSNR (eqs 2.65-2.66 applied to lambda - shift); 0 is the seed's schedule. */
   shift: z.number().default(0),
-  /** What the network predicts (the seed's choice is v). */
-  parameterisation: z.enum(['v', 'eps', 'x']).default('v'),
+  /**
+   * Deprecated: what the network predicts is the network's own (UNet3DConfig.parameterisation). Older runs stored it
+   * here; when given it must agree with the network (checked when training and loading).
+   */
+  parameterisation: z.enum(['v', 'eps', 'x']).optional(),
 }).strict();
 export type DiffusionConfig = z.infer<typeof DiffusionConfigSchema>;
 
@@ -74,7 +77,7 @@ export const TrainConfigSchema = z.object({
   transformWeight: z.number().nonnegative().nullable().default(null),
   /** Use the batch's missing-data mask (1 = missing) so missing elements never reach the loss. */
   maskedLoss: z.boolean().default(true),
-  diffusion: DiffusionConfigSchema.default({ schedule: 'alpha-cosine', logsnrMin: -30, logsnrMax: 30, shift: 0, parameterisation: 'v' }),
+  diffusion: DiffusionConfigSchema.default({ schedule: 'alpha-cosine', logsnrMin: -30, logsnrMax: 30, shift: 0 }),
   /** Stop with an error after this many non-finite (NaN / Inf) losses in a row. */
   maxNonFiniteInARow: positiveInt.default(5),
   logEvery: positiveInt.default(10),

@@ -2,7 +2,7 @@
 import type { Schedule, Denoiser } from '../diffusion/index.js';
 import { DiffusionConfigSchema } from './config.js';
 import { loadCheckpoint, CheckpointError, type LoadedCheckpoint } from './checkpoint.js';
-import { makeSchedule, modelDenoiser, type TrainableModel } from './trainer.js';
+import { makeSchedule, trainingDenoiser, type TrainableModel } from './trainer.js';
 
 export interface TrainedModel<M extends TrainableModel> {
   /** The model with the EMA weights (or the raw weights with { ema: false }), in eval mode. */
@@ -24,5 +24,5 @@ export function loadTrainedModel<M extends TrainableModel>(runDir: string, build
   }
   model.eval();
   const diffusion = DiffusionConfigSchema.parse(checkpoint.diffusionConfig ?? checkpoint.trainConfig.diffusion);
-  return { model, denoiser: modelDenoiser(model, diffusion.parameterisation), schedule: makeSchedule(diffusion), checkpoint };
+  return { model, denoiser: trainingDenoiser(model, diffusion, `checkpoint ${checkpoint.dir}`), schedule: makeSchedule(diffusion), checkpoint };
 }

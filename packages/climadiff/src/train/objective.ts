@@ -2,22 +2,32 @@
 // the per-example loss of the configured kind.
 import type * as torch from '@climadiff/torch';
 import type { Tensor } from '@climadiff/torch';
-import { alphaCosineSchedule, denoiser, vLoss, weightedLoss, type Denoiser, type Schedule, type Weighting } from '../diffusion/index.js';
+import { alphaCosineSchedule, vLoss, weightedLoss, type Denoiser, type Schedule, type Weighting } from '../diffusion/index.js';
 import type { DiffusionConfig, TrainConfig } from './config.js';
 import type { TrainableModel } from './types.js';
-import { resolveContext } from '../models/denoiser.js';
+import { asDenoiser, networkParameterisation, type DenoisingNetwork } from '../models/denoiser.js';
+import { ConfigError } from './config.js';
 
 /** The diffusion schedule of a config. */
 export function makeSchedule(d: DiffusionConfig): Schedule {
   return alphaCosineSchedule({ logsnrMin: d.logsnrMin, logsnrMax: d.logsnrMax, shift: d.shift });
 }
 
-/** A diffusion-core denoiser calling model.forward(z, logsnr, cond, date) (context: the cond tensor or { cond, date }). */
-export function modelDenoiser(model: TrainableModel, parameterisation: DiffusionConfig['parameterisation']): Denoiser {
-  return denoiser(parameterisation, (z, logsnr, context) => {
-    const c = resolveContext(context);
-    return model.forward(z, logsnr, c.cond, c.date);
-  });
+/**
+ * The network as a denoiser (models/denoiser.ts asDenoiser), after checking that a config which still names a
+ * parameterisation (older runs) agrees with what the network declares: the network is the one source of truth.
+ */
+export function trainingDenoiser(model: TrainableModel, d: DiffusionConfig, where = 'the training config'): Denoiser {
+  checkParameterisation(model, d, where);
+  return asDenoiser(model);
+}
+
+/** Throws when a diffusion config names a parameterisation other than the network's. */
+export function checkParameterisation(model: DenoisingNetwork, d: DiffusionConfig, where: string): void {
+  const p = networkParameterisation(model);
+  if (d.parameterisation !== undefined && d.parameterisation !== p) {
+    throw new ConfigError(`${where} says the network predicts '${d.parameterisation}' but the network declares '${p}' (the model config's parameterisation is the one that counts; drop diffusion.parameterisation)`);
+  }
 }
 
 /**

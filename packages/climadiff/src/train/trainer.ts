@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import * as torch from '@climadiff/torch';
 import type { Tensor } from '@climadiff/torch';
 import { denoiser, elbo, type Denoiser, type Schedule } from '../diffusion/index.js';
-import { makeSchedule, modelDenoiser, lossPerExample } from './objective.js';
+import { makeSchedule, trainingDenoiser, lossPerExample } from './objective.js';
 import { resolvePrecision, withPrecision, type Precision } from '../models/precision.js';
 import { packContext } from '../models/denoiser.js';
 import {
@@ -18,7 +18,7 @@ import {
 } from './types.js';
 
 export * from './types.js';
-export { makeSchedule, modelDenoiser } from './objective.js';
+export { makeSchedule, trainingDenoiser } from './objective.js';
 import { parseTrainConfig, type DiffusionConfig, type TrainConfig, type TrainConfigInput } from './config.js';
 import { EMA } from './ema.js';
 import { saveCheckpoint, loadCheckpoint, hasCheckpoint, CheckpointError, type LoadedCheckpoint } from './checkpoint.js';
@@ -79,7 +79,7 @@ export class Trainer {
       : torch.optim.warmupCosine(this.optimizer, { warmupSteps: ls.warmupSteps, totalSteps: Math.max(ls.totalSteps ?? cfg.steps!, ls.warmupSteps), minLr: Math.min(ls.minLr, cfg.optimizer.lr) });
     this.ema = new EMA(this.model, cfg.emaDecay);
     this.schedule = makeSchedule(cfg.diffusion);
-    this.denoiser = withPrecision(modelDenoiser(this.model, cfg.diffusion.parameterisation), cfg.precision, this.device);
+    this.denoiser = withPrecision(trainingDenoiser(this.model, cfg.diffusion), cfg.precision, this.device);
     this.scaler = cfg.precision === 'fp16-mixed' ? new torch.amp.GradScaler({ device: this.device.startsWith('cuda') ? 'cuda' : 'cpu' }) : null;
     this.generator = new torch.Generator({ seed: cfg.seed });
     if (options.resume) {

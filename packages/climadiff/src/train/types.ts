@@ -4,9 +4,10 @@ import type * as torch from '@climadiff/torch';
 import type { Tensor } from '@climadiff/torch';
 import type { Denoiser, Schedule } from '../diffusion/index.js';
 import type { TrainConfig, TrainConfigInput } from './config.js';
+import type { DenoisingNetwork } from '../models/denoiser.js';
 
-/** Any network the trainer can train: an nn.Module with forward(x, logsnr, cond?, date?). */
-export interface TrainableModel extends torch.nn.Module {
+/** Any network the trainer can train: an nn.Module with forward(x, logsnr, cond?, date?) predicting its declared parameterisation. */
+export interface TrainableModel extends torch.nn.Module, DenoisingNetwork {
   forward(x: Tensor, logsnr: Tensor, cond?: Tensor, date?: Tensor): Tensor;
   /**
    * An input transform learned with the model (UNet3D's learned monotone transforms): the data the diffusion runs on,

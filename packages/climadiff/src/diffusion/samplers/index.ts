@@ -7,3 +7,4 @@ export { probabilityFlowSample } from './ode.js';
 export { annealedLangevinSample, type AnnealedLangevinOptions } from './langevin.js';
 export { predictorCorrectorSample, type PredictorCorrectorOptions } from './pc.js';
 export { ddpmSample, type DdpmSampleOptions } from './ddpm.js';
+export { SAMPLER_REGISTRY, SAMPLER_NAMES, samplerByName, type SamplerName } from './registry.js';
