@@ -61,6 +61,29 @@ test('weight 0 returns the unguided prediction; weight > 0 changes only the unkn
   });
 });
 
+test('observation-error variance s_o^2 scales the correction by r_t^2 / (r_t^2 + s_o^2), r_t^2 = sigma_t^2 / alpha_t^2, per element', () => {
+  torch.scope(() => {
+    const gen = new torch.Generator({ seed: 4 });
+    const z = torch.randn([4, fx.D], { ...f64, generator: gen });
+    const logsnr = torch.tensor([-3, 0, 1.5, 5], f64);
+    const plain = predictXEps(fx.model, z, logsnr).x;
+    const exact = reconstructionGuidance(fx.model, { observed, mask, weight: 2 })(z, logsnr).sub(plain);
+    const s2 = 0.3;
+    const noisy = reconstructionGuidance(fx.model, { observed, mask, weight: 2, observationVariance: s2 })(z, logsnr).sub(plain);
+    const r2 = logsnr.neg().exp().unsqueeze(1);
+    assert.ok(maxAbs(noisy, exact.mul(r2.div(r2.add(s2)))) <= 1e-12, 'a uniform variance scales the correction');
+    // per-element variances: one known coordinate exact, the others noisy, equals the gradient of the weighted sum
+    const varT = torch.fullLike(observed, s2).mul(maskF);
+    const perElem = reconstructionGuidance(fx.model, { observed, mask, weight: 2, observationVariance: varT })(z, logsnr).sub(plain);
+    const w = r2.div(r2.add(varT)).sqrt();
+    const grad = finiteDifferenceGrad(fx.model, z, logsnr, (x) => observed.mul(maskF).sub(x.mul(maskF)).mul(w));
+    const alpha = alphaFromLogsnr(logsnr).unsqueeze(1);
+    assert.ok(maxAbs(perElem, grad.mul(maskF.neg().add(1)).mul(alpha).mul(-1)) <= 1e-6, 'per-element weights');
+    assert.throws(() => reconstructionGuidance(fx.model, { observed, mask, weight: 1, observationVariance: -1 }), /observationVariance must be a finite number >= 0/);
+    assert.throws(() => reconstructionGuidance(fx.model, { observed, mask, weight: 1, observationVariance: 0.1, known: 'observed' }), /cannot be imposed exactly/);
+  });
+});
+
 test('the gradient inside reconstructionGuidance matches finite differences (x-, v- and eps-parameterised models)', () => {
   torch.scope(() => {
     const gen = new torch.Generator({ seed: 3 });

@@ -3,7 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { resolvePrecision, type Precision } from '../models/precision.js';
-import { trainRun, sampleRun, writeSamples, runInfo, SAMPLERS, DEFAULT_NORMALISATION, type SamplerName } from '../run/pipeline.js';
+import { trainRun, sampleRun, writeSamples, runInfo, DEFAULT_NORMALISATION } from '../run/pipeline.js';
+import { SAMPLER_NAMES, type SamplerName } from '../diffusion/samplers/registry.js';
 import { writeSampleReport } from '../run/sample-report.js';
 import { CHANNEL_TRANSFORMS, type ChannelTransform, type NormKind } from '../data/normalise.js';
 import { DATE_FEATURE_KINDS, type DateFeatureKind } from '../data/dates.js';
@@ -111,7 +112,7 @@ export function register(program: Command): void {
     .option('--n <n>', 'number of sequences', positiveInt, 4)
     .option('--frames <n>', 'frames per sequence (may exceed the training length)', positiveInt)
     .option('--steps <n>', 'sampler steps', positiveInt, 256)
-    .option('--sampler <name>', `one of ${SAMPLERS.join(', ')}`, 'ancestral')
+    .option('--sampler <name>', `one of ${SAMPLER_NAMES.join(', ')}`, 'ancestral')
     .option('--seed <s>', 'random seed', (v) => Number(v), 0)
     .option('--threads <n>', THREADS_HELP, positiveInt)
     .option('--precision <p>', PRECISION_HELP)
@@ -124,7 +125,7 @@ export function register(program: Command): void {
       if (existsSync(o.out)) throw new DataError('output-exists', `refusing to overwrite existing '${o.out}' (choose another name)`);
       if (o.report && existsSync(o.report)) throw new DataError('output-exists', `refusing to overwrite the existing report folder '${o.report}' (choose another name)`);
       const dates = o.dates?.split(',').map((d) => d.trim()).filter(Boolean);
-      if (!SAMPLERS.includes(o.sampler as SamplerName)) throw new DataError('bad-option', `--sampler must be one of ${SAMPLERS.join(', ')}, got '${o.sampler}'`);
+      if (!SAMPLER_NAMES.includes(o.sampler as SamplerName)) throw new DataError('bad-option', `--sampler must be one of ${SAMPLER_NAMES.join(', ')}, got '${o.sampler}'`);
       const progress: { bar: CountBar | null } = { bar: null };
       let r;
       try {

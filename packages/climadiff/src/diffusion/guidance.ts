@@ -44,6 +44,14 @@ export interface ReconstructionGuidanceOptions {
   weight: number;
   /** Known part of the returned prediction: 'model' (default, the paper's form) or 'observed'. */
   known?: KnownPart;
+  /**
+   * Variance of the observations' errors (a number, or a tensor broadcastable to the data), in the data's units:
+   * x^a = x + e with e ~ N(0, s_o^2). The likelihood becomes q(x^a | z_t) ~ N(x_hat^a, (r_t^2 + s_o^2) I) with
+   * r_t^2 = sigma_t^2 / alpha_t^2, so each known element's squared error is weighted by r_t^2 / (r_t^2 + s_o^2)
+   * (1 for exact observations; small once the model's uncertainty falls below the observations'). Default 0.
+   * Needs known: 'model' (noisy observations are not imposed as they are).
+   */
+  observationVariance?: number | Tensor;
 }
 
 export interface ObservationGuidanceOptions {
@@ -98,12 +106,24 @@ export function reconstructionGuidance(model: Denoiser, options: ReconstructionG
   const known = options.known ?? 'model';
   if (known !== 'model' && known !== 'observed') throw new Error(`reconstructionGuidance: known must be 'model' or 'observed', got ${String(known)}`);
   if (mask.dtype !== 'bool') throw new Error(`reconstructionGuidance: mask must be a boolean tensor, got ${mask.dtype}`);
+  const obsVar = options.observationVariance ?? 0;
+  if (typeof obsVar === 'number' ? !(Number.isFinite(obsVar) && obsVar >= 0) : false) throw new Error(`reconstructionGuidance: observationVariance must be a finite number >= 0, got ${String(obsVar)}`);
+  const noisy = typeof obsVar !== 'number' || obsVar > 0;
+  if (noisy && known === 'observed') throw new Error("reconstructionGuidance: observations with an error variance cannot be imposed exactly (known: 'observed'); use known: 'model'");
   const maskF = mask.to(observed.dtype).keep();
   const unknownF = maskF.neg().add(1).keep();
   const target = observed.mul(maskF).keep(); // zero where unknown, so the residual is zero there
+  const varT = typeof obsVar === 'number' ? null : obsVar.to(observed.dtype).keep();
   return denoiser('x', (z, logsnr, context) => torch.scope(() => {
+    // per-element weights r_t^2 / (r_t^2 + s_o^2) of the squared errors (as a factor sqrt(.) on the residual)
+    let scale: Tensor | null = null;
+    if (noisy) {
+      const l = logsnr.ndim === 0 ? logsnr.expand([z.shape[0]!]) : logsnr;
+      const r2 = bcast(l.neg().exp().to(observed.dtype), z); // sigma^2 / alpha^2 = exp(-logsnr)
+      scale = r2.div(varT ? r2.add(varT) : r2.add(obsVar as number)).sqrt();
+    }
     const { xhat, grad } = predictionAndResidualGrad(model, z, logsnr, context,
-      (x) => target.sub(x.mul(maskF)));
+      (x) => { const r = target.sub(x.mul(maskF)); return scale ? r.mul(scale) : r; });
     const alpha = bcast(alphaFromLogsnr(logsnr), z);
     // only the unknown part of the gradient, grad_{z_t^b}, corrects the unknown part of x_hat
     let out = xhat.sub(grad.mul(unknownF).mul(alpha).mul(weight / 2));

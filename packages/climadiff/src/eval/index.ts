@@ -6,3 +6,5 @@ export * from './spectra.js';
 export * from './plots.js';
 export * from './report.js';
 export * from './weather.js';
+export * from './baselines.js';
+export * from './scores.js';

@@ -169,9 +169,29 @@ export class UNet3D extends Module {
     });
   }
 
-  /** Levels below the top halve H and W, so both must be divisible by this. */
+  /**
+   * decode with gradients, for guidance through the inverse transform: the exact inverse u* (bisection, no graph) plus
+   * one Newton correction u = u* + (y - y(u*)) / y'(u*) with y(u*) and y'(u*) held constant. Its value is u* (to the
+   * bisection's round-off) and its derivative du/dy = 1 / y'(u*), the derivative of the inverse function.
+   */
+  decodeDifferentiable(y: Tensor): Tensor {
+    if (this.transforms.length === 0) return y;
+    return torch.scope(() => {
+      const chans = y.unbind(1);
+      this.config.learnedTransforms.forEach((t, i) => {
+        const tr = this.transforms.get(i);
+        const yc = chans[t.channel]!;
+        const u0 = tr.inverse(yc);
+        const { y: y0, logDerivative } = torch.noGrad(() => tr.forwardWithLogDerivative(u0));
+        chans[t.channel] = u0.add(yc.sub(y0).mul(logDerivative.neg().exp()));
+      });
+      return torch.stack(chans, 1);
+    });
+  }
+
   /** What forward predicts (config.parameterisation). */
   get parameterisation(): ModelParameterisation { return this.config.parameterisation; }
+  /** Levels below the top halve H and W, so both must be divisible by this. */
   get spatialMultiple(): number { return 2 ** (this.config.channelMults.length - 1); }
 
   /**

@@ -7,41 +7,15 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import * as torch from '@climadiff/torch';
 import type { Tensor } from '@climadiff/torch';
-import { DATE_FEATURE_KINDS } from '../data/dates.js';
-import { parseNormStats, type NormStats } from '../data/normalise.js';
+import { RunDataSchema, type RunData, type GenerationModel } from '../tasks/model.js';
+import { parseNormStats } from '../data/normalise.js';
 import { UNet3D, unet3dConfig, type UNet3DConfigInput } from '../models/index.js';
 import { loadCheckpoint, CheckpointError } from '../train/checkpoint.js';
 import { DiffusionConfigSchema } from '../train/config.js';
 import { makeSchedule, checkParameterisation } from '../train/objective.js';
-import type { Schedule } from '../diffusion/schedule.js';
 
-/** What a run remembers about its data, so samples come back on the same grid, in the same units, for dates. */
-export const RunDataSchema = z.object({
-  source: z.string(),
-  variables: z.array(z.string()).min(1),
-  units: z.array(z.string().nullable()),
-  frames: z.number().int().positive(),
-  height: z.number().int().positive(),
-  width: z.number().int().positive(),
-  lat: z.array(z.number()).nullable(),
-  lon: z.array(z.number()).nullable(),
-  /** First frames (time indices of the source) of the held-out test clips. */
-  test: z.array(z.number().int()),
-  /** Time-index ranges [start, end) of the training frames (statistics and anomalies are fitted there). */
-  trainRanges: z.array(z.tuple([z.number().int(), z.number().int()])).default([]),
-  /** Static conditioning channels (statics.safetensors), [] for none. */
-  statics: z.array(z.string()).default([]),
-  /** Date conditioning (data/dates.ts). */
-  dateFeatures: z.enum(DATE_FEATURE_KINDS as [string, ...string[]]).default('none'),
-  /**
-   * The source's time axis: CF units and calendar, the step between a clip's frames (in those units), and the
-   * times of the training clips' first frames (the calendar samples draw their dates from).
-   */
-  time: z.object({ units: z.string(), calendar: z.string(), frameStep: z.number().positive(), trainStarts: z.array(z.number()) }).nullable().default(null),
-  /** How to recreate the source when it is not on this machine (the built-in simulator's command). */
-  recipe: z.object({ simulate: z.object({ model: z.enum(['earth', 'qg']), frames: z.number().int().positive(), seed: z.number().int(), every: z.number().positive() }) }).nullable().default(null),
-});
-export type RunData = z.infer<typeof RunDataSchema>;
+
+export { RunDataSchema, type RunData };
 
 export const STATICS_FILE = 'statics.safetensors';
 export const MODEL_FILE = 'model.json';
@@ -90,14 +64,8 @@ export function resolveModelPath(spec: string): string {
   return dir;
 }
 
-/** A model ready to sample: EMA weights in eval mode, its schedule, statistics, data description and static fields. */
-export interface SamplingModel {
-  model: UNet3D;
-  schedule: Schedule;
-  stats: NormStats;
-  runData: RunData;
-  /** [S, H, W] static fields, null without. */
-  statics: Tensor | null;
+/** A model loaded from a folder: what generation needs, and where it came from. */
+export interface SamplingModel extends GenerationModel {
   step: number;
   /** The folder it came from. */
   dir: string;

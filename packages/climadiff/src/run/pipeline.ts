@@ -8,18 +8,18 @@ import { openClipSource } from '../data/file-source.js';
 import type { ClipSource } from '../data/clip-source.js';
 import { splitDatasets } from '../data/dataset.js';
 import { fileStaticFields, isLongitude } from '../data/statics.js';
-import { denormalise, isPrecipitationLike, needsMonths, parseNormStats, type ChannelTransform, type ClampCounts, type NormKind, type NormStats } from '../data/normalise.js';
-import { autoDateFeatures, dateFeatureCount, dateFeatures, type DateFeatureKind } from '../data/dates.js';
-import { coordinateCalendar, decodeTimeParts, encodeTimeParts, parseDate, formatTimeParts } from '../data/time-parts.js';
+import { isPrecipitationLike, needsMonths, parseNormStats, type ChannelTransform, type NormKind, type NormStats } from '../data/normalise.js';
+import { autoDateFeatures, dateFeatureCount, type DateFeatureKind } from '../data/dates.js';
+import { coordinateCalendar, decodeTimeParts, formatTimeParts } from '../data/time-parts.js';
 import { DataError, type Coordinate } from '../data/types.js';
-import { UNet3D, unet3dConfig, asDenoiser, resolvePrecision, withPrecision, type Precision, type UNet3DConfig, type UNet3DConfigInput } from '../models/index.js';
-import type { InverseCounts } from '../models/transform.js';
+import { UNet3D, unet3dConfig, resolvePrecision, type Precision, type UNet3DConfig, type UNet3DConfigInput } from '../models/index.js';
 import { train, type TrainConfigInput, type TrainProgress, type TrainResult } from '../train/index.js';
 import { loadCheckpoint, CheckpointError } from '../train/checkpoint.js';
 import { readMetrics } from '../train/metrics.js';
-import * as samplers from '../diffusion/samplers/index.js';
-import type { Schedule } from '../diffusion/schedule.js';
-import { loadSamplingModel, readRunData, STATICS_FILE, type RunData, type SamplingModel } from './model-store.js';
+import { loadSamplingModel, readRunData, STATICS_FILE, type RunData } from './model-store.js';
+import { generate, type GenerateResult, type SamplerName } from '../tasks/generate.js';
+import { sampleFrameTimes } from '../tasks/dates.js';
+import type { GenerationModel } from '../tasks/model.js';
 
 export { readRunData, type RunData } from './model-store.js';
 export { samplesDataset, writeSamples, samplesGIF } from './samples.js';
@@ -156,8 +156,8 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainResult & { data
     ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...(o.onLog ? { onLog: o.onLog } : {}),
     // previews: the same seed every time, so successive GIFs show the same noise denoised by a better model
     preview: ({ step, schedule, samples, steps }) => {
-      const m: SamplingModel = { model, schedule, stats, runData, statics: staticsTensor(), step, dir: o.runDir };
-      const r = torch.scope(() => generate(m, { n: samples, steps, seed: 0, precision, device }));
+      const m: GenerationModel = { model, schedule, stats, runData, statics: staticsTensor() };
+      const r = sampleModel(m, { n: samples, steps, seed: 0, precision, device });
       mkdirSync(join(o.runDir, 'previews'), { recursive: true });
       writeFileSync(join(o.runDir, 'previews', `step-${String(step).padStart(6, '0')}.gif`), samplesGIF(r, undefined, `samples at step ${step}`));
     },
@@ -174,9 +174,6 @@ function timeInfo(source: ClipSource, trainStarts: Int32Array): RunData['time'] 
   try { decodeTimeParts({ ...t, values: t.values.subarray(0, 1) }); } catch { return null; }
   return { units, calendar: coordinateCalendar(t), frameStep: Math.abs(t.values[1]! - t.values[0]!), trainStarts: Array.from(trainStarts, (i) => t.values[i]!) };
 }
-
-export type SamplerName = 'ancestral' | 'ddim' | 'sde' | 'ode' | 'pc';
-export const SAMPLERS: readonly SamplerName[] = ['ancestral', 'ddim', 'sde', 'ode', 'pc'];
 
 export interface SampleRunOptions {
   /** A run folder, an exported model folder or `builtin:NAME`. */
@@ -198,104 +195,31 @@ export interface SampleRunOptions {
   onStep?: (step: number, steps: number) => void;
 }
 
-/** Generated values that the inverse transforms had to clamp, per variable. */
-export interface ClampReport {
-  variable: string;
-  /** Below the learned transform's range (y < -1) or below the physical minimum (negative rain). */
-  below: number;
-  /** Above the learned transform's range (y > 1). */
-  above: number;
-  total: number;
-}
-
-export interface SampleRunResult {
-  /** Samples in physical units, [n, C, F, H, W]. */
-  data: Float32Array;
-  shape: [number, number, number, number, number];
+export interface SampleRunResult extends GenerateResult {
   runData: RunData;
   stats: NormStats;
-  /** Time of every frame of every sample (n x F) in the run's time units and calendar; null without a time axis. */
-  times: Float64Array | null;
-  clamped: ClampReport[];
 }
 
 /** Loads a model (run folder: latest checkpoint's EMA weights; exported; builtin:NAME) and samples in physical units. */
 export function sampleRun(o: SampleRunOptions): SampleRunResult {
   const m = loadSamplingModel(o.runDir);
   if ((o.device ?? 'cpu') !== 'cpu') m.model.to(o.device!);
-  return torch.scope(() => generate(m, o));
+  return sampleModel(m, o);
 }
 
-/** Start times (run time units) of n samples: the given dates, or draws from the training clips' start times. */
-export function sampleStartTimes(runData: RunData, n: number, seed: number, dates?: string[]): number[] | null {
-  const t = runData.time;
-  if (dates && dates.length > 0) {
-    if (!t) throw new DataError('bad-option', 'dates were given, but the run has no time axis');
-    const coord = { units: t.units, calendar: t.calendar, attrs: {} };
-    const values = dates.map((d) => encodeTimeParts(parseDate(d, t.calendar), coord));
-    return Array.from({ length: n }, (_, i) => values[i % values.length]!);
-  }
-  if (!t || t.trainStarts.length === 0) return null;
-  const gen = new torch.Generator({ seed: BigInt(seed) * 7919n + 17n });
-  const idx = torch.scope(() => Array.from(torch.randint(0, t.trainStarts.length, [n], { generator: gen }).toTypedArray() as BigInt64Array, Number));
-  return idx.map((i) => t.trainStarts[i]!);
-}
-
-/** Samples o.n sequences of o.frames frames from the model as it is (weights, train/eval mode), in physical units. */
-function generate(m: SamplingModel, o: Omit<SampleRunOptions, 'runDir'>): SampleRunResult {
-  const { model, schedule, stats, runData } = m;
+/** Unconditional samples of a loaded model for the given (or drawn) dates. */
+function sampleModel(m: GenerationModel, o: Omit<SampleRunOptions, 'runDir'>): SampleRunResult {
   const n = o.n ?? 4;
-  const frames = o.frames ?? runData.frames;
-  const steps = o.steps ?? 256;
-  const sampler = o.sampler ?? 'ancestral';
-  if (!SAMPLERS.includes(sampler)) throw new DataError('bad-option', `unknown sampler '${sampler}' (valid: ${SAMPLERS.join(', ')})`);
-  const device = o.device ?? 'cpu';
-  const precision = resolvePrecision(o.precision, device);
-  const dateKind = runData.dateFeatures as DateFeatureKind;
-  if (o.dates && o.dates.length > 0 && dateKind === 'none' && !needsMonths(stats)) {
+  const frames = o.frames ?? m.runData.frames;
+  if (o.dates && o.dates.length > 0 && m.runData.dateFeatures === 'none' && !needsMonths(m.stats)) {
     throw new DataError('bad-option', 'this model is not conditioned on the date (trained without date features): --dates has no effect');
   }
-  // every frame's time: the start plus the frame step
-  const starts = sampleStartTimes(runData, n, o.seed ?? 0, o.dates);
-  const times = starts && runData.time ? Float64Array.from({ length: n * frames }, (_, k) => starts[Math.floor(k / frames)]! + (k % frames) * runData.time!.frameStep) : null;
-  const coord = runData.time ? { units: runData.time.units, calendar: runData.time.calendar, attrs: {} } : null;
-  const parts = times && coord ? decodeTimeParts({ ...coord, values: times }) : null;
-  if ((dateKind !== 'none' || needsMonths(stats)) && !parts) throw new CheckpointError(`${m.dir}: the model needs dates, but its run data have no time axis`);
-  // a CPU generator on every device: the same seed gives the same noise, and so the same samples up to rounding
-  const generator = new torch.Generator({ seed: o.seed ?? 0 });
-  const shape: [number, number, number, number, number] = [n, model.config.inChannels, frames, runData.height, runData.width];
-  const options = { steps, generator, device, ...(o.onStep ? { onStep: (i: { step: number; steps: number }) => o.onStep!(i.step, i.steps) } : {}) };
-  const cond = m.statics ? m.statics.to(device).unsqueeze(0).expand([n, ...m.statics.shape]) : undefined;
-  const D = dateFeatureCount(dateKind);
-  const date = D > 0 ? torch.tensor(Float32Array.from({ length: n * D }, (_, k) => dateFeatures(parts![Math.floor(k / D) * frames]!, dateKind, runData.time!.calendar)[k % D]!), [n, D]).to(device) : undefined;
-  const den = withPrecision(asDenoiser(model, { cond, date }), precision, device);
-  const transformCounts: InverseCounts[] = model.config.learnedTransforms.map(() => ({ below: 0, above: 0, total: 0 }));
-  const normalised = torch.scope(() => torch.noGrad(() => {
-    let x: Tensor;
-    switch (sampler) {
-      case 'ancestral': x = samplers.ancestralSample(den, schedule, shape, options).x; break;
-      case 'ddim': x = samplers.ddimSample(den, schedule, shape, options).x; break;
-      case 'sde': x = samplers.reverseSdeSample(den, schedule, shape, options).x; break;
-      case 'ode': x = samplers.probabilityFlowSample(den, schedule, shape, options).x; break;
-      case 'pc': x = samplers.predictorCorrectorSample(den, schedule, shape, options).x; break;
-    }
-    // learned transforms: back from [-1, 1] to u = x / std, by the exact inverse
-    return model.decode(x, transformCounts).to('cpu').toFloat32Array();
-  }));
-  const C = shape[1], F = shape[2], H = shape[3], W = shape[4];
-  const out = new Float32Array(normalised.length);
-  const counts: ClampCounts = { below: [], total: [] };
-  for (let i = 0; i < n; i++) {
-    const block = normalised.subarray(i * C * F * H * W, (i + 1) * C * F * H * W);
-    const months = parts ? parts.slice(i * F, (i + 1) * F).map((p) => p.month - 1) : null;
-    out.set(denormalise(stats, block, null, { channels: C, frames: F, height: H, width: W }, needsMonths(stats) ? months : null, counts), i * C * F * H * W);
-  }
-  const clamped = runData.variables.map((variable, c): ClampReport => {
-    const k = model.config.learnedTransforms.findIndex((t) => t.channel === c);
-    const tc = k >= 0 ? transformCounts[k]! : { below: 0, above: 0 };
-    return { variable, below: tc.below + (counts.below[c] ?? 0), above: tc.above, total: counts.total[c] ?? 0 };
+  const times = sampleFrameTimes(m.runData, n, frames, o.seed ?? 0, o.dates);
+  const r = generate(m, {
+    n, frames, times, steps: o.steps ?? 256, sampler: o.sampler ?? 'ancestral', seed: o.seed ?? 0,
+    ...(o.precision ? { precision: o.precision } : {}), ...(o.device ? { device: o.device } : {}), ...(o.onStep ? { onStep: o.onStep } : {}),
   });
-  return { data: out, shape, runData, stats, times, clamped };
+  return { ...r, runData: m.runData, stats: m.stats };
 }
 
 /** 'YYYY-MM-DD hh:mm' of a time value of the run's axis. */

@@ -180,7 +180,6 @@ function modelCard(spec: ReferenceSpec, runDir: string, samples: SampleRunResult
   const ck = loadCheckpoint(runDir);
   const metrics = existsSync(join(runDir, 'metrics.jsonl')) ? readMetrics(join(runDir, 'metrics.jsonl')) : [];
   const vals = metrics.filter((m) => typeof m.val_loss === 'number');
-  const model = JSON.parse(readFileSync(join(builtinModelsDir(), spec.name, 'model.json'), 'utf8')) as { modelConfig: Record<string, unknown> };
   const params = ((): number => { let n = 0; for (const t of Object.values(torch.load(join(builtinModelsDir(), spec.name, 'ema.safetensors')))) n += t.numel(); return n; })();
   const s = spec.recipe.simulate;
   const hours = ck.elapsedMs / 3_600_000;

@@ -13,13 +13,13 @@ import { makeSchedule, trainingDenoiser, lossPerExample } from './objective.js';
 import { resolvePrecision, withPrecision, type Precision } from '../models/precision.js';
 import { packContext } from '../models/denoiser.js';
 import {
-  NonFiniteLossError, type TrainableModel, type TrainBatch, type TrainData, type TrainOptions, type TrainProgress,
+  NonFiniteLossError, type TrainableModel, type TrainBatch, type TrainOptions,
   type TrainResult, type ValidationResult,
 } from './types.js';
 
 export * from './types.js';
 export { makeSchedule, trainingDenoiser } from './objective.js';
-import { parseTrainConfig, type DiffusionConfig, type TrainConfig, type TrainConfigInput } from './config.js';
+import { parseTrainConfig, type TrainConfig } from './config.js';
 import { EMA } from './ema.js';
 import { saveCheckpoint, loadCheckpoint, hasCheckpoint, CheckpointError, type LoadedCheckpoint } from './checkpoint.js';
 import { appendMetrics, truncateMetrics, writeLossCurve } from './metrics.js';

@@ -1,0 +1,887 @@
+// Ensemble forecast scores, computed the way WeatherBench 2 scores probabilistic forecasts (Rasp et al. 2024):
+// the fair CRPS, ensemble-mean RMSE, spread and spread/skill, rank histograms, the energy score, Brier scores and
+// the fractions skill score, with bootstrap confidence intervals over cases. Pure mathematics on Float32Arrays
+// (float64 inside); no torch, no I/O.
+//
+// Layout. An ensemble forecast of one variable is [M, N, F, H, W] in C order (members, cases / start dates, lead
+// frames, lat, lon); the truth is a ClipArray [N, F, H, W] with an optional missing mask (1 = missing, per value or
+// per cell). A truth value is present when it is not masked and finite; only present truth values in cells of
+// positive weight are ever scored. The forecast must be finite wherever the truth is present.
+//
+// Weights. w_j = a_y * r_j for cell j in row y: a_y = cos(lat_y) / mean_y' cos(lat_y') (latitudeWeights; 1 without
+// latitudes) times the region weight r_j (1 without a region; 0 excludes the cell). Unless a function says
+// otherwise, a per-lead score is the weighted mean over cases n and cells j with a present truth value,
+//   S_f = sum_{n,j} w_j s[n,f,j] / sum_{n,j} w_j,
+// and the per-case value is the same ratio over the cells of case n only. The per-case weighted sums and weight
+// sums are returned too (CaseSums), so that a bootstrap over cases reproduces S_f exactly (ratio of sums).
+//
+// References.
+//  Candille, G. & Talagrand, O. (2005): Evaluation of probabilistic prediction systems for a scalar variable. QJRMS 131.
+//  Ferro, C. A. T. (2014): Fair scores for ensemble forecasts. QJRMS 140.
+//  Fortin, V., Abaza, M., Anctil, F. & Turcotte, R. (2014): Why should ensemble spread match the RMSE of the
+//    ensemble mean? J. Hydrometeorology 15.
+//  Gneiting, T. & Raftery, A. E. (2007): Strictly proper scoring rules, prediction, and estimation. JASA 102.
+//  Rasp, S. et al. (2024): WeatherBench 2: A benchmark for the next generation of data-driven global weather
+//    models. JAMES 16.
+//  Roberts, N. M. & Lean, H. W. (2008): Scale-selective verification of rainfall accumulations from
+//    high-resolution forecasts of convective events. Monthly Weather Review 136.
+//  Zamo, M. & Naveau, P. (2018): Estimation of the continuous ranked probability score with limited information
+//    and applications to ensemble weather forecasts. Mathematical Geosciences 50.
+import { dims, validAt, type ClipArray } from './clips.js';
+
+/** An ensemble forecast of one variable: data of shape [M, N, F, H, W] (members, cases, lead frames, lat, lon; C order). */
+export interface EnsembleArray {
+  data: Float32Array;
+  shape: readonly [number, number, number, number, number];
+}
+
+/** Area weighting and region of a score. */
+export interface AreaOptions {
+  /** Latitudes in degrees of the H rows (cos-latitude weights); null / absent = uniform rows. */
+  lat?: ArrayLike<number> | null;
+  /** Per-cell weight or mask of H*W values (>= 0; 0 excludes a cell), multiplying the latitude weights. */
+  region?: ArrayLike<number> | null;
+}
+
+/** 'fair': the unbiased ensemble estimator (needs M >= 2); 'standard': the CRPS of the empirical member distribution. */
+export type CrpsKind = 'fair' | 'standard';
+
+/** Per-case weighted sums and weight sums ([N, F], C order) of a pointwise score. */
+export interface CaseSums {
+  shape: [number, number];
+  /** sum_j w_j s[n,f,j] over present cells of case n, lead f. */
+  sum: Float64Array;
+  /** sum_j w_j over the same cells (0 where case n has no present cell at lead f). */
+  weight: Float64Array;
+}
+
+/** A score per lead and per case, with the sums behind them. */
+export interface LeadScore extends CaseSums {
+  /** [F]: transform(sum_n sum / sum_n weight); NaN for a lead without a present value. */
+  perLead: number[];
+  /** [N, F]: transform(sum / weight) of each case; NaN where a case has no present value. */
+  perCase: Float64Array;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Weights and regions
+
+/** Latitude weights of H rows: a_y = cos(lat_y) / ((1/H) sum_y' cos(lat_y')), i.e. proportional to cos(lat) with
+ *  mean 1 (rows at +-90 degrees weigh 0). lat in degrees; null / undefined gives uniform weights (all 1). */
+export function latitudeWeights(lat: ArrayLike<number> | null | undefined, H: number): Float64Array {
+  if (!Number.isInteger(H) || H < 1) throw new Error(`latitudeWeights: H must be a positive integer, got ${H}`);
+  const w = new Float64Array(H);
+  if (lat == null) return w.fill(1);
+  if (lat.length !== H) throw new Error(`latitudeWeights: got ${lat.length} latitudes for H = ${H} rows`);
+  let s = 0;
+  for (let y = 0; y < H; y++) {
+    const v = lat[y]!;
+    if (!Number.isFinite(v) || Math.abs(v) > 90) throw new Error(`latitudeWeights: latitude ${y} is ${v}, expected degrees in [-90, 90]`);
+    const c = Math.abs(v) === 90 ? 0 : Math.cos((v * Math.PI) / 180);
+    w[y] = c; s += c;
+  }
+  if (!(s > 0)) throw new Error('latitudeWeights: every row is at a pole (all cos(lat) are 0)');
+  for (let y = 0; y < H; y++) w[y] = (w[y]! * H) / s;
+  return w;
+}
+
+/** Cell weights w_j = a_y r_j (H*W, C order): latitude weights of the row times the region weight of the cell.
+ *  Throws when the region has no cell of positive weight. */
+export function cellWeights(H: number, W: number, o: AreaOptions = {}, who = 'cellWeights'): Float64Array {
+  const a = latitudeWeights(o.lat ?? null, H), HW = H * W, w = new Float64Array(HW);
+  const r = o.region ?? null;
+  if (r && r.length !== HW) throw new Error(`${who}: region has ${r.length} values, expected H*W = ${HW}`);
+  let any = false;
+  for (let j = 0; j < HW; j++) {
+    const rj = r ? r[j]! : 1;
+    if (!Number.isFinite(rj) || rj < 0) throw new Error(`${who}: region weight of cell ${j} is ${rj}, expected a finite value >= 0`);
+    w[j] = a[Math.floor(j / W)]! * rj;
+    if (w[j]! > 0) any = true;
+  }
+  if (!any) throw new Error(`${who}: the region is empty (no cell has a positive weight)`);
+  return w;
+}
+
+/** Latitude bands of WeatherBench 2's regions, in degrees [south, north] (both ends included). */
+export const LATITUDE_BANDS: Readonly<Record<string, ReadonlyArray<readonly [number, number]>>> = Object.freeze({
+  global: [[-90, 90]],
+  tropics: [[-20, 20]],
+  extratropics: [[-90, -20], [20, 90]],
+  northernExtratropics: [[20, 90]],
+  southernExtratropics: [[-90, -20]],
+});
+
+/** Region (H*W, C order) of 1 in the rows whose latitude lies in one of the bands (south <= lat <= north, degrees),
+ *  0 elsewhere; e.g. latitudeBandRegion(lat, W, LATITUDE_BANDS.tropics). */
+export function latitudeBandRegion(lat: ArrayLike<number>, W: number, bands: ReadonlyArray<readonly [number, number]>): Float32Array {
+  if (!Number.isInteger(W) || W < 1) throw new Error(`latitudeBandRegion: W must be a positive integer, got ${W}`);
+  if (bands.length === 0) throw new Error('latitudeBandRegion: no band given');
+  for (const [s, n] of bands) if (!(s <= n)) throw new Error(`latitudeBandRegion: band [${s}, ${n}] must have south <= north`);
+  const H = lat.length, out = new Float32Array(H * W);
+  for (let y = 0; y < H; y++) {
+    const v = lat[y]!;
+    if (bands.some(([s, n]) => v >= s && v <= n)) out.fill(1, y * W, (y + 1) * W);
+  }
+  return out;
+}
+
+/** Land or ocean region (H*W) from a land mask or land fraction given by the caller: land where landMask >= threshold,
+ *  ocean where landMask < threshold; non-finite mask values belong to neither. */
+export function landOceanRegion(landMask: ArrayLike<number>, which: 'land' | 'ocean', threshold = 0.5): Float32Array {
+  if (which !== 'land' && which !== 'ocean') throw new Error(`landOceanRegion: which must be 'land' or 'ocean', got ${String(which)}`);
+  if (!Number.isFinite(threshold)) throw new Error(`landOceanRegion: threshold must be finite, got ${threshold}`);
+  const out = new Float32Array(landMask.length);
+  for (let j = 0; j < landMask.length; j++) {
+    const v = landMask[j]!;
+    if (Number.isFinite(v)) out[j] = (v >= threshold) === (which === 'land') ? 1 : 0;
+  }
+  return out;
+}
+
+/** Product of regions of equal length (e.g. land within the tropics). */
+export function intersectRegions(...regions: ArrayLike<number>[]): Float32Array {
+  if (regions.length === 0) throw new Error('intersectRegions: no region given');
+  const n = regions[0]!.length, out = new Float32Array(n).fill(1);
+  for (const r of regions) {
+    if (r.length !== n) throw new Error(`intersectRegions: regions have ${n} and ${r.length} cells`);
+    for (let j = 0; j < n; j++) out[j] = out[j]! * r[j]!;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Shared checks
+
+interface Prep {
+  M: number; N: number; F: number; H: number; W: number; HW: number;
+  /** Cell weights (H*W). */
+  w: Float64Array;
+  /** Number of cells with w_j > 0. */
+  regionCells: number;
+  /** Truth present (N*F*H*W). */
+  present: Uint8Array;
+  /** Truth present and w_j > 0: scored (N*F*H*W). */
+  ok: Uint8Array;
+  x: Float32Array; y: Float32Array;
+}
+
+function ensembleDims(e: EnsembleArray, who: string): { M: number; N: number; F: number; H: number; W: number } {
+  const s = e?.shape;
+  if (!s || s.length !== 5 || !Array.from(s).every((d) => Number.isInteger(d) && d > 0)) {
+    throw new Error(`${who}: forecast shape must be [M, N, F, H, W] of positive integers, got [${s ? Array.from(s).join(', ') : String(s)}]`);
+  }
+  const [M, N, F, H, W] = s;
+  if (e.data.length !== M * N * F * H * W) throw new Error(`${who}: forecast data has ${e.data.length} values, shape [${s.join(', ')}] needs ${M * N * F * H * W}`);
+  return { M, N, F, H, W };
+}
+
+function prepare(who: string, forecast: EnsembleArray, truth: ClipArray, o: AreaOptions): Prep {
+  const { M, N, F, H, W } = ensembleDims(forecast, who);
+  const t = dims(truth, `${who} (truth)`);
+  if (t.N !== N || t.F !== F || t.H !== H || t.W !== W) {
+    throw new Error(`${who}: forecast shape [M, N, F, H, W] = [${forecast.shape.join(', ')}] does not match truth shape [N, F, H, W] = [${truth.shape.join(', ')}]`);
+  }
+  const HW = H * W, w = cellWeights(H, W, o, who);
+  let regionCells = 0;
+  for (let j = 0; j < HW; j++) if (w[j]! > 0) regionCells++;
+  const n = N * F * HW, present = new Uint8Array(n), ok = new Uint8Array(n), x = forecast.data;
+  for (let i = 0; i < n; i++) {
+    if (!validAt(truth, i, HW)) continue;
+    present[i] = 1;
+    if (w[i % HW]! > 0) ok[i] = 1;
+    for (let m = 0; m < M; m++) {
+      if (!Number.isFinite(x[m * n + i]!)) {
+        const j = i % HW, nf = (i - j) / HW;
+        throw new Error(`${who}: forecast member ${m} is ${x[m * n + i]} at case ${Math.floor(nf / F)}, lead ${nf % F}, cell (${Math.floor(j / W)}, ${j % W}) where the truth is present`);
+      }
+    }
+  }
+  return { M, N, F, H, W, HW, w, regionCells, present, ok, x, y: truth.data };
+}
+
+/** Weighted per-case sums of a pointwise score s(x, y) of the members x (a scratch buffer of M values) and truth y. */
+function pointwise(p: Prep, score: (x: Float64Array, y: number) => number): CaseSums {
+  const { M, N, F, HW } = p, S = N * F * HW, xs = new Float64Array(M);
+  const sum = new Float64Array(N * F), weight = new Float64Array(N * F);
+  for (let t = 0; t < N * F; t++) {
+    let s = 0, ws = 0;
+    for (let j = 0; j < HW; j++) {
+      const i = t * HW + j;
+      if (!p.ok[i]) continue;
+      for (let m = 0; m < M; m++) xs[m] = p.x[m * S + i]!;
+      const wj = p.w[j]!;
+      s += wj * score(xs, p.y[i]!); ws += wj;
+    }
+    sum[t] = s; weight[t] = ws;
+  }
+  return { shape: [N, F], sum, weight };
+}
+
+function leadScore(c: CaseSums, transform: (v: number) => number = (v) => v): LeadScore {
+  const [N, F] = c.shape, perCase = new Float64Array(N * F), perLead: number[] = [];
+  for (let t = 0; t < N * F; t++) perCase[t] = c.weight[t]! > 0 ? transform(c.sum[t]! / c.weight[t]!) : NaN;
+  for (let f = 0; f < F; f++) {
+    let s = 0, ws = 0;
+    for (let n = 0; n < N; n++) { s += c.sum[n * F + f]!; ws += c.weight[n * F + f]!; }
+    perLead.push(ws > 0 ? transform(s / ws) : NaN);
+  }
+  return { ...c, perLead, perCase };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// CRPS
+
+/** CRPS of members x sorted ascending against y. Uses sum_{i,j} |x_i - x_j| = 2 sum_k (2k - M - 1) x_(k); the
+ *  coefficients sum to 0, so x_(1) is subtracted first for accuracy. */
+function crpsSorted(x: Float64Array, y: number, fair: boolean): number {
+  const M = x.length, x0 = x[0]!;
+  let a = 0, d = 0;
+  for (let k = 0; k < M; k++) { a += Math.abs(x[k]! - y); d += (2 * k + 1 - M) * (x[k]! - x0); }
+  // sum_{i,j} |x_i - x_j| = 2 d; fair: 2d / (2 M (M-1)), standard: 2d / (2 M^2)
+  return a / M - (fair ? d / (M * (M - 1)) : d / (M * M));
+}
+
+/**
+ * CRPS of an ensemble of M members x_1..x_M against the value y.
+ *  standard: CRPS = (1/M) sum_i |x_i - y| - 1/(2 M^2) sum_{i,j} |x_i - x_j|   (the CRPS of the empirical
+ *            distribution of the members; for M = 1 it is the absolute error |x_1 - y|);
+ *  fair:     CRPS_fair = (1/M) sum_i |x_i - y| - 1/(2 M (M-1)) sum_{i,j} |x_i - x_j|   (Ferro 2014; Zamo & Naveau
+ *            2018; the estimator WeatherBench 2 reports): unbiased for the CRPS of the distribution the members
+ *            are drawn from, i.e. its expectation does not depend on M. Needs M >= 2.
+ * Computed in O(M log M): with the members sorted, x_(1) <= ... <= x_(M),
+ *   sum_{i,j} |x_i - x_j| = 2 sum_{k=1..M} (2k - M - 1) x_(k).
+ */
+export function crpsOfMembers(members: ArrayLike<number>, y: number, kind: CrpsKind = 'fair'): number {
+  const M = members.length;
+  if (M < 1) throw new Error('crpsOfMembers: no members');
+  if (kind === 'fair' && M < 2) throw new Error('crpsOfMembers: the fair CRPS needs at least 2 members (got M = 1); use the standard CRPS, which for one member is |x - y|');
+  if (!Number.isFinite(y)) throw new Error(`crpsOfMembers: truth is ${y}`);
+  const x = Float64Array.from(members);
+  if (!x.every(Number.isFinite)) throw new Error('crpsOfMembers: a member is not finite');
+  return crpsSorted(x.sort(), y, kind === 'fair');
+}
+
+function crpsSums(p: Prep, kind: CrpsKind, who: string): CaseSums {
+  if (kind !== 'fair' && kind !== 'standard') throw new Error(`${who}: kind must be 'fair' or 'standard', got ${String(kind)}`);
+  if (kind === 'fair' && p.M < 2) {
+    throw new Error(`${who}: the fair CRPS needs at least 2 members (forecast has M = 1); use kind: 'standard', which for one member is the absolute error`);
+  }
+  const fair = kind === 'fair';
+  return pointwise(p, (x, y) => crpsSorted(x.sort(), y, fair));
+}
+
+/** Area-weighted mean CRPS (crpsOfMembers, 'fair' by default) per lead and per case, over present truth values:
+ *  S_f = sum_{n,j} w_j CRPS[n,f,j] / sum_{n,j} w_j. The fair kind throws for M = 1. */
+export function ensembleCrps(forecast: EnsembleArray, truth: ClipArray, o: AreaOptions & { kind?: CrpsKind } = {}): LeadScore {
+  return leadScore(crpsSums(prepare('ensembleCrps', forecast, truth, o), o.kind ?? 'fair', 'ensembleCrps'));
+}
+
+/** CRPS skill score per lead against a reference forecast: CRPSS_f = 1 - CRPS_f / CRPS_ref,f (1 = perfect, 0 = as
+ *  good as the reference, < 0 = worse; NaN where the reference CRPS is 0 or either is NaN). */
+export function crpsSkillScore(crps: ArrayLike<number>, reference: ArrayLike<number>): number[] {
+  if (crps.length !== reference.length) throw new Error(`crpsSkillScore: ${crps.length} leads in the score, ${reference.length} in the reference`);
+  return Array.from({ length: crps.length }, (_, f) => (reference[f]! !== 0 ? 1 - crps[f]! / reference[f]! : NaN));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Ensemble-mean RMSE, spread, spread/skill
+
+function mseSums(p: Prep): CaseSums {
+  return pointwise(p, (x, y) => {
+    let m = 0;
+    for (let i = 0; i < x.length; i++) m += x[i]!;
+    const e = m / x.length - y;
+    return e * e;
+  });
+}
+
+function varianceSums(p: Prep, who: string): CaseSums {
+  if (p.M < 2) throw new Error(`${who}: the unbiased member variance (spread) needs at least 2 members (forecast has M = 1)`);
+  return pointwise(p, (x) => {
+    let m = 0;
+    for (let i = 0; i < x.length; i++) m += x[i]!;
+    m /= x.length;
+    let v = 0;
+    for (let i = 0; i < x.length; i++) v += (x[i]! - m) ** 2;
+    return v / (x.length - 1);
+  });
+}
+
+/**
+ * RMSE of the ensemble mean xbar = (1/M) sum_i x_i per lead:
+ *   RMSE_f = sqrt( sum_{n,j} w_j (xbar[n,f,j] - y[n,f,j])^2 / sum_{n,j} w_j ),
+ * the WeatherBench 2 convention: the (area-weighted) mean over cells and cases is taken of the squared error, and
+ * the square root last. sum / weight hold the squared-error sums (MSE); perLead / perCase are RMSEs. M = 1 gives
+ * the RMSE of the deterministic forecast.
+ */
+export function ensembleMeanRmse(forecast: EnsembleArray, truth: ClipArray, o: AreaOptions = {}): LeadScore {
+  return leadScore(mseSums(prepare('ensembleMeanRmse', forecast, truth, o)), Math.sqrt);
+}
+
+/**
+ * Ensemble spread per lead: spread_f = sqrt( sum_{n,j} w_j s^2[n,f,j] / sum_{n,j} w_j ) with the unbiased member
+ * variance s^2 = 1/(M-1) sum_i (x_i - xbar)^2 (ddof = 1), over the cells where the truth is present (the same cells
+ * as the RMSE). sum / weight hold the variance sums; perLead / perCase are spreads. Needs M >= 2.
+ */
+export function ensembleSpread(forecast: EnsembleArray, truth: ClipArray, o: AreaOptions = {}): LeadScore {
+  const p = prepare('ensembleSpread', forecast, truth, o);
+  return leadScore(varianceSums(p, 'ensembleSpread'), Math.sqrt);
+}
+
+function spreadSkillOf(v: CaseSums, e: CaseSums, M: number, idx: ArrayLike<number> | null, f: number): number {
+  const [N, F] = v.shape, K = idx ? idx.length : N;
+  let sv = 0, wv = 0, se = 0, we = 0;
+  for (let k = 0; k < K; k++) {
+    const t = (idx ? idx[k]! : k) * F + f;
+    sv += v.sum[t]!; wv += v.weight[t]!; se += e.sum[t]!; we += e.weight[t]!;
+  }
+  if (!(wv > 0 && we > 0)) return NaN;
+  return (Math.sqrt((M + 1) / M) * Math.sqrt(sv / wv)) / Math.sqrt(se / we);
+}
+
+/**
+ * Spread/skill ratio per lead (Fortin et al. 2014; WeatherBench 2): SSR_f = sqrt((M+1)/M) * spread_f / RMSE_f.
+ * Why the factor: for a perfectly calibrated ensemble (truth and members exchangeable draws from one distribution of
+ * variance s^2), the ensemble mean's error xbar - y has variance s^2 + s^2/M = ((M+1)/M) s^2, while the unbiased
+ * member variance estimates s^2; so E[RMSE^2] = ((M+1)/M) E[spread^2] and SSR = 1 for a calibrated ensemble,
+ * < 1 for an under-dispersive (over-confident) one, > 1 for an over-dispersive one. Needs M >= 2.
+ */
+export function spreadSkillRatio(forecast: EnsembleArray, truth: ClipArray, o: AreaOptions = {}): { ratio: number[]; spread: LeadScore; rmse: LeadScore } {
+  const p = prepare('spreadSkillRatio', forecast, truth, o);
+  const v = varianceSums(p, 'spreadSkillRatio'), e = mseSums(p);
+  return { ratio: Array.from({ length: p.F }, (_, f) => spreadSkillOf(v, e, p.M, null, f)), spread: leadScore(v, Math.sqrt), rmse: leadScore(e, Math.sqrt) };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Rank histogram
+
+export interface RankHistogramStats {
+  /** Count per rank bin k = 0..M (the number of members below the truth); fractional when ties are split. */
+  counts: number[];
+  /** counts / n. */
+  frequencies: number[];
+  /** Number of truth values counted (sum of counts). */
+  n: number;
+  /** chi^2 = sum_k (n_k - n/(M+1))^2 / (n/(M+1)); about M (its degrees of freedom) for a flat histogram of independent values. */
+  chiSquare: number;
+  /** Candille & Talagrand (2005): delta = sum_k (n_k - n/(M+1))^2 / (n M/(M+1)) = chiSquare / M; about 1 for a flat histogram of independent values. */
+  delta: number;
+}
+
+export interface RankHistogram {
+  members: number;
+  /** Whether the counts are area-weighted (see rankHistogram). */
+  areaWeighted: boolean;
+  /** Over all leads. */
+  pooled: RankHistogramStats;
+  /** [F] */
+  perLead: RankHistogramStats[];
+}
+
+/** Flatness statistics of a rank histogram with M + 1 = counts.length bins (see RankHistogramStats). */
+export function rankHistogramStats(counts: ArrayLike<number>): RankHistogramStats {
+  const K = counts.length;
+  if (K < 2) throw new Error(`rankHistogramStats: need at least 2 bins (M + 1 with M >= 1), got ${K}`);
+  const c = Array.from(counts);
+  if (!c.every((v) => Number.isFinite(v) && v >= 0)) throw new Error('rankHistogramStats: counts must be finite and >= 0');
+  const n = c.reduce((a, b) => a + b, 0), e = n / K;
+  let ss = 0;
+  for (const v of c) ss += (v - e) ** 2;
+  return {
+    counts: c,
+    frequencies: c.map((v) => (n > 0 ? v / n : NaN)),
+    n,
+    chiSquare: n > 0 ? ss / e : NaN,
+    delta: n > 0 ? ss / ((n * (K - 1)) / K) : NaN,
+  };
+}
+
+/**
+ * Rank histogram (Talagrand diagram) of the truth among the M members: for each present truth value y, its rank is
+ * the number of members below it, in 0..M (M + 1 bins). Ties (members equal to y, e.g. zero precipitation) are
+ * split evenly: with b members < y and e members == y, each of the bins b..b+e gets 1/(e+1) — the expectation of
+ * breaking the ties at random, but deterministic (no PRNG). Cells of zero weight (outside the region) are excluded.
+ * Unweighted by default: every present truth value counts 1. With areaWeighted, value j counts w_j, and the counts
+ * are rescaled so that they sum to the number of values n (so chiSquare and delta keep their scale; the reference
+ * distributions then only hold approximately).
+ */
+export function rankHistogram(forecast: EnsembleArray, truth: ClipArray, o: AreaOptions & { areaWeighted?: boolean } = {}): RankHistogram {
+  return rankHistogramOf(prepare('rankHistogram', forecast, truth, o), o.areaWeighted ?? false);
+}
+
+function rankHistogramOf(p: Prep, areaWeighted: boolean): RankHistogram {
+  const { M, N, F, HW } = p, S = N * F * HW, K = M + 1;
+  const counts = Array.from({ length: F }, () => new Float64Array(K));
+  const nv = new Float64Array(F), wsum = new Float64Array(F);
+  for (let n = 0; n < N; n++) for (let f = 0; f < F; f++) {
+    const c = counts[f]!;
+    for (let j = 0; j < HW; j++) {
+      const i = (n * F + f) * HW + j;
+      if (!p.ok[i]) continue;
+      const y = p.y[i]!;
+      let below = 0, eq = 0;
+      for (let m = 0; m < M; m++) { const x = p.x[m * S + i]!; if (x < y) below++; else if (x === y) eq++; }
+      const u = areaWeighted ? p.w[j]! : 1, share = u / (eq + 1);
+      for (let k = below; k <= below + eq; k++) c[k] = c[k]! + share;
+      nv[f]!++; wsum[f] = wsum[f]! + u;
+    }
+  }
+  const pooled = new Float64Array(K);
+  let nAll = 0, wAll = 0;
+  for (let f = 0; f < F; f++) { for (let k = 0; k < K; k++) pooled[k] = pooled[k]! + counts[f]![k]!; nAll += nv[f]!; wAll += wsum[f]!; }
+  const scale = (c: Float64Array, n: number, ws: number) => (areaWeighted && ws > 0 ? c.map((v) => (v * n) / ws) : c);
+  return {
+    members: M,
+    areaWeighted,
+    pooled: rankHistogramStats(scale(pooled, nAll, wAll)),
+    perLead: counts.map((c, f) => rankHistogramStats(scale(c, nv[f]!, wsum[f]!))),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Energy score
+
+/**
+ * Energy score of each spatial field (case n, lead f) (Gneiting & Raftery 2007), WeatherBench 2's spatial energy
+ * score:
+ *   fair:     ES = (1/M) sum_i ||x_i - y|| - 1/(2 M (M-1)) sum_{i != j} ||x_i - x_j||   (needs M >= 2)
+ *   standard: ES = (1/M) sum_i ||x_i - y|| - 1/(2 M^2)     sum_{i,j}    ||x_i - x_j||   (M = 1: ||x_1 - y||)
+ * with the area-weighted norm ||d|| = sqrt( sum_j v_j d_j^2 ) over the present cells P of the field, the weights
+ * v_j = w_j * R / sum_{k in P} w_k normalised so that they sum to the number R of cells of positive weight (mean 1
+ * over the region when nothing is missing; with missing truth the norm estimates the full-region norm). For one
+ * cell (H = W = 1) the energy score is the CRPS. perLead is the plain mean over the cases with a present field
+ * (weight 1 per field); O(M^2 H W) per field.
+ */
+export function energyScore(forecast: EnsembleArray, truth: ClipArray, o: AreaOptions & { kind?: CrpsKind } = {}): LeadScore {
+  return leadScore(energySums(prepare('energyScore', forecast, truth, o), o.kind ?? 'fair', 'energyScore'));
+}
+
+function energySums(p: Prep, kind: CrpsKind, who: string): CaseSums {
+  if (kind !== 'fair' && kind !== 'standard') throw new Error(`${who}: kind must be 'fair' or 'standard', got ${String(kind)}`);
+  if (kind === 'fair' && p.M < 2) throw new Error(`${who}: the fair energy score needs at least 2 members (forecast has M = 1); use kind: 'standard'`);
+  const { M, N, F, HW } = p, S = N * F * HW;
+  const sum = new Float64Array(N * F), weight = new Float64Array(N * F);
+  const cells = new Int32Array(HW), v = new Float64Array(HW), X = new Float64Array(M * HW), yv = new Float64Array(HW);
+  for (let t = 0; t < N * F; t++) {
+    let P = 0, ws = 0;
+    for (let j = 0; j < HW; j++) if (p.ok[t * HW + j]) { cells[P++] = j; ws += p.w[j]!; }
+    if (P === 0) continue;
+    for (let k = 0; k < P; k++) {
+      const j = cells[k]!, i = t * HW + j;
+      v[k] = (p.w[j]! * p.regionCells) / ws; yv[k] = p.y[i]!;
+      for (let m = 0; m < M; m++) X[m * P + k] = p.x[m * S + i]!;
+    }
+    let toTruth = 0, pairs = 0;
+    for (let a = 0; a < M; a++) {
+      let s = 0;
+      for (let k = 0; k < P; k++) s += v[k]! * (X[a * P + k]! - yv[k]!) ** 2;
+      toTruth += Math.sqrt(s);
+      for (let b = a + 1; b < M; b++) {
+        let q = 0;
+        for (let k = 0; k < P; k++) q += v[k]! * (X[a * P + k]! - X[b * P + k]!) ** 2;
+        pairs += Math.sqrt(q);
+      }
+    }
+    // sum_{i != j} = 2 sum_{i < j}
+    sum[t] = toTruth / M - (kind === 'fair' ? pairs / (M * (M - 1)) : pairs / (M * M));
+    weight[t] = 1;
+  }
+  return { shape: [N, F], sum, weight };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Precipitation: Brier score, fractions skill score
+
+export interface BrierResult extends LeadScore { threshold: number }
+
+function checkThresholds(thresholds: readonly number[], who: string): void {
+  if (!Array.isArray(thresholds) || thresholds.length === 0) throw new Error(`${who}: give at least one threshold`);
+  for (const t of thresholds) if (!Number.isFinite(t)) throw new Error(`${who}: threshold ${t} is not finite`);
+}
+
+/**
+ * Brier score per threshold t and lead: the forecast probability of exceedance is the fraction of members above the
+ * threshold, p = #{i : x_i > t} / M, the outcome o = 1 if y > t else 0 (strict inequalities), and
+ *   BS_f = sum_{n,j} w_j (p - o)^2 / sum_{n,j} w_j
+ * (0 = perfect; M = 1 gives the Brier score of a deterministic yes/no forecast).
+ */
+export function brierScore(forecast: EnsembleArray, truth: ClipArray, thresholds: readonly number[], o: AreaOptions = {}): BrierResult[] {
+  checkThresholds(thresholds, 'brierScore');
+  return brierOf(prepare('brierScore', forecast, truth, o), thresholds);
+}
+
+function brierOf(p: Prep, thresholds: readonly number[]): BrierResult[] {
+  return thresholds.map((th) => ({
+    threshold: th,
+    ...leadScore(pointwise(p, (x, y) => {
+      let c = 0;
+      for (let i = 0; i < x.length; i++) if (x[i]! > th) c++;
+      const d = c / x.length - (y > th ? 1 : 0);
+      return d * d;
+    })),
+  }));
+}
+
+/**
+ * Neighbourhood fractions of a field (Roberts & Lean 2008): for every cell, the mean of `values` over the cells of
+ * the window x window square centred on it (window odd) that are valid (valid = null: all cells). At the edges the
+ * window is truncated to the grid in latitude; in longitude it wraps around when periodic, else it is truncated as
+ * well (the mean is over the cells inside only). NaN where the window holds no valid cell. Summed-area tables:
+ * O(H W) whatever the window.
+ */
+export function neighbourhoodFractions(values: ArrayLike<number>, valid: ArrayLike<number> | null, H: number, W: number, window: number, periodic = false): Float64Array {
+  if (!Number.isInteger(H) || !Number.isInteger(W) || H < 1 || W < 1) throw new Error(`neighbourhoodFractions: H and W must be positive integers, got ${H}, ${W}`);
+  if (values.length !== H * W) throw new Error(`neighbourhoodFractions: ${values.length} values for H*W = ${H * W} cells`);
+  if (valid && valid.length !== H * W) throw new Error(`neighbourhoodFractions: ${valid.length} validity flags for H*W = ${H * W} cells`);
+  checkWindow(window, 'neighbourhoodFractions');
+  const W1 = W + 1, sv = new Float64Array((H + 1) * W1), sc = new Float64Array((H + 1) * W1);
+  for (let y = 0; y < H; y++) {
+    let rv = 0, rc = 0;
+    for (let x = 0; x < W; x++) {
+      const j = y * W + x, ok = valid ? valid[j]! !== 0 : true;
+      if (ok) { rv += values[j]!; rc++; }
+      sv[(y + 1) * W1 + x + 1] = sv[y * W1 + x + 1]! + rv;
+      sc[(y + 1) * W1 + x + 1] = sc[y * W1 + x + 1]! + rc;
+    }
+  }
+  const rect = (a: Float64Array, y0: number, y1: number, x0: number, x1: number) =>
+    a[(y1 + 1) * W1 + x1 + 1]! - a[y0 * W1 + x1 + 1]! - a[(y1 + 1) * W1 + x0]! + a[y0 * W1 + x0]!;
+  const r = (window - 1) / 2, out = new Float64Array(H * W);
+  for (let y = 0; y < H; y++) {
+    const y0 = Math.max(0, y - r), y1 = Math.min(H - 1, y + r);
+    for (let x = 0; x < W; x++) {
+      let s = 0, c = 0;
+      const add = (x0: number, x1: number) => { s += rect(sv, y0, y1, x0, x1); c += rect(sc, y0, y1, x0, x1); };
+      const a = x - r, b = x + r;
+      if (!periodic) add(Math.max(0, a), Math.min(W - 1, b));
+      else if (window >= W) add(0, W - 1);
+      else if (a < 0) { add(0, b); add(W + a, W - 1); }
+      else if (b >= W) { add(a, W - 1); add(0, b - W); }
+      else add(a, b);
+      out[y * W + x] = c > 0 ? s / c : NaN;
+    }
+  }
+  return out;
+}
+
+function checkWindow(window: number, who: string): void {
+  if (!Number.isInteger(window) || window < 1 || window % 2 !== 1) throw new Error(`${who}: window must be an odd positive integer (a centred n x n neighbourhood), got ${window}`);
+}
+
+export interface FssOptions {
+  threshold: number;
+  /** Side n of the n x n neighbourhood, in cells (odd; 1 = cell by cell). */
+  window: number;
+  /** Wrap the windows around in longitude (global grids); default false: truncate them at the edges. */
+  periodic?: boolean;
+}
+
+export interface FssResult {
+  threshold: number; window: number; periodic: boolean;
+  shape: [number, number];
+  /** [N, F]: sum_j w_j (P_f - P_o)^2 of each field. */
+  numerator: Float64Array;
+  /** [N, F]: sum_j w_j (P_f^2 + P_o^2) of each field. */
+  denominator: Float64Array;
+  /** [N, F]: FSS of each field (NaN when neither field has an event nearby: denominator 0). */
+  perCase: Float64Array;
+  /** [F]: 1 - sum_n numerator / sum_n denominator (the sums over cases are pooled before the ratio). */
+  perLead: number[];
+}
+
+/**
+ * Fractions skill score (Roberts & Lean 2008) of exceeding a threshold within an n x n neighbourhood, per field
+ * (case, lead) and per lead. The forecast field is the ensemble-mean probability p_j = #{i : x_ij > t} / M (M = 1:
+ * the deterministic binary field), the observed one o_j = 1 if y_j > t else 0. Their neighbourhood fractions P_f,
+ * P_o (neighbourhoodFractions) are means over the window cells where the truth is present (the region does not
+ * restrict the windows). Then, over the present cells of positive weight,
+ *   FSS = 1 - sum_j w_j (P_f - P_o)^2 / (sum_j w_j P_f^2 + sum_j w_j P_o^2)
+ * (1 = perfect, 0 = no skill; NaN when there is no event near any scored cell in either field). Edges: periodic in
+ * longitude when periodic is set, else truncated; always truncated in latitude. O(H W) per field.
+ */
+export function fractionsSkillScore(forecast: EnsembleArray, truth: ClipArray, o: FssOptions & AreaOptions): FssResult {
+  const p = prepare('fractionsSkillScore', forecast, truth, o);
+  return fssOf(p, o, 'fractionsSkillScore');
+}
+
+function fssOf(p: Prep, o: FssOptions, who: string): FssResult {
+  const th = o.threshold, win = o.window, periodic = o.periodic ?? false;
+  if (!Number.isFinite(th)) throw new Error(`${who}: threshold ${th} is not finite`);
+  checkWindow(win, who);
+  const { M, N, F, H, W, HW } = p, S = N * F * HW;
+  const num = new Float64Array(N * F), den = new Float64Array(N * F), perCase = new Float64Array(N * F);
+  const pf = new Float64Array(HW), po = new Float64Array(HW);
+  for (let t = 0; t < N * F; t++) {
+    const valid = p.present.subarray(t * HW, (t + 1) * HW);
+    for (let j = 0; j < HW; j++) {
+      const i = t * HW + j;
+      pf[j] = 0; po[j] = 0;
+      if (!valid[j]) continue;
+      let c = 0;
+      for (let m = 0; m < M; m++) if (p.x[m * S + i]! > th) c++;
+      pf[j] = c / M; po[j] = p.y[i]! > th ? 1 : 0;
+    }
+    const Pf = neighbourhoodFractions(pf, valid, H, W, win, periodic), Po = neighbourhoodFractions(po, valid, H, W, win, periodic);
+    let a = 0, b = 0;
+    for (let j = 0; j < HW; j++) {
+      if (!p.ok[t * HW + j]) continue;
+      const wj = p.w[j]!, f = Pf[j]!, q = Po[j]!;
+      a += wj * (f - q) ** 2; b += wj * (f * f + q * q);
+    }
+    num[t] = a; den[t] = b; perCase[t] = b > 0 ? 1 - a / b : NaN;
+  }
+  const perLead: number[] = [];
+  for (let f = 0; f < F; f++) {
+    let a = 0, b = 0;
+    for (let n = 0; n < N; n++) { a += num[n * F + f]!; b += den[n * F + f]!; }
+    perLead.push(b > 0 ? 1 - a / b : NaN);
+  }
+  return { threshold: th, window: win, periodic, shape: [N, F], numerator: num, denominator: den, perCase, perLead };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Bootstrap over cases
+
+/** Mulberry32: a small, fast, seeded 32-bit PRNG; returns uniform numbers in [0, 1). Deterministic for a seed. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A statistic of a resample: idx holds N case indices (drawn with replacement), lead the lead frame. */
+export type BootstrapStatistic = 'mean' | ((idx: Int32Array, lead: number, perCase: ArrayLike<number>) => number);
+
+export interface BootstrapOptions {
+  /** Number of resamples B (default 1000). */
+  samples?: number;
+  /** Central coverage of the interval (default 0.95: the 2.5 and 97.5 percentiles). */
+  level?: number;
+  /** PRNG seed (default 0). */
+  seed?: number;
+}
+
+export interface BootstrapResult {
+  level: number; samples: number; seed: number;
+  /** [F]: the statistic on the original cases. */
+  estimate: number[];
+  /** [F]: the (1 - level)/2 and (1 + level)/2 percentiles of the resampled statistic. */
+  lower: number[];
+  upper: number[];
+}
+
+/**
+ * Percentile bootstrap confidence intervals over cases, per lead. Each of the B resamples draws N case indices
+ * uniformly with replacement (mulberry32(seed): deterministic), the same indices for every lead; the statistic is
+ * evaluated per lead, and the interval is the (1 - level)/2 and (1 + level)/2 quantiles of the B values (linear
+ * interpolation between order statistics; resamples whose statistic is NaN are dropped). perCase is [N, F] (C order).
+ * statistic 'mean': the mean of perCase[idx_k, f] over the resampled cases (NaN entries skipped); a function gets
+ * the indices and computes anything, e.g. ratioOfSumsStatistic (weighted CRPS means; RMSE as the square root of the
+ * pooled per-case squared-error sums), spreadSkillStatistic, skillScoreStatistic, fssStatistic.
+ */
+export function bootstrapCI(perCase: ArrayLike<number>, shape: readonly [number, number], statistic: BootstrapStatistic = 'mean', o: BootstrapOptions = {}): BootstrapResult {
+  const [N, F] = shape;
+  if (shape.length !== 2 || !Number.isInteger(N) || !Number.isInteger(F) || N < 1 || F < 1) throw new Error(`bootstrapCI: shape must be [N, F] of positive integers, got [${shape.join(', ')}]`);
+  if (perCase.length !== N * F) throw new Error(`bootstrapCI: perCase has ${perCase.length} values, shape [${N}, ${F}] needs ${N * F}`);
+  const B = o.samples ?? 1000, level = o.level ?? 0.95, seed = o.seed ?? 0;
+  if (!Number.isInteger(B) || B < 1) throw new Error(`bootstrapCI: samples must be a positive integer, got ${B}`);
+  if (!(level > 0 && level < 1)) throw new Error(`bootstrapCI: level must be in (0, 1), got ${level}`);
+  if (!Number.isFinite(seed)) throw new Error(`bootstrapCI: seed must be a finite number, got ${seed}`);
+  const stat = statistic === 'mean' ? meanStatistic : statistic;
+  if (typeof stat !== 'function') throw new Error(`bootstrapCI: statistic must be 'mean' or a function, got ${String(statistic)}`);
+  const identity = Int32Array.from({ length: N }, (_, n) => n);
+  const estimate = Array.from({ length: F }, (_, f) => stat(identity, f, perCase));
+  const rand = mulberry32(seed), idx = new Int32Array(N), vals = Array.from({ length: F }, () => new Float64Array(B));
+  for (let b = 0; b < B; b++) {
+    for (let k = 0; k < N; k++) idx[k] = Math.min(N - 1, Math.floor(rand() * N));
+    for (let f = 0; f < F; f++) vals[f]![b] = stat(idx, f, perCase);
+  }
+  const lower: number[] = [], upper: number[] = [];
+  for (let f = 0; f < F; f++) {
+    const v = vals[f]!.filter((x) => !Number.isNaN(x)).sort();
+    lower.push(percentileOfSorted(v, (1 - level) / 2)); upper.push(percentileOfSorted(v, (1 + level) / 2));
+  }
+  return { level, samples: B, seed, estimate, lower, upper };
+}
+
+function meanStatistic(idx: Int32Array, f: number, perCase: ArrayLike<number>): number {
+  const F = perCase.length / idx.length;
+  let s = 0, c = 0;
+  for (let k = 0; k < idx.length; k++) { const v = perCase[idx[k]! * F + f]!; if (!Number.isNaN(v)) { s += v; c++; } }
+  return c > 0 ? s / c : NaN;
+}
+
+function percentileOfSorted(v: Float64Array, q: number): number {
+  if (v.length === 0) return NaN;
+  const pos = q * (v.length - 1), i = Math.floor(pos), w = pos - i;
+  return v[i]! * (1 - w) + v[Math.min(v.length - 1, i + 1)]! * w;
+}
+
+/** Bootstrap statistic transform(sum_k sum[idx_k, f] / sum_k weight[idx_k, f]): the weighted mean over the resampled
+ *  cases and cells (e.g. CRPS, Brier, energy score), and with Math.sqrt the RMSE / spread of the pooled sums. */
+export function ratioOfSumsStatistic(c: CaseSums, transform: (v: number) => number = (v) => v): (idx: Int32Array, lead: number) => number {
+  const F = c.shape[1];
+  return (idx, f) => {
+    let s = 0, w = 0;
+    for (let k = 0; k < idx.length; k++) { const t = idx[k]! * F + f; s += c.sum[t]!; w += c.weight[t]!; }
+    return w > 0 ? transform(s / w) : NaN;
+  };
+}
+
+/** Bootstrap statistic of the spread/skill ratio sqrt((M+1)/M) sqrt(pooled variance) / sqrt(pooled squared error)
+ *  over the resampled cases, from the variance sums (ensembleSpread) and squared-error sums (ensembleMeanRmse). */
+export function spreadSkillStatistic(variance: CaseSums, squaredError: CaseSums, M: number): (idx: Int32Array, lead: number) => number {
+  return (idx, f) => spreadSkillOf(variance, squaredError, M, idx, f);
+}
+
+/** Bootstrap statistic of the skill score 1 - S / S_ref of two ratio-of-sums scores on the same cases (paired). */
+export function skillScoreStatistic(score: CaseSums, reference: CaseSums): (idx: Int32Array, lead: number) => number {
+  const s = ratioOfSumsStatistic(score), r = ratioOfSumsStatistic(reference);
+  return (idx, f) => { const d = r(idx, f); return d !== 0 ? 1 - s(idx, f) / d : NaN; };
+}
+
+/** Bootstrap statistic of the pooled FSS 1 - sum_k numerator / sum_k denominator over the resampled cases. */
+export function fssStatistic(r: FssResult): (idx: Int32Array, lead: number) => number {
+  const F = r.shape[1];
+  return (idx, f) => {
+    let a = 0, b = 0;
+    for (let k = 0; k < idx.length; k++) { const t = idx[k]! * F + f; a += r.numerator[t]!; b += r.denominator[t]!; }
+    return b > 0 ? 1 - a / b : NaN;
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// All scores at once
+
+export interface ScoreEnsembleOptions extends AreaOptions {
+  /** Brier score thresholds (strict exceedance). */
+  thresholds?: readonly number[];
+  /** Fractions skill scores to compute (periodic defaults to periodicLon). */
+  fss?: readonly FssOptions[];
+  /** Default for the FSS windows: wrap around in longitude. */
+  periodicLon?: boolean;
+  /** Area-weight the rank histogram (default false: each present value counts 1). */
+  rankAreaWeighted?: boolean;
+  /** A reference forecast of the same N, F, H, W (any M) for the CRPS skill score. */
+  reference?: EnsembleArray | null;
+  /** Percentile bootstrap intervals over cases (the same resamples, i.e. the same seed, for every score). */
+  bootstrap?: BootstrapOptions | null;
+}
+
+/** A bootstrap interval per lead. */
+export interface Interval { lower: number[]; upper: number[] }
+
+export interface EnsembleScores {
+  members: number; cases: number; leads: number;
+  /** True for M = 1. */
+  deterministic: boolean;
+  /** 'fair' (M >= 2) or 'standard' (M = 1): the kind of crpsMain, energy and the CRPS of crpsSkill. */
+  crpsKind: CrpsKind;
+  /** Why a score is absent or differs from the ensemble definition (M = 1), else null. */
+  note: string | null;
+  /** [F] fair CRPS (Ferro 2014); null for M = 1, where it is undefined. */
+  crpsFair: number[] | null;
+  /** [F] standard ensemble CRPS (1/(2 M^2)); for M = 1 the mean absolute error. */
+  crps: number[];
+  /** [F] 1 - CRPS / CRPS_ref (each forecast's crpsKind); null without a reference. */
+  crpsSkill: number[] | null;
+  /** [F] RMSE of the ensemble mean (sqrt of the mean squared error). */
+  rmse: number[];
+  /** [F] sqrt of the mean unbiased member variance; null for M = 1. */
+  spread: number[] | null;
+  /** [F] sqrt((M+1)/M) spread / rmse; null for M = 1. */
+  spreadSkill: number[] | null;
+  /** [F] energy score of the fields (crpsKind). */
+  energy: number[];
+  rankHistogram: RankHistogram;
+  brier: { threshold: number; perLead: number[] }[];
+  fss: { threshold: number; window: number; periodic: boolean; perLead: number[] }[];
+  /** Bootstrap intervals (null unless requested). */
+  ci: null | {
+    level: number; samples: number; seed: number;
+    crpsFair: Interval | null; crps: Interval; crpsSkill: Interval | null;
+    rmse: Interval; spread: Interval | null; spreadSkill: Interval | null; energy: Interval;
+    brier: Interval[]; fss: Interval[];
+  };
+}
+
+/**
+ * Every score of this module for an ensemble forecast of one variable, per lead, as a plain JSON-serialisable
+ * object (arrays of numbers; a score without any present value is NaN, which JSON.stringify writes as null).
+ * Conventions: crpsFair/crps (ensembleCrps), rmse (ensembleMeanRmse), spread and spreadSkill (spreadSkillRatio),
+ * energy (energyScore: fair for M >= 2, standard for M = 1), rankHistogram (rankHistogram: ties split evenly,
+ * unweighted unless rankAreaWeighted), brier (brierScore), fss (fractionsSkillScore: ensemble-mean probability field).
+ * Deterministic forecasts (M = 1) get rmse, crps = MAE, energy = weighted norm of the error, Brier, FSS and the rank
+ * histogram; crpsFair, spread and spreadSkill are null (undefined for one member) and note says so. With bootstrap,
+ * intervals per lead come from resampling the cases (ratio-of-sums statistics: the point estimates above are the
+ * statistic of the original cases).
+ */
+export function scoreEnsemble(forecast: EnsembleArray, truth: ClipArray, o: ScoreEnsembleOptions = {}): EnsembleScores {
+  const who = 'scoreEnsemble', p = prepare(who, forecast, truth, o);
+  const { M, N, F } = p, det = M === 1;
+  const thresholds = o.thresholds ?? [];
+  if (thresholds.length) checkThresholds(thresholds, who);
+  const fssOpts = (o.fss ?? []).map((e) => ({ threshold: e.threshold, window: e.window, periodic: e.periodic ?? o.periodicLon ?? false }));
+
+  const kind: CrpsKind = det ? 'standard' : 'fair';
+  const crpsStdS = crpsSums(p, 'standard', who), crpsFairS = det ? null : crpsSums(p, 'fair', who);
+  const mseS = mseSums(p), varS = det ? null : varianceSums(p, who);
+  const energyS = energySums(p, kind, who);
+  const brier = thresholds.length ? brierOf(p, thresholds) : [];
+  const fss = fssOpts.map((e) => fssOf(p, e, who));
+  let refS: CaseSums | null = null;
+  if (o.reference) {
+    const pr = prepare(`${who} (reference)`, o.reference, truth, o);
+    refS = crpsSums(pr, pr.M === 1 ? 'standard' : 'fair', `${who} (reference)`);
+  }
+  const mainS = crpsFairS ?? crpsStdS;
+  const lead = (c: CaseSums, tr?: (v: number) => number) => leadScore(c, tr).perLead;
+  const crpsMain = lead(mainS);
+
+  const out: EnsembleScores = {
+    members: M, cases: N, leads: F,
+    deterministic: det,
+    crpsKind: kind,
+    note: det
+      ? 'M = 1 (deterministic forecast): the fair CRPS, spread and spread/skill are undefined (null); crps is the standard ensemble CRPS, which for one member is the mean absolute error, and energy is the standard energy score (the area-weighted norm of the error)'
+      : null,
+    crpsFair: crpsFairS ? crpsMain : null,
+    crps: lead(crpsStdS),
+    crpsSkill: refS ? crpsSkillScore(crpsMain, lead(refS)) : null,
+    rmse: lead(mseS, Math.sqrt),
+    spread: varS ? lead(varS, Math.sqrt) : null,
+    spreadSkill: varS ? Array.from({ length: F }, (_, f) => spreadSkillOf(varS, mseS, M, null, f)) : null,
+    energy: lead(energyS),
+    rankHistogram: rankHistogramOf(p, o.rankAreaWeighted ?? false),
+    brier: brier.map((b) => ({ threshold: b.threshold, perLead: b.perLead })),
+    fss: fss.map((r) => ({ threshold: r.threshold, window: r.window, periodic: r.periodic, perLead: r.perLead })),
+    ci: null,
+  };
+
+  if (o.bootstrap) {
+    const bo = o.bootstrap, dummy = new Float64Array(N * F);
+    const ci = (s: (idx: Int32Array, lead: number) => number): Interval => {
+      const r = bootstrapCI(dummy, [N, F], s, bo);
+      return { lower: r.lower, upper: r.upper };
+    };
+    const first = bootstrapCI(dummy, [N, F], ratioOfSumsStatistic(crpsStdS), bo);
+    out.ci = {
+      level: first.level, samples: first.samples, seed: first.seed,
+      crpsFair: crpsFairS ? ci(ratioOfSumsStatistic(crpsFairS)) : null,
+      crps: { lower: first.lower, upper: first.upper },
+      crpsSkill: refS ? ci(skillScoreStatistic(mainS, refS)) : null,
+      rmse: ci(ratioOfSumsStatistic(mseS, Math.sqrt)),
+      spread: varS ? ci(ratioOfSumsStatistic(varS, Math.sqrt)) : null,
+      spreadSkill: varS ? ci(spreadSkillStatistic(varS, mseS, M)) : null,
+      energy: ci(ratioOfSumsStatistic(energyS)),
+      brier: brier.map((b) => ci(ratioOfSumsStatistic(b))),
+      fss: fss.map((r) => ci(fssStatistic(r))),
+    };
+  }
+  return out;
+}

@@ -1,0 +1,5 @@
+// climadiff/tasks: generation from a trained model (unconditional, or guided by what is known) and the conditional
+// tasks built on it.
+export * from './model.js';
+export * from './dates.js';
+export * from './generate.js';
