@@ -4,41 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '@climadiff/torch';
-import { UNet3D } from '../src/models/index.js';
-import { alphaCosineSchedule } from '../src/diffusion/index.js';
-import { RunDataSchema, type GenerationModel } from '../src/tasks/model.js';
+import { tinyModel } from './tasks-fixture.js';
 import { generate, physicalMap } from '../src/tasks/generate.js';
 import { sampleFrameTimes } from '../src/tasks/dates.js';
-import type { NormStats } from '../src/data/normalise.js';
 
 torch.setNumThreads(1);
 const C = 2, F = 4, H = 8, W = 8, HW = H * W;
-
-/** tas (climatology anomalies, a different mean map per month) and pr (square root, per-variable), days since 2000-01-01. */
-function tinyModel(learned = false): GenerationModel {
-  torch.manualSeed(5);
-  const clim = Array.from({ length: 12 * HW }, (_, k) => 250 + Math.floor(k / HW) * 2 + (k % HW) * 0.1);
-  const stats: NormStats = {
-    version: 2, height: H, width: W, channels: [
-      { name: 'tas', units: 'K', kind: 'climatology', transform: 'none', mean: 0, std: 3, climatology: clim, min: null },
-      learned
-        ? { name: 'pr', units: 'mm h-1', kind: 'per-variable', transform: 'learned', mean: 0, std: 0.5, min: 0, max: 4 }
-        : { name: 'pr', units: 'mm h-1', kind: 'per-variable', transform: 'sqrt', mean: 0.3, std: 0.4, min: 0, max: 4 },
-    ],
-  };
-  const model = new UNet3D({
-    inChannels: C, channels: 8, channelMults: [1, 2], attentionLevels: [], headChannels: 8, groups: 4, dateFeatures: 2,
-    ...(learned ? { learnedTransforms: [{ channel: 1, hidden: 8, domainMax: 10, threshold: 0.02 }] } : {}),
-  }).eval();
-  // an untrained U-Net's output layer starts at zero, so x_hat of one element would not depend on the others' z and
-  // guidance could not act: give every weight some noise
-  torch.noGrad(() => { for (const p of model.parameters()) p.add_(torch.randn(p.shape).mul(0.05)); });
-  const runData = RunDataSchema.parse({
-    source: 'x.nc', variables: ['tas', 'pr'], units: ['K', 'mm h-1'], frames: F, height: H, width: W, lat: null, lon: null, test: [],
-    dateFeatures: 'year', time: { units: 'days since 2000-01-01', calendar: 'standard', frameStep: 0.25, trainStarts: [0, 40, 200] },
-  });
-  return { model, schedule: alphaCosineSchedule(), stats, runData, statics: null };
-}
 
 const times = (n: number, start = 31): Float64Array => Float64Array.from({ length: n * F }, (_, k) => start + Math.floor(k / F) * 30 + (k % F) * 0.25);
 
@@ -144,13 +115,15 @@ test('linear observations (block means of the physical field): guidance lowers t
   const A = (x: torch.Tensor): torch.Tensor => torch.nn.functional.avgPool3d(x, [1, K, K]);
   const truth = generate(m, { n, times: times(n), steps: 4, seed: 9 });
   const y = torch.scope(() => A(torch.tensor(truth.data, truth.shape)).keep());
+  const yData = y.toFloat32Array(), yShape = y.shape;
   const mismatch = (d: Float32Array): number => torch.scope(() => A(torch.tensor(d, truth.shape)).sub(y).select(1, 0).abs().mean().item());
   const plain = generate(m, { n, times: times(n), steps: 8, seed: 1 });
   // residuals in units of each channel's std (tas 3 K; pr ~ 2 std sqrt(x) at x ~ 0.5): w A A^T ~ 1/2 at high SNR
-  const scale = torch.tensor([3, 0.6], [1, C, 1, 1, 1]).keep();
-  const guided = generate(m, { n, times: times(n), steps: 8, seed: 1, observation: { kind: 'linear', y, operator: A, scale }, guidance: { method: 'reconstruction', weight: K * K / 2 } });
+  const scale = [3, 0.6];
+  const guided = generate(m, { n, times: times(n), steps: 8, seed: 1, observation: { kind: 'linear', y: yData, yShape, operator: A, scale }, guidance: { method: 'reconstruction', weight: K * K / 2 } });
   assert.equal(guided.nfe.backward, 8);
   assert.ok(mismatch(guided.data) < 0.5 * mismatch(plain.data), `block-mean mismatch ${mismatch(guided.data)} vs unguided ${mismatch(plain.data)}`);
-  assert.throws(() => generate(m, { n, times: times(n), steps: 2, observation: { kind: 'linear', y, operator: A, scale: 1 }, guidance: { method: 'replacement', weight: 1 } }), /take reconstruction guidance only/);
-  y.dispose(); scale.dispose();
+  assert.throws(() => generate(m, { n, times: times(n), steps: 2, observation: { kind: 'linear', y: yData, yShape, operator: A, scale }, guidance: { method: 'replacement', weight: 1 } }), /take reconstruction guidance only/);
+  assert.throws(() => generate(m, { n, times: times(n), steps: 2, observation: { kind: 'linear', y: yData, yShape, operator: A, scale: [1] }, guidance: { method: 'reconstruction', weight: 1 } }), /one scale per channel/);
+  y.dispose();
 });

@@ -34,12 +34,12 @@ export interface Guidance {
  * What is known. `values`: physical values at known elements of the samples ([n, C, F, H, W], C order; anything where
  * `known` is 0), with an optional observation-error variance per channel (physical units squared; channels without
  * a value transform only). `linear`: observations y = A(x) of the physical samples by a differentiable operator
- * (e.g. block means for downscaling); residuals are divided by `scale` (one per element of y, or a single number) so
- * that the sum of squared errors is in units of the observations' spread.
+ * (e.g. block means for downscaling), y shaped [n, C, ...]; residuals of channel c are divided by scale[c], so that
+ * the sum of squared errors is in units of each channel's typical change (physical units per model-space unit).
  */
 export type Observation =
   | { kind: 'values'; values: Float32Array; known: Uint8Array; errorVariance?: number[] }
-  | { kind: 'linear'; y: Tensor; operator: (x: Tensor) => Tensor; scale: Tensor | number };
+  | { kind: 'linear'; y: Float32Array; yShape: number[]; operator: (x: Tensor) => Tensor; scale: number[] };
 
 export interface GenerateOptions {
   /** Number of samples (one batch). */
@@ -161,8 +161,11 @@ function generateIn(m: GenerationModel, o: GenerateOptions, r: Resolved): Genera
       } else {
         if (g.method !== 'reconstruction') throw new DataError('bad-option', `linear observations (downscaling) take reconstruction guidance only, got '${g.method}'`);
         const affine = physicalMap(m, n, block, months, device, own);
-        const scale = own(typeof ob.scale === 'number' ? torch.scalarTensor(ob.scale) : ob.scale.to(device));
-        const y = own(ob.y.to(device).div(scale));
+        if (ob.yShape[0] !== n || ob.yShape[1] !== block.channels || ob.scale.length !== block.channels) {
+          throw new DataError('bad-shape', `generate: linear observations must be shaped [${n}, ${block.channels}, ...] with one scale per channel, got [${ob.yShape.join(', ')}] and ${ob.scale.length} scale(s)`);
+        }
+        const scale = own(torch.tensor(ob.scale, [1, block.channels, ...ob.yShape.slice(2).map(() => 1)]).to(device));
+        const y = own(torch.tensor(ob.y, ob.yShape).to(device).div(scale));
         den = observationGuidance(counted, { y, A: (x) => ob.operator(affine(x)).div(scale), weight: g.weight });
       }
     }

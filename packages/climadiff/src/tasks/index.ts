@@ -3,3 +3,7 @@
 export * from './model.js';
 export * from './dates.js';
 export * from './generate.js';
+export * from './cases.js';
+export * from './ensemble.js';
+export * from './conditional.js';
+export * from './downscale.js';
