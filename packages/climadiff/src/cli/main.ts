@@ -11,6 +11,7 @@ import { register as registerPreview } from './preview.js';
 import { register as registerSimulate } from './simulate.js';
 import { register as registerRun, registerDemo } from './run-commands.js';
 import { register as registerReference } from './reference.js';
+import { register as registerTasks } from './tasks.js';
 
 export function buildProgram(): Command {
   const program = new Command('climadiff')
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerRun(program);
   registerDemo(program);
   registerReference(program);
+  registerTasks(program);
   return program;
 }
 

@@ -4,4 +4,6 @@ export { loadSamplingModel, exportModel, resolveModelPath, builtinModels, builti
 export { writeSampleReport, heldOutClips, runSource, type SampleReportOptions, type SampleReportResult, type VariableVerdict } from './sample-report.js';
 export { REFERENCES, referenceSpec, trainReference, finishReference, type ReferenceSpec } from './reference.js';
 export { runDemo, type DemoOptions } from './demo.js';
+export { runTask, outputFormat, ensembleGIF, TASK_NAMES, type TaskName, type TaskRunOptions, type TaskRunResult } from './task-run.js';
+export { ensembleDataset, readEnsembleFile, type EnsembleFile } from './ensemble-file.js';
 export { runSimulate, type SimulateOptions } from './simulate.js';

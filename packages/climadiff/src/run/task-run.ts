@@ -1,0 +1,181 @@
+// The conditional tasks as commands: load a model (run folder, exported model, builtin:NAME), open the data (a file,
+// or the model's own recipe data), choose the cases, run the task with progress, keep every finished case in a
+// partial folder so a killed run continues where it stopped, and write the ensemble (CF NetCDF-3, NetCDF-4 or Zarr,
+// with a member dimension) and a GIF of truth / ensemble mean / members.
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openClipSource } from '../data/file-source.js';
+import type { ClipSource } from '../data/clip-source.js';
+import { isPrecipitationLike } from '../data/normalise.js';
+import { DataError } from '../data/types.js';
+import { writeNetCDF } from '../data/writers/netcdf.js';
+import { writeZarr } from '../data/writers/zarr.js';
+import { encodeGIF } from '../viz/render.js';
+import { renderPanels, type PanelRow } from '../viz/panels.js';
+import { chooseStarts, forecast, interpolate, infill, downscale, type StartSpec, type InfillMask, type Ensemble, type EnsembleOptions, type Guidance, type BlockMismatch } from '../tasks/index.js';
+import type { Precision } from '../models/index.js';
+import type { SamplerName } from '../diffusion/samplers/registry.js';
+import { loadSamplingModel } from './model-store.js';
+import { runSource } from './sample-report.js';
+import { ensembleDataset } from './ensemble-file.js';
+
+export type TaskName = 'forecast' | 'interpolate' | 'infill' | 'downscale';
+export const TASK_NAMES: readonly TaskName[] = ['forecast', 'interpolate', 'infill', 'downscale'];
+
+export interface TaskRunOptions {
+  task: TaskName;
+  /** A run folder, an exported model folder or builtin:NAME. */
+  checkpoint: string;
+  /** The data file (default: the model's own data, recreated from its recipe where needed). */
+  data?: string;
+  /** Output: .nc (NetCDF-3, 64-bit offset), .nc4 (NetCDF-4) or .zarr. */
+  out: string;
+  /** The GIF (default: the output's name with .gif; null: none). */
+  gif?: string | null;
+  starts: StartSpec;
+  /** At most this many cases (the first ones). */
+  maxCases?: number;
+  members: number;
+  steps?: number;
+  sampler?: SamplerName;
+  guidance?: Guidance;
+  seed?: number;
+  batch?: number;
+  precision?: Precision | 'auto';
+  device?: string;
+  forecast?: { known?: number; leads?: number };
+  interpolate?: { every?: number; knownFrames?: number[] };
+  infill?: { mask: InfillMask; errorVariance?: Record<string, number> };
+  downscale?: { factor: number };
+  history: string;
+  onProgress?: (done: number, total: number) => void;
+  log?: (m: string) => void;
+}
+
+export interface TaskRunResult {
+  ensemble: Ensemble;
+  files: string[];
+  mismatch: BlockMismatch[] | null;
+  /** Cases taken from an earlier, interrupted run. */
+  resumed: number;
+}
+
+/** The output format of a path by extension. */
+export function outputFormat(path: string): 'netcdf3' | 'netcdf4' | 'zarr' {
+  if (path.endsWith('.nc')) return 'netcdf3';
+  if (path.endsWith('.nc4')) return 'netcdf4';
+  if (path.endsWith('.zarr')) return 'zarr';
+  throw new DataError('bad-option', `--out must end in .nc (NetCDF-3), .nc4 (NetCDF-4) or .zarr, got '${path}'`);
+}
+
+export async function runTask(o: TaskRunOptions): Promise<TaskRunResult> {
+  const log = o.log ?? (() => {});
+  const format = outputFormat(o.out);
+  if (existsSync(o.out)) throw new DataError('output-exists', `refusing to overwrite existing '${o.out}' (choose another name)`);
+  const gif = o.gif === undefined ? o.out.replace(/\.(nc4?|zarr)$/, '.gif') : o.gif;
+  if (gif && existsSync(gif)) throw new DataError('output-exists', `refusing to overwrite existing '${gif}' (choose another name, or no GIF)`);
+  const m = loadSamplingModel(o.checkpoint);
+  if ((o.device ?? 'cpu') !== 'cpu') m.model.to(o.device!);
+  const where = o.data ?? 'the model\'s data';
+  const source: ClipSource = o.data ? await openClipSource(o.data, m.runData.variables) : await runSource(m.runData, log);
+  try {
+    const F = m.runData.frames;
+    const k = o.forecast?.known ?? Math.min(4, F - 1);
+    const [before, after] = o.task === 'forecast' ? [k, o.forecast?.leads ?? F - k] : [0, F];
+    const factor = o.downscale?.factor ?? 0;
+    let starts = chooseStarts(source, m.runData, o.starts, before, after, where);
+    if (o.maxCases !== undefined) starts = starts.slice(0, o.maxCases);
+    // the partial folder: the settings that define the cases, and one file per finished case
+    const partial = `${o.out}.partial`;
+    const key = JSON.stringify({ task: o.task, checkpoint: o.checkpoint, data: o.data ?? null, starts, members: o.members, steps: o.steps ?? 256, sampler: o.sampler ?? 'ancestral',
+      guidance: o.guidance ?? null, seed: o.seed ?? 0, batch: o.batch ?? 16, forecast: o.forecast ?? null, interpolate: o.interpolate ?? null, infill: o.infill ?? null, downscale: o.downscale ?? null });
+    const done = readPartial(partial, key);
+    if (done.size > 0) log(`resuming: ${done.size} of ${starts.length} case(s) already done in ${partial}`);
+    mkdirSync(partial, { recursive: true });
+    writeFileSync(join(partial, 'settings.json'), key);
+    const common: EnsembleOptions = {
+      members: o.members, ...(o.steps ? { steps: o.steps } : {}), ...(o.sampler ? { sampler: o.sampler } : {}), ...(o.guidance ? { guidance: o.guidance } : {}),
+      seed: o.seed ?? 0, ...(o.batch ? { batch: o.batch } : {}), ...(o.precision ? { precision: o.precision } : {}), ...(o.device ? { device: o.device } : {}),
+      done,
+      onCase: (i, members) => {
+        const file = join(partial, `case-${String(i).padStart(6, '0')}.f32`);
+        writeFileSync(`${file}.tmp`, members);
+        renameSync(`${file}.tmp`, file);
+      },
+      onProgress: (p) => o.onProgress?.(p.casesDone * (o.steps ?? 256) + p.step * p.batchCases * (o.steps ?? 256) / p.steps, starts.length * (o.steps ?? 256)),
+    };
+    let ensemble: Ensemble;
+    let mismatch: BlockMismatch[] | null = null;
+    switch (o.task) {
+      case 'forecast': ensemble = await forecast(m, source, { ...common, starts, known: k, leads: after }, where); break;
+      case 'interpolate': ensemble = await interpolate(m, source, { ...common, starts, ...o.interpolate }, where); break;
+      case 'infill': {
+        if (!o.infill) throw new DataError('bad-option', 'infill needs a mask: --box, --stations or --missing');
+        const ev = o.infill.errorVariance;
+        const errorVariance = ev ? m.runData.variables.map((v) => ev[v] ?? 0) : undefined;
+        if (ev) for (const v of Object.keys(ev)) if (!m.runData.variables.includes(v)) throw new DataError('bad-option', `an observation error was given for '${v}', which the model does not have (${m.runData.variables.join(', ')})`);
+        ensemble = await infill(m, source, { ...common, starts, mask: o.infill.mask, ...(errorVariance ? { errorVariance } : {}) }, where);
+        break;
+      }
+      case 'downscale': {
+        if (!factor) throw new DataError('bad-option', 'downscale needs --factor');
+        const r = await downscale(m, source, { ...common, starts, factor }, where);
+        mismatch = r.mismatch;
+        ensemble = r;
+        break;
+      }
+    }
+    const ds = ensembleDataset(ensemble, o.history, { source: o.data ?? m.runData.source, model: o.checkpoint });
+    if (format === 'zarr') await writeZarr(ds, o.out, { history: o.history });
+    else if (format === 'netcdf3') await writeNetCDF(ds, o.out, { history: o.history });
+    else throw new DataError('bad-option', 'NetCDF-4 output is not available in this build');
+    const files = [o.out];
+    if (gif) { writeFileSync(gif, ensembleGIF(ensemble)); files.push(gif); }
+    rmSync(partial, { recursive: true, force: true });
+    return { ensemble, files, mismatch, resumed: done.size };
+  } finally {
+    (source as { close?: () => void }).close?.();
+  }
+}
+
+/** Finished cases of an interrupted run with the same settings; a partial folder of other settings is an error. */
+function readPartial(dir: string, key: string): Map<number, Float32Array> {
+  const done = new Map<number, Float32Array>();
+  if (!existsSync(dir)) return done;
+  const settings = join(dir, 'settings.json');
+  if (!existsSync(settings) || readFileSync(settings, 'utf8') !== key) {
+    throw new DataError('output-exists', `${dir} holds an interrupted run with other settings: run the same command to continue it, or delete the folder`);
+  }
+  for (const f of readdirSync(dir)) {
+    const m = /^case-(\d+)\.f32$/.exec(f);
+    if (!m) continue;
+    const buf = readFileSync(join(dir, f));
+    done.set(Number(m[1]), new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4).slice());
+  }
+  return done;
+}
+
+/** A GIF of the first case, first variable (and the second, for two-variable models, as a second GIF row block): truth, ensemble mean, members. */
+export function ensembleGIF(e: Ensemble, variable = 0, maxMembers = 3): Uint8Array {
+  const [M, N, C, F, H, W] = e.shape;
+  const per = C * F * H * W;
+  const rows: PanelRow[] = [];
+  if (e.truth) rows.push({ label: 'truth', data: e.truth.subarray(0, per), count: 1, channels: C, channel: variable });
+  const mean = new Float32Array(per);
+  for (let i = 0; i < M; i++) { const off = (i * N) * per; for (let j = 0; j < per; j++) mean[j] = mean[j]! + e.data[off + j]! / M; }
+  rows.push({ label: `ensemble mean (${M} members)`, data: mean, count: 1, channels: C, channel: variable });
+  const shown = Math.min(M, maxMembers);
+  const members = new Float32Array(shown * per);
+  for (let i = 0; i < shown; i++) members.set(e.data.subarray((i * N) * per, (i * N + 1) * per), i * per);
+  rows.push({ label: shown < M ? `members 1-${shown} of ${M}` : 'members', data: members, count: shown, channels: C, channel: variable });
+  const name = e.variables[variable]!;
+  const units = e.units[variable] ?? undefined;
+  const precip = isPrecipitationLike(name, units);
+  const step = F > 1 ? e.times[1]! - e.times[0]! : 0;
+  const labels = Array.from({ length: F }, (_, f) => (e.task === 'forecast' ? `lead ${f + 1} (${f + 1} x ${step} ${e.timeUnits.units.split(' ')[0]})` : `frame ${f + 1}/${F}`));
+  const anim = renderPanels({
+    rows, height: H, width: W, frames: F, ...(e.lat ? { lat: e.lat } : {}), ...(e.lon ? { lon: e.lon } : {}),
+    title: `${name} ${e.task}`, ...(units ? { units } : {}), labels, ...(precip ? { colormap: 'rain' as const, vmin: 0 } : {}),
+  });
+  return encodeGIF(anim, { delayMs: 400 });
+}

@@ -1,0 +1,130 @@
+// `climadiff forecast | interpolate | infill | downscale` end to end on a tiny trained model: files with a member
+// dimension that read back, GIFs, resumption of a killed run, and every bad input with one clear line and nothing written.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readEnsembleFile } from '../src/run/ensemble-file.js';
+
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
+let dir = '';
+const env = { ...process.env, OMP_NUM_THREADS: '1' };
+const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: 'utf8', env });
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'climadiff-tasks-'));
+  const s = cli('data', 'simulate', '--model', 'earth', '--frames', '160', '--seed', '2', '--spinup', '2', '--lat', '16', '--lon', '32', '--out', 'earth.nc', '--no-progress');
+  assert.equal(s.status, 0, s.stderr);
+  const cfg = join(dir, 'tiny.json');
+  writeFileSync(cfg, JSON.stringify({ steps: 2, batchSize: 1, logEvery: 1, validateEvery: 0, checkpointEvery: 2, lrSchedule: { kind: 'constant', warmupSteps: 0 }, previewEvery: 0 }));
+  const t = cli('train', '--data', 'earth.nc', '--vars', 'tas,pr', '--out', 'run', '--frames', '4', '--config', cfg, '--channels', '8', '--threads', '1');
+  assert.equal(t.status, 0, t.stderr);
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const base = ['--checkpoint', 'run', '--data', 'earth.nc', '--members', '2', '--steps', '2', '--threads', '1'];
+
+test('forecast: an ensemble file with member, init_time and lead_time that reads back, a GIF, throughput on stdout', async () => {
+  const r = cli('forecast', ...base, '--starts', 'every:3d:all', '--max-cases', '2', '--known', '2', '--leads', '3', '--out', 'f.nc');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /forecast: 2 case\(s\) x 2 member\(s\) x 3 frame\(s\)/);
+  assert.match(r.stdout, /member-frames\/s; \d+ network evaluations \(\d+ with a backward pass for guidance\)/);
+  assert.match(r.stderr, /forecast .*\d+\/\d+ steps/, 'progress lines');
+  assert.equal(readFileSync(join(dir, 'f.gif')).subarray(0, 6).toString('latin1'), 'GIF89a');
+  assert.ok(!existsSync(join(dir, 'f.nc.partial')), 'the partial folder is removed when the run completes');
+  const e = await readEnsembleFile(join(dir, 'f.nc'));
+  assert.equal(e.task, 'forecast');
+  assert.deepEqual(e.variables, ['tas', 'pr']);
+  assert.deepEqual(e.shape, [2, 2, 3, 16, 32]);
+  assert.deepEqual(e.units, ['K', 'mm h-1']);
+  assert.equal(e.timeUnits.calendar, 'noleap');
+  // valid times: 6 h apart within a case; the second case 3 days later
+  assert.equal(e.times[1]! - e.times[0]!, 6);
+  assert.equal(e.times[3]! - e.times[0]!, 72);
+  assert.ok(e.data.every((d) => d.every(Number.isFinite)));
+  assert.equal(e.settings['known'], 2);
+});
+
+test('a killed run continues where it stopped and gives the same ensemble as an uninterrupted one', async () => {
+  const args = ['forecast', ...base, '--steps', '60', '--batch', '2', '--starts', 'every:2d:all', '--max-cases', '3', '--known', '2', '--no-gif'];
+  const whole = cli(...args, '--out', 'whole.nc');
+  assert.equal(whole.status, 0, whole.stderr);
+  const child = spawn(process.execPath, [CLI, ...args, '--out', 'cut.nc'], { cwd: dir, env, stdio: 'ignore' });
+  const partial = join(dir, 'cut.nc.partial');
+  await new Promise<void>((resolve, reject) => {
+    const poll = setInterval(() => {
+      if (existsSync(partial) && readdirSync(partial).some((f) => /^case-\d+\.f32$/.test(f))) { clearInterval(poll); child.kill('SIGKILL'); resolve(); }
+    }, 20);
+    child.on('exit', () => { clearInterval(poll); reject(new Error('the run finished before it could be killed: raise --steps')); });
+  });
+  await new Promise((r) => child.on('close', r));
+  assert.ok(!existsSync(join(dir, 'cut.nc')), 'no output from the killed run');
+  const again = cli(...args, '--out', 'cut.nc');
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stderr, /resuming: [12] of 3 case\(s\) already done/);
+  const a = await readEnsembleFile(join(dir, 'whole.nc')), b = await readEnsembleFile(join(dir, 'cut.nc'));
+  assert.deepEqual(b.data, a.data);
+  // other settings on the same partial folder are refused
+  const c2 = spawn(process.execPath, [CLI, ...args, '--out', 'cut2.nc'], { cwd: dir, env, stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 50));
+  c2.kill('SIGKILL');
+  await new Promise((r) => c2.on('close', r));
+  if (existsSync(join(dir, 'cut2.nc.partial', 'settings.json'))) {
+    const other = cli(...args.map((x) => (x === '60' ? '61' : x)), '--out', 'cut2.nc');
+    assert.equal(other.status, 1);
+    assert.match(other.stderr, /holds an interrupted run with other settings/);
+  }
+});
+
+test('interpolate (Zarr), infill (box, stations) and downscale (NetCDF), with the known mask and block-mean mismatch', async () => {
+  const i = cli('interpolate', ...base, '--starts', 'every:5d:all', '--max-cases', '1', '--out', 'i.zarr', '--no-gif');
+  assert.equal(i.status, 0, i.stderr);
+  const ie = await readEnsembleFile(join(dir, 'i.zarr'));
+  assert.equal(ie.task, 'interpolate');
+  assert.deepEqual(ie.shape, [2, 1, 4, 16, 32]);
+  // frames 0 and 2 known everywhere, 1 and 3 generated
+  const HW = 16 * 32;
+  assert.deepEqual([0, 1, 2, 3].map((f) => ie.known![f * HW]), [1, 0, 1, 0]);
+  const box = cli('infill', ...base, '--starts', 'every:5d:all', '--max-cases', '1', '--box', '-20,20,100,200', '--out', 'box.nc');
+  assert.equal(box.status, 0, box.stderr);
+  const be = await readEnsembleFile(join(dir, 'box.nc'));
+  assert.ok(be.known!.some((k) => k === 0) && be.known!.some((k) => k === 1));
+  const st = cli('infill', ...base, '--starts', 'every:5d:all', '--max-cases', '1', '--stations', '0.1', '--guidance', 'reconstruction', '--obs-error', 'tas=0.5', '--out', 'st.nc', '--no-gif');
+  assert.equal(st.status, 0, st.stderr);
+  const d = cli('downscale', ...base, '--starts', 'every:5d:all', '--max-cases', '1', '--factor', '4', '--out', 'd.nc', '--no-gif');
+  assert.equal(d.status, 0, d.stderr);
+  assert.match(d.stdout, /tas: block-mean mismatch [\d.e+-]+ RMS \([\d.]+% of the input's spatial std\)/);
+  const de = await readEnsembleFile(join(dir, 'd.nc'));
+  assert.equal(de.task, 'downscale');
+  assert.equal(de.settings['factor'], 4);
+});
+
+test('bad input: one clear line, a non-zero exit, nothing written', () => {
+  const fail = (args: string[], pattern: RegExp, out: string) => {
+    const r = cli(...args, '--out', out);
+    assert.equal(r.status, 1, `${args.join(' ')}: ${r.stdout}`);
+    assert.match(r.stderr, pattern);
+    assert.equal(r.stderr.trim().split('\n').filter((l) => l.startsWith('climadiff:')).length, 1);
+    assert.ok(!existsSync(join(dir, out)) && !existsSync(join(dir, out.replace(/\.(nc|zarr)$/, '.gif'))), `${out} was written`);
+  };
+  fail(['infill', ...base, '--max-cases', '1', '--starts', 'every:5d:all', '--box', '80,85,0,1'], /the mask hides nothing/, 'x1.nc');
+  fail(['infill', ...base, '--max-cases', '1', '--starts', 'every:5d:all'], /exactly one of --box, --stations, --missing/, 'x2.nc');
+  fail(['downscale', ...base, '--max-cases', '1', '--starts', 'every:5d:all', '--factor', '3'], /does not divide the model's 16x32 grid/, 'x3.nc');
+  fail(['forecast', ...base, '--starts', '1990-01-01'], /start date 1990-01-01 is outside/, 'x4.nc');
+  fail(['forecast', ...base, '--starts', 'every:5d:all', '--known', '4'], /known frames must be an integer in 1\.\.3/, 'x5.nc');
+  fail(['forecast', ...base, '--starts', 'every:5d:all'], /--out must end in \.nc/, 'x6.txt');
+  fail(['forecast', '--checkpoint', 'nowhere', '--data', 'earth.nc'], /nowhere: not a training run/, 'x7.nc');
+  // data without the model's variables (a QG file)
+  const q = cli('data', 'simulate', '--model', 'qg', '--frames', '8', '--size', '16', '--spinup', '1', '--out', 'qg.nc', '--no-progress');
+  assert.equal(q.status, 0, q.stderr);
+  fail(['forecast', '--checkpoint', 'run', '--data', 'qg.nc', '--members', '2', '--steps', '2'], /unknown variable 'tas'/, 'x8.nc');
+  // an existing output is refused before any work, unchanged
+  writeFileSync(join(dir, 'keep.nc'), 'precious');
+  const r = cli('forecast', ...base, '--starts', 'every:5d:all', '--out', 'keep.nc');
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /refusing to overwrite existing 'keep.nc'/);
+  assert.equal(readFileSync(join(dir, 'keep.nc'), 'utf8'), 'precious');
+});
