@@ -4,20 +4,8 @@ import {
   blockMean, climatologyEnsemble, conserveBlockMeans, dampedPersistenceEnsemble, fitAnomalyAR1, interpolateFrames, laplaceFill,
   laplaceFillFrames, persistenceForecast, rangeIndices, upsample, type BaselineSeries,
 } from '../src/eval/index.js';
+import { rng, gauss } from './random-fixture.js';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-function gauss(r: () => number): () => number {
-  return () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
-}
 /** A [T, H, W] (or any 3/4-axis) array from f(indices). */
 function series(shape: number[], f: (...ix: number[]) => number): BaselineSeries {
   const n = shape.reduce((a, b) => a * b, 1), data = new Float32Array(n);

@@ -6,29 +6,10 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import {
   clipsFromArray, fft, fft2Real, lagAutocorrelation, logLogSlope, meanNormalisedBias, qqUpper, radialPowerSpectrum, temporalSpectrum,
-  upperQuantileLevels, upperQuantiles, valueHistogram, writeReport, type ClipArray,
+  upperQuantileLevels, upperQuantiles, valueHistogram, writeReport,
 } from '../src/eval/index.js';
+import { rng, gauss, clips } from './random-fixture.js';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-function gauss(r: () => number): () => number {
-  return () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
-}
-function clips(shape: [number, number, number, number], f: (n: number, t: number, y: number, x: number) => number): ClipArray {
-  const [N, F, H, W] = shape;
-  const data = new Float32Array(N * F * H * W);
-  let i = 0;
-  for (let n = 0; n < N; n++) for (let t = 0; t < F; t++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) data[i++] = f(n, t, y, x);
-  return { data, shape };
-}
 
 test('fft matches a direct DFT for power-of-two and other lengths', () => {
   const r = rng(1);

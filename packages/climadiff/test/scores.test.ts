@@ -2,15 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   bootstrapCI, brierScore, cellWeights, crpsOfMembers, crpsSkillScore, energyScore, ensembleCrps, ensembleMeanRmse, ensembleSpread,
-  fractionsSkillScore, intersectRegions, LATITUDE_BANDS, landOceanRegion, latitudeBandRegion, latitudeWeights, mulberry32,
+  fractionsSkillScore, intersectRegions, LATITUDE_BANDS, landOceanRegion, latitudeBandRegion, latitudeWeights,
   neighbourhoodFractions, rankHistogram, rankHistogramStats, ratioOfSumsStatistic, scoreEnsemble, skillScoreStatistic,
   spreadSkillRatio, spreadSkillStatistic,
   type ClipArray, type EnsembleArray,
 } from '../src/eval/index.js';
+import { gauss, clips, rng } from './random-fixture.js';
 
-function gauss(r: () => number): () => number {
-  return () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
-}
 function ens(shape: [number, number, number, number, number], f: (m: number, n: number, t: number, y: number, x: number) => number): EnsembleArray {
   const [M, N, F, H, W] = shape;
   const data = new Float32Array(M * N * F * H * W);
@@ -18,16 +16,9 @@ function ens(shape: [number, number, number, number, number], f: (m: number, n: 
   for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) for (let t = 0; t < F; t++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) data[i++] = f(m, n, t, y, x);
   return { data, shape };
 }
-function clips(shape: [number, number, number, number], f: (n: number, t: number, y: number, x: number) => number): ClipArray {
-  const [N, F, H, W] = shape;
-  const data = new Float32Array(N * F * H * W);
-  let i = 0;
-  for (let n = 0; n < N; n++) for (let t = 0; t < F; t++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) data[i++] = f(n, t, y, x);
-  return { data, shape };
-}
 /** Members and truth i.i.d. N(0, 1) (members multiplied by `scale`). */
 function iid(seed: number, shape: [number, number, number, number, number], scale = 1): { fc: EnsembleArray; truth: ClipArray } {
-  const g = gauss(mulberry32(seed)), [, N, F, H, W] = shape;
+  const g = gauss(rng(seed)), [, N, F, H, W] = shape;
   const fc = ens(shape, () => scale * g());
   const truth = clips([N, F, H, W], () => g());
   return { fc, truth };
@@ -65,7 +56,7 @@ test('CRPS: hand-computed fair and standard values for members [1, 3, 4], truth 
 });
 
 test('CRPS: the sorted O(M log M) form equals the O(M^2) double sum on random data', () => {
-  const r = mulberry32(7), g = gauss(r);
+  const r = rng(7), g = gauss(r);
   for (let trial = 0; trial < 300; trial++) {
     const M = 2 + Math.floor(r() * 30), off = 300 * r();
     const x = Array.from({ length: M }, () => off + 5 * g()), y = off + 5 * g();
@@ -296,7 +287,7 @@ test('Brier score: hand-computed (strict exceedance, fraction of members)', () =
 });
 
 test('neighbourhood fractions: summed-area tables equal a brute-force window mean (truncated and periodic)', () => {
-  const r = mulberry32(61), H = 7, W = 9;
+  const r = rng(61), H = 7, W = 9;
   const v = Float64Array.from({ length: H * W }, () => r());
   const valid = Uint8Array.from({ length: H * W }, () => (r() < 0.8 ? 1 : 0));
   for (const n of [1, 3, 5, 9, 11]) for (const periodic of [false, true]) {
@@ -322,7 +313,7 @@ test('neighbourhood fractions: summed-area tables equal a brute-force window mea
 });
 
 test('FSS: identical fields 1, disjoint events 0 at window 1, larger windows score higher, hand-computed edges', () => {
-  const g = gauss(mulberry32(71));
+  const g = gauss(rng(71));
   const truth = clips([3, 2, 6, 8], () => Math.max(0, g()));
   const same = { data: truth.data.slice(), shape: [1, 3, 2, 6, 8] as [number, number, number, number, number] };
   fractionsSkillScore(same, truth, { threshold: 0.5, window: 3 }).perLead.forEach((v) => close(v, 1, 1e-12));
@@ -362,7 +353,7 @@ test('FSS: identical fields 1, disjoint events 0 at window 1, larger windows sco
 // Bootstrap
 
 test('bootstrap: deterministic for a seed, contains the mean, zero width for equal cases, serves RMSE and spread/skill', () => {
-  const r = mulberry32(81), N = 60, F = 3;
+  const r = rng(81), N = 60, F = 3;
   const per = Float64Array.from({ length: N * F }, () => r() + 1);
   const a = bootstrapCI(per, [N, F], 'mean', { samples: 500, level: 0.95, seed: 3 });
   const b = bootstrapCI(per, [N, F], 'mean', { samples: 500, level: 0.95, seed: 3 });
@@ -397,7 +388,7 @@ test('bootstrap: deterministic for a seed, contains the mean, zero width for equ
 // scoreEnsemble
 
 test('scoreEnsemble: all scores per lead, consistent with the single functions, JSON round trip, bootstrap', () => {
-  const g = gauss(mulberry32(91)), lat = [-30, 0, 30, 60];
+  const g = gauss(rng(91)), lat = [-30, 0, 30, 60];
   const fc = ens([6, 20, 3, 4, 6], () => Math.max(0, 1 + g()));
   const truth = clips([20, 3, 4, 6], () => Math.max(0, 1 + g()));
   const region = latitudeBandRegion(lat, 6, [[-30, 30]]);

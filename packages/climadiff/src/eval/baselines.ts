@@ -4,6 +4,7 @@
 // Pure mathematics on Float32Arrays in C order with explicit shapes; NaN = missing. Every baseline that produces
 // a forecast or reconstruction returns an ensemble of shape [M, N, F, H, W] (members, cases, lead frames or
 // frames, lat, lon): the layout the scores use for model output, so baselines are scored by the same code.
+import { normalSampler } from './random.js';
 
 /** A series of one variable: data of shape [T, H, W] (time, lat, lon; C order), NaN = missing. */
 export interface BaselineSeries {
@@ -77,26 +78,6 @@ export function rangeIndices(ranges: ReadonlyArray<readonly [number, number]>): 
   return out;
 }
 
-// ---------------------------------------------------------------------------------------------------
-// Deterministic normal draws: mulberry32 uniforms, Box-Muller pairs (both values of a pair are used).
-
-function normalSampler(seed: number): () => number {
-  let a = seed >>> 0;
-  const uniform = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  let spare = NaN;
-  return () => {
-    if (!Number.isNaN(spare)) { const v = spare; spare = NaN; return v; }
-    const r = Math.sqrt(-2 * Math.log(1 - uniform())), th = 2 * Math.PI * uniform(); // 1 - u in (0, 1]
-    spare = r * Math.sin(th);
-    return r * Math.cos(th);
-  };
-}
 
 // ---------------------------------------------------------------------------------------------------
 // 1. Persistence

@@ -8,3 +8,4 @@ export * from './report.js';
 export * from './weather.js';
 export * from './baselines.js';
 export * from './scores.js';
+export * from './random.js';

@@ -28,6 +28,7 @@
 //  Zamo, M. & Naveau, P. (2018): Estimation of the continuous ranked probability score with limited information
 //    and applications to ensemble weather forecasts. Mathematical Geosciences 50.
 import { dims, validAt, type ClipArray } from './clips.js';
+import { mulberry32 } from './random.js';
 
 /** An ensemble forecast of one variable: data of shape [M, N, F, H, W] (members, cases, lead frames, lat, lon; C order). */
 export interface EnsembleArray {
@@ -641,18 +642,6 @@ function fssOf(p: Prep, o: FssOptions, who: string): FssResult {
 
 // ---------------------------------------------------------------------------------------------------
 // Bootstrap over cases
-
-/** Mulberry32: a small, fast, seeded 32-bit PRNG; returns uniform numbers in [0, 1). Deterministic for a seed. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A statistic of a resample: idx holds N case indices (drawn with replacement), lead the lead frame. */
 export type BootstrapStatistic = 'mean' | ((idx: Int32Array, lead: number, perCase: ArrayLike<number>) => number);

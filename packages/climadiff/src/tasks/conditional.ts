@@ -4,6 +4,7 @@
 import type { ClipSource } from '../data/clip-source.js';
 import { coordinateCalendar } from '../data/time-parts.js';
 import { DataError } from '../data/types.js';
+import { permutation } from '../eval/random.js';
 import { generate } from './generate.js';
 import { checkSourceMatchesModel, readWindow, sourceTime, windowTimes } from './cases.js';
 import { oneShot, repeatMembers, runCases, type BatchProducer, type CaseSpec, type Ensemble, type EnsembleOptions } from './ensemble.js';
@@ -207,10 +208,7 @@ export function infillCells(m: GenerationModel, mask: InfillMask): Uint8Array | 
   const p = mask.fraction;
   if (!(p > 0 && p < 1)) throw new DataError('bad-option', `the station fraction must be in (0, 1), got ${p}`);
   // a seeded permutation: exactly round(p * H * W) stations
-  let state = (mask.seed ?? 0) * 2654435761 + 1;
-  const rand = (): number => { state = (state + 0x6d2b79f5) | 0; let t = state; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
-  const order = Array.from({ length: H * W }, (_, i) => i);
-  for (let i = order.length - 1; i > 0; i--) { const j = Math.floor(rand() * (i + 1)); [order[i], order[j]] = [order[j]!, order[i]!]; }
+  const order = permutation(H * W, mask.seed ?? 0);
   keep.fill(0);
   const count = Math.max(1, Math.round(p * H * W));
   for (let i = 0; i < count; i++) keep[order[i]!] = 1;
