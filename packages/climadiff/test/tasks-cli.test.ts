@@ -79,7 +79,7 @@ test('a killed run continues where it stopped and gives the same ensemble as an 
   }
 });
 
-test('interpolate (Zarr), infill (box, stations) and downscale (NetCDF), with the known mask and block-mean mismatch', async () => {
+test('interpolate (Zarr), infill (box, stations; NetCDF-3) and downscale (NetCDF-4), with the known mask and block-mean mismatch', async () => {
   const i = cli('interpolate', ...base, '--starts', 'every:5d:all', '--max-cases', '1', '--out', 'i.zarr', '--no-gif');
   assert.equal(i.status, 0, i.stderr);
   const ie = await readEnsembleFile(join(dir, 'i.zarr'));
@@ -94,12 +94,37 @@ test('interpolate (Zarr), infill (box, stations) and downscale (NetCDF), with th
   assert.ok(be.known!.some((k) => k === 0) && be.known!.some((k) => k === 1));
   const st = cli('infill', ...base, '--starts', 'every:5d:all', '--max-cases', '1', '--stations', '0.1', '--guidance', 'reconstruction', '--obs-error', 'tas=0.5', '--out', 'st.nc', '--no-gif');
   assert.equal(st.status, 0, st.stderr);
-  const d = cli('downscale', ...base, '--starts', 'every:5d:all', '--max-cases', '1', '--factor', '4', '--out', 'd.nc', '--no-gif');
+  const d = cli('downscale', ...base, '--starts', 'every:5d:all', '--max-cases', '1', '--factor', '4', '--out', 'd.nc4', '--no-gif');
   assert.equal(d.status, 0, d.stderr);
   assert.match(d.stdout, /tas: block-mean mismatch [\d.e+-]+ RMS \([\d.]+% of the input's spatial std\)/);
-  const de = await readEnsembleFile(join(dir, 'd.nc'));
+  const de = await readEnsembleFile(join(dir, 'd.nc4'));
   assert.equal(de.task, 'downscale');
   assert.equal(de.settings['factor'], 4);
+});
+
+test("Debian's xarray opens every task output: members, dates decoded in the file's calendar, units", (t) => {
+  const check = spawnSync('/usr/bin/python3', ['-c', `
+import json, sys, xarray as xr
+out = {}
+for path, kind in [('f.nc', 'nc'), ('i.zarr', 'zarr'), ('d.nc4', 'nc'), ('box.nc', 'nc')]:
+    ds = xr.open_zarr(path) if kind == 'zarr' else xr.open_dataset(path)
+    out[path] = {'dims': dict(ds['tas'].sizes), 'units': ds['tas'].attrs.get('units'), 'pr_units': ds['pr'].attrs.get('units'),
+                 'member': ds['member'].attrs.get('standard_name'), 'first': str(ds['valid_time'].values.flat[0]),
+                 'known': 'known' in ds, 'finite': bool(ds['tas'].notnull().all())}
+print(json.dumps(out))
+`], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+  if (check.error || (check.status !== 0 && /No module named/.test(check.stderr))) { t.skip(`/usr/bin/python3 lacks xarray/netCDF4/zarr (scripts/bootstrap installs them as root): ${check.stderr.trim().split('\n').pop()}`); return; }
+  assert.equal(check.status, 0, check.stderr);
+  const r = JSON.parse(check.stdout) as Record<string, { dims: Record<string, number>; units: string; pr_units: string; member: string; first: string; known: boolean; finite: boolean }>;
+  assert.deepEqual(r['f.nc']!.dims, { member: 2, init_time: 2, lead_time: 3, lat: 16, lon: 32 });
+  assert.deepEqual(r['i.zarr']!.dims, { member: 2, case: 1, time: 4, lat: 16, lon: 32 });
+  assert.deepEqual(r['d.nc4']!.dims, { member: 2, case: 1, time: 4, lat: 16, lon: 32 });
+  for (const v of Object.values(r)) {
+    assert.equal(v.units, 'K'); assert.equal(v.pr_units, 'mm h-1'); assert.equal(v.member, 'realization'); assert.ok(v.finite);
+    assert.match(v.first, /^2000-01-\d\d \d\d:00:00$/, 'valid_time decoded by cftime in the noleap calendar');
+  }
+  assert.equal(r['box.nc']!.known, true);
+  assert.equal(r['f.nc']!.known, false);
 });
 
 test('bad input: one clear line, a non-zero exit, nothing written', () => {

@@ -5,8 +5,7 @@ import { DataError } from '../data/types.js';
 import type { ClimateDataset } from '../data/types.js';
 import { simulateEarth } from '../data/simulator/earth.js';
 import { simulateQG } from '../data/simulator/qg.js';
-import { writeNetCDF } from '../data/writers/netcdf.js';
-import { writeZarr } from '../data/writers/zarr.js';
+import { writeDataset } from '../data/writers/dataset.js';
 import { outputKindOf } from '../data/writers/convert.js';
 
 export interface SimulateOptions {
@@ -19,7 +18,7 @@ export async function runSimulate(opts: SimulateOptions, history?: string): Prom
   if (opts.model !== 'earth' && opts.model !== 'qg') {
     throw new DataError('bad-option', `simulate: --model must be 'earth' or 'qg' (got '${opts.model}')`);
   }
-  const kind = outputKindOf(opts.out); // a bad extension fails before simulating
+  outputKindOf(opts.out); // a bad extension fails before simulating
   if (opts.model === 'earth' && opts.size !== undefined) throw new DataError('bad-option', 'simulate: --size is for --model qg; use --lat/--lon for earth');
   if (opts.model === 'qg' && (opts.lat !== undefined || opts.lon !== undefined)) throw new DataError('bad-option', 'simulate: --lat/--lon are for --model earth; use --size for qg');
   const bar = opts.progress && process.stderr.isTTY
@@ -35,7 +34,6 @@ export async function runSimulate(opts: SimulateOptions, history?: string): Prom
   } finally {
     bar?.stop();
   }
-  if (kind === 'netcdf') await writeNetCDF(ds, opts.out, { history, overwrite: opts.overwrite });
-  else await writeZarr(ds, opts.out, { history, overwrite: opts.overwrite });
+  await writeDataset(ds, opts.out, { history, ...(opts.overwrite !== undefined ? { overwrite: opts.overwrite } : {}) });
   return ds;
 }

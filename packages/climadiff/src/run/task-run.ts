@@ -8,8 +8,7 @@ import { openClipSource } from '../data/file-source.js';
 import type { ClipSource } from '../data/clip-source.js';
 import { isPrecipitationLike } from '../data/normalise.js';
 import { DataError } from '../data/types.js';
-import { writeNetCDF } from '../data/writers/netcdf.js';
-import { writeZarr } from '../data/writers/zarr.js';
+import { writeDataset } from '../data/writers/dataset.js';
 import { encodeGIF } from '../viz/render.js';
 import { renderPanels, type PanelRow } from '../viz/panels.js';
 import { chooseStarts, forecast, interpolate, infill, downscale, type StartSpec, type InfillMask, type Ensemble, type EnsembleOptions, type Guidance, type BlockMismatch } from '../tasks/index.js';
@@ -126,9 +125,8 @@ export async function runTask(o: TaskRunOptions): Promise<TaskRunResult> {
       }
     }
     const ds = ensembleDataset(ensemble, o.history, { source: o.data ?? m.runData.source, model: o.checkpoint });
-    if (format === 'zarr') await writeZarr(ds, o.out, { history: o.history });
-    else if (format === 'netcdf3') await writeNetCDF(ds, o.out, { history: o.history });
-    else throw new DataError('bad-option', 'NetCDF-4 output is not available in this build');
+    // NetCDF-4: one member and one frame per chunk, deflated; NetCDF-3 and Zarr as their writers choose
+    await writeDataset(ds, o.out, { format, history: o.history, ...(format === 'netcdf4' ? { chunks: { member: 1 } } : {}) });
     const files = [o.out];
     if (gif) { writeFileSync(gif, ensembleGIF(ensemble)); files.push(gif); }
     rmSync(partial, { recursive: true, force: true });

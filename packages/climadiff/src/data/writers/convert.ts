@@ -6,6 +6,7 @@ import { DataError } from '../types.js';
 import { dimensionTable, product, sliceTime } from './common.js';
 import type { TimeChunkWriter } from './common.js';
 import { createNetCDFWriter, type NetCDFFormat } from './netcdf.js';
+import { createNetCDF4Writer } from './netcdf4.js';
 import { createZarrWriter } from './zarr.js';
 import { dataVariableNames, openSource, readCoordinates, readVariable } from '../readers/open.js';
 import type { Coordinate, Variable } from '../types.js';
@@ -91,14 +92,16 @@ export async function openTimeChunked(file: string, variables?: string[]): Promi
   }
 }
 
-export type OutputKind = 'netcdf' | 'zarr';
+/** 'netcdf': NetCDF classic / 64-bit offset; 'netcdf4': NetCDF-4 (HDF5); 'zarr': Zarr v2/v3. */
+export type OutputKind = 'netcdf' | 'netcdf4' | 'zarr';
 
-/** The output format named by a path's extension: .nc/.nc3/.cdf → NetCDF, .zarr → Zarr. */
+/** The output format named by a path's extension: .nc/.nc3/.cdf → NetCDF classic/64-bit offset, .nc4 → NetCDF-4, .zarr → Zarr. */
 export function outputKindOf(file: string): OutputKind {
   const ext = path.extname(file.replace(/[/\\]+$/, '')).toLowerCase();
   if (ext === '.nc' || ext === '.nc3' || ext === '.cdf') return 'netcdf';
+  if (ext === '.nc4') return 'netcdf4';
   if (ext === '.zarr') return 'zarr';
-  throw new DataError('bad-output', `cannot tell the output format of '${file}': use a name ending in .nc (NetCDF) or .zarr (Zarr)`);
+  throw new DataError('bad-output', `cannot tell the output format of '${file}': use a name ending in .nc (NetCDF classic/64-bit offset), .nc4 (NetCDF-4) or .zarr (Zarr)`);
 }
 
 export interface ConvertOptions {
@@ -107,6 +110,8 @@ export interface ConvertOptions {
   /** Command line for the history attribute. */
   history?: string;
   netcdfFormat?: NetCDFFormat;
+  /** Deflate level 0-9 of NetCDF-4 (.nc4) output (default 4). */
+  deflate?: number;
   zarrVersion?: 2 | 3;
   zarrCompression?: 'none' | 'gzip';
   /** Called after each chunk with steps done and total. */
@@ -127,7 +132,9 @@ export async function convertSource(source: TimeChunkedSource, output: string, o
   const common = { history: options.history, timeLength: source.timeDim === null ? undefined : T };
   const writer: TimeChunkWriter = kind === 'netcdf'
     ? await createNetCDFWriter(first, output, { ...common, format: options.netcdfFormat })
-    : await createZarrWriter(first, output, { ...common, chunkTime: step, version: options.zarrVersion, compression: options.zarrCompression });
+    : kind === 'netcdf4'
+      ? await createNetCDF4Writer(first, output, { ...common, deflate: options.deflate })
+      : await createZarrWriter(first, output, { ...common, chunkTime: step, version: options.zarrVersion, compression: options.zarrCompression });
   try {
     if (source.timeDim === null || T === 0) {
       await writer.writeTimeChunk(first);
