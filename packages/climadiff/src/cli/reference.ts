@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import * as torch from '@climadiff/torch';
 import { finishReference, referenceSpec, saveMilestone, trainReference, REFERENCES } from '../run/reference.js';
 import { hasCheckpoint } from '../train/checkpoint.js';
+import { ensureRecipeData } from '../run/sample-report.js';
 import { CheckpointError } from '../train/checkpoint.js';
 import { progressBar, countBar, type CountBar } from '../train/progress.js';
 import { positiveInt, positiveNumber } from './options.js';
@@ -28,6 +29,13 @@ export function register(program: Command): void {
           ...(o.minutes ? { minutes: o.minutes } : {}), ...(o.untilStep ? { untilStep: o.untilStep } : {}), ...(o.threads ? { threads: o.threads } : {}) });
         process.stdout.write(`${name}: step ${r.step} in ${runDir}\n`);
       } finally { bar.stop(); }
+    });
+  ref.command('data')
+    .description("print the path of a reference model's data (simulated once by its recipe and cached in ~/.cache/climadiff or $CLIMADIFF_DATA_CACHE)")
+    .argument('<name>')
+    .action(async (name: string) => {
+      const spec = referenceSpec(name);
+      process.stdout.write(`${await ensureRecipeData(spec.recipe, (m) => process.stderr.write(`${m}\n`))}\n`);
     });
   ref.command('milestone')
     .description('copy the run\'s latest checkpoint to the committed milestone folder (packages/climadiff/models/NAME/resume)')
