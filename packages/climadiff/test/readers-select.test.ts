@@ -2,7 +2,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ClimateDataset } from '../src/data/types.js';
-import { decodeTime, decodeValues, openDataset, selectDataset, toChannels, axisOf, decodeTimeCoordinate } from '../src/data/readers/index.js';
+import { decodeTime, decodeValues, openDataset, selectDataset, toChannels, axisOf, decodeTimeCoordinate, parseDateBound, timeKey } from '../src/data/readers/index.js';
 import { useSamplesAndTmp, sample, expectDataError, v, coordValues } from './readers-fixture.js';
 
 useSamplesAndTmp();
@@ -138,4 +138,13 @@ describe('CF helpers', () => {
     const u = decodeValues(Float64Array.from([-1, 1]), { name: 'u', dtype: 'int8', attrs: { _Unsigned: 'true' } });
     assert.deepEqual(Array.from(u.data), [255, 1]);
   });
+});
+
+test('date bounds: an end given as a year, month or day includes all of it and nothing after', () => {
+  const key = (year: number, month: number, day: number, hour = 0) => timeKey({ year, month, day, hour });
+  const end = (t: string) => parseDateBound(t, true);
+  assert.ok(end('2001') >= key(2001, 12, 31, 23) && end('2001') < key(2002, 1, 1));
+  assert.ok(end('2001-02') >= key(2001, 2, 28, 23) && end('2001-02') < key(2001, 3, 1));
+  assert.ok(end('2001-02-03') >= key(2001, 2, 3, 23) && end('2001-02-03') < key(2001, 2, 4));
+  assert.equal(parseDateBound('2001', false), key(2001, 1, 1));
 });

@@ -11,12 +11,16 @@ import { register as registerPreview } from './preview.js';
 import { register as registerSimulate } from './simulate.js';
 import { register as registerRun, registerDemo } from './run-commands.js';
 import { register as registerReference } from './reference.js';
+import { register as registerScore } from './score.js';
 import { register as registerTasks } from './tasks.js';
 
 export function buildProgram(): Command {
+  // exitOverride before the commands are added, so that every subcommand inherits it: an invalid option value becomes a
+  // thrown error that main() turns into exit status 1, never a process.exit() inside a library call
   const program = new Command('climadiff')
     .description('Video diffusion models for climate simulations')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .exitOverride();
   const data = program.command('data').description('read, write, simulate and look at climate fields');
   registerFetch(data);
   registerInfo(data);
@@ -26,13 +30,14 @@ export function buildProgram(): Command {
   registerRun(program);
   registerDemo(program);
   registerReference(program);
+  registerScore(program);
   registerTasks(program);
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    await buildProgram().exitOverride().parseAsync(argv);
+    await buildProgram().parseAsync(argv);
     return 0;
   } catch (e) {
     const err = e as Error & { code?: string; exitCode?: number };

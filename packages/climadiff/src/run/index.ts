@@ -7,3 +7,4 @@ export { runDemo, type DemoOptions } from './demo.js';
 export { runTask, outputFormat, ensembleGIF, TASK_NAMES, type TaskName, type TaskRunOptions, type TaskRunResult } from './task-run.js';
 export { ensembleDataset, readEnsembleFile, type EnsembleFile } from './ensemble-file.js';
 export { runSimulate, type SimulateOptions } from './simulate.js';
+export { scoreFiles, BASELINE_NAMES, AUTO_BASELINES, SCORE_REGIONS, type ScoreFilesOptions } from './score.js';

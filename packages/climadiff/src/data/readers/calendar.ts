@@ -205,7 +205,7 @@ export function parseDateBound(text: string, end: boolean): number {
   if (!m) throw new DataError('bad-selection', `cannot parse the date '${text}' (expected YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm:ss)`);
   const y = +m[1]!;
   // An end bound given to month or day precision includes the whole month or day.
-  if (m[2] === undefined) return end ? timeKey({ year: y + 1, month: 1, day: 1 }) - 1e-6 : timeKey({ year: y, month: 1, day: 1 });
+  if (m[2] === undefined) return end ? timeKey({ year: y, month: 12, day: 31, hour: 23, minute: 59, second: 59.999 }) : timeKey({ year: y, month: 1, day: 1 });
   const mo = +m[2];
   if (m[3] === undefined) return end ? timeKey({ year: y, month: mo, day: 31, hour: 23, minute: 59, second: 59.999 }) : timeKey({ year: y, month: mo, day: 1 });
   const d = +m[3];

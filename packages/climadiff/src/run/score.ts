@@ -1,0 +1,694 @@
+// `climadiff score`: ensembles written by the tasks (or by other models, with a member dimension) scored against a
+// truth file, next to baselines built from that truth, into a scorecard folder (scorecard.json, scorecard.md, charts
+// and example maps). The scores are eval/scores.ts's, the baselines eval/baselines.ts's, the assembly and rendering
+// eval/scorecard.ts's; this module reads and checks the files, matches dates, builds the baselines and writes.
+//
+// Matching. Every frame of every forecast file has a valid time (readEnsembleFile); it is decoded to a calendar date
+// (rounded to the minute) and looked up among the truth file's time steps decoded the same way, so files in other
+// units or calendars match by date. Every forecast file must verify the same dates on the same grid.
+//
+// Baselines ('auto', by the task recorded in the first forecast file; files of other models count as forecasts):
+//  - forecast: persistence (the truth at the step before lead 1 for every lead; where that value is missing, the
+//    latest present value among the k known frames, settings.known), probabilistic climatology (member y = the same
+//    calendar window of training year y, the cases' own year left out), damped persistence (a per-cell AR(1) of the
+//    anomalies from a per-cell monthly climatology of the training steps, `members` stochastic members);
+//  - interpolate: linear and natural-cubic interpolation in time from the frames the known mask marks as known;
+//  - infill: harmonic (Laplace) fill from the known cells;
+//  - downscale: nearest / bilinear / bicubic upsampling of the truth's K x K block means (K = settings.factor,
+//    cos-latitude row weights when the grid has latitudes).
+// Climatology and damped persistence need training steps: the `train` dates (inclusive) if given, else every truth
+// step before the first verified frame minus a gap of one case span (F steps), so no training step lies in, or
+// right before, a verified case. A baseline that cannot be built is skipped with a note in the scorecard.
+//
+// Masked tasks (interpolate, infill) are scored on the generated values only (known values masked out of the truth).
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { DataError, type Coordinate, type Variable } from '../data/types.js';
+import { dataVariableNames, openDataset, openSource, timeKey } from '../data/readers/index.js';
+import { decodeTimeParts, formatTimeParts, timeUnitDays, yearFraction, coordinateCalendar, type TimeParts } from '../data/time-parts.js';
+import { isPrecipitationLike } from '../data/normalise.js';
+import { isLatitude, isLongitude } from '../data/statics.js';
+import { commitDirectory, tempPathFor } from '../data/writers/common.js';
+import { readEnsembleFile, type EnsembleFile } from './ensemble-file.js';
+import { cellWeights, landOceanRegion, latitudeBandRegion, LATITUDE_BANDS, scoreEnsemble, type EnsembleArray, type EnsembleScores } from '../eval/scores.js';
+import {
+  blockMean, climatologyEnsemble, dampedPersistenceEnsemble, interpolateFrames, laplaceFillFrames, persistenceForecast, upsample,
+  type BaselineSeries, type FrameInterpolation, type UpsampleMethod,
+} from '../eval/baselines.js';
+import {
+  buildScorecard, crpsSpec, mainCrps, meanOverLeads, precipitationThresholds, rankHistogramSpec, rmseSpec, scorecardJSON, scorecardMarkdown, spreadSkillSpec,
+  type ArmScores, type Scorecard, type ScorecardArm, type ScorecardTraining, type VariableImages, type VariableScoresInput,
+} from '../eval/scorecard.js';
+import { barPanelsPNG, lineChartPNG, type LineSeries } from '../eval/chart-png.js';
+import { vegaLiteToSVG } from '../eval/plots.js';
+import { renderPanels, type PanelRow } from '../viz/panels.js';
+import { encodePNG } from '../viz/render.js';
+
+export interface ScoreFilesOptions {
+  /** Ensemble files to score, each with the label of its arm (the first is usually 'climadiff'). */
+  forecasts: { label: string; path: string }[];
+  /** File with the true fields: (time, lat, lon) variables named like the forecast variables. */
+  truth: string;
+  /** Output folder (must not exist or be empty, unless overwrite). */
+  out: string;
+  /** Variables to score (default: every ensemble variable of the first forecast file). */
+  variables?: string[];
+  /** Baseline names, 'auto' (default: by task) or [] for none (BASELINE_NAMES). */
+  baselines?: string[] | 'auto';
+  /** Training period [from, to] (dates, inclusive: 'YYYY', 'YYYY-MM', 'YYYY-MM-DD[Thh:mm]') for climatology and AR(1) fits. */
+  train?: [string, string];
+  /** Regions besides global: tropics, extratropics, northernExtratropics, southernExtratropics, land, ocean. */
+  regions?: string[];
+  /** Bootstrap resamples of the cases for the confidence intervals (default 1000; 0: no intervals). */
+  bootstrap?: number;
+  /** Seed of the bootstrap and of the damped-persistence members (default 0). */
+  seed?: number;
+  /** Members of the damped-persistence baseline (default 16). */
+  members?: number;
+  overwrite?: boolean;
+  log?: (m: string) => void;
+  /** Progress of the scoring: (arm-region-variable scorings done, total). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Every baseline, with the tasks it applies to. */
+export const BASELINE_NAMES: Readonly<Record<string, readonly string[]>> = Object.freeze({
+  persistence: ['forecast'],
+  climatology: ['forecast', 'interpolate', 'infill', 'downscale'],
+  'damped-persistence': ['forecast'],
+  linear: ['interpolate'],
+  cubic: ['interpolate'],
+  laplace: ['infill'],
+  nearest: ['downscale'],
+  bilinear: ['downscale'],
+  bicubic: ['downscale'],
+});
+
+/** The baselines 'auto' builds for each task. */
+export const AUTO_BASELINES: Readonly<Record<string, readonly string[]>> = Object.freeze({
+  forecast: ['persistence', 'climatology', 'damped-persistence'],
+  interpolate: ['linear', 'cubic'],
+  infill: ['laplace'],
+  downscale: ['nearest', 'bilinear', 'bicubic'],
+});
+
+/** Region names scoreFiles understands (besides 'global'). */
+export const SCORE_REGIONS: readonly string[] = ['tropics', 'extratropics', 'northernExtratropics', 'southernExtratropics', 'land', 'ocean'];
+
+const LAND_NAMES = ['sftlf', 'lsm', 'landsea', 'land_sea_mask', 'lsmask', 'landmask', 'slmsk', 'land_fraction', 'landfrac'];
+
+const canon = (s: string): string => s.toLowerCase().replace(/[-_\s]/g, '');
+
+/** A path-safe form of a variable name for its picture folder. */
+const safeName = (s: string): string => s.replace(/[^A-Za-z0-9_.-]/g, '_') || 'variable';
+
+/** Valid times rounded to the minute before decoding (float32 storage and unit conversions leave small residues). */
+function datesOf(values: ArrayLike<number>, units: string, calendar: string): TimeParts[] {
+  let per = 0;
+  try { per = timeUnitDays({ units, attrs: {} }) * 1440; } catch { per = 0; } // months/years: no rounding
+  const v = Float64Array.from(values as ArrayLike<number>, (x) => (per > 0 ? Math.round(x * per) / per : x));
+  return decodeTimeParts({ values: v, units, calendar, attrs: {} });
+}
+
+const dateKey = (p: TimeParts): string => `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}`;
+
+interface Built { label: string; method: string; ensemble: EnsembleArray; description: string }
+
+/**
+ * Scores the forecast files against the truth file with baselines, writes the scorecard folder (see the file comment)
+ * and returns the scorecard. Every bad input is a DataError naming the file or option.
+ */
+export async function scoreFiles(o: ScoreFilesOptions): Promise<Scorecard> {
+  const log = o.log ?? (() => undefined);
+  // ---- options
+  if (!o.forecasts || o.forecasts.length === 0) throw new DataError('bad-option', 'give at least one forecast file to score');
+  const labels = new Set<string>();
+  for (const f of o.forecasts) {
+    if (!f.label || !f.label.trim()) throw new DataError('bad-option', `the forecast ${f.path} has an empty label`);
+    if (labels.has(f.label)) throw new DataError('bad-option', `two forecasts are labelled '${f.label}'; give each its own label (LABEL=FILE)`);
+    if (f.label in BASELINE_NAMES) throw new DataError('bad-option', `the forecast label '${f.label}' is the name of a baseline; choose another label`);
+    labels.add(f.label);
+  }
+  const B = o.bootstrap ?? 1000, seed = o.seed ?? 0, dpMembers = o.members ?? 16;
+  if (!Number.isInteger(B) || B < 0) throw new DataError('bad-option', `bootstrap must be a non-negative integer (0: no intervals), got ${B}`);
+  if (!Number.isInteger(seed) || seed < 0) throw new DataError('bad-option', `seed must be a non-negative integer, got ${seed}`);
+  if (!Number.isInteger(dpMembers) || dpMembers < 1) throw new DataError('bad-option', `members must be a positive integer, got ${dpMembers}`);
+  const regionNames = ['global'];
+  for (const r of o.regions ?? []) {
+    const name = SCORE_REGIONS.find((x) => canon(x) === canon(r)) ?? (canon(r) === 'global' ? 'global' : null);
+    if (!name) throw new DataError('bad-option', `unknown region '${r}' (known: global, ${SCORE_REGIONS.join(', ')})`);
+    if (!regionNames.includes(name)) regionNames.push(name);
+  }
+  if (o.baselines !== undefined && o.baselines !== 'auto') {
+    for (const b of o.baselines) if (!(b in BASELINE_NAMES)) throw new DataError('bad-option', `unknown baseline '${b}' (known: ${Object.keys(BASELINE_NAMES).join(', ')}; or auto, none)`);
+  }
+  if (o.train && (o.train.length !== 2 || !o.train[0] || !o.train[1])) throw new DataError('bad-option', 'train must be two dates FROM,TO');
+  const trainBounds = o.train ? [trainBound(o.train[0], false), trainBound(o.train[1], true)] as const : null;
+  if (trainBounds && !(trainBounds[0].key <= trainBounds[1].key)) throw new DataError('bad-option', `train: ${o.train![0]} is after ${o.train![1]}`);
+  const out = resolve(o.out);
+  let outIsEmptyDir = false;
+  if (existsSync(out)) {
+    const st = statSync(out);
+    outIsEmptyDir = st.isDirectory() && readdirSync(out).length === 0;
+    if (!outIsEmptyDir && !o.overwrite) throw new DataError('output-exists', `refusing to overwrite the existing ${st.isDirectory() ? 'folder' : 'file'} '${o.out}' (choose another name, or pass overwrite)`);
+  }
+  if (!existsSync(dirname(out)) || !statSync(dirname(out)).isDirectory()) throw new DataError('missing-directory', `cannot write '${o.out}': folder '${dirname(out)}' does not exist`);
+
+  // ---- forecast files
+  const files: EnsembleFile[] = [];
+  for (const f of o.forecasts) {
+    files.push(await readEnsembleFile(f.path, o.variables ?? files[0]?.variables));
+  }
+  const first = files[0]!;
+  const variables = first.variables;
+  const [, N, F, H, W] = first.shape;
+  const HW = H * W;
+  const firstDates = datesOf(first.times, first.timeUnits.units, first.timeUnits.calendar);
+  const task = files.find((f) => f.task !== null)?.task ?? null;
+  for (const f of files.slice(1)) {
+    const s = f.shape;
+    if (s[1] !== N || s[2] !== F || s[3] !== H || s[4] !== W) {
+      throw new DataError('shape-mismatch', `${f.path} holds ${s[1]} case(s) of ${s[2]} frame(s) on a ${s[3]}x${s[4]} grid, but ${first.path} holds ${N} case(s) of ${F} frame(s) on ${H}x${W}; every forecast file must cover the same cases, frames and grid`);
+    }
+    const d = datesOf(f.times, f.timeUnits.units, f.timeUnits.calendar);
+    for (let i = 0; i < N * F; i++) {
+      if (dateKey(d[i]!) !== dateKey(firstDates[i]!)) {
+        throw new DataError('time-mismatch', `${f.path}: frame ${(i % F) + 1} of case ${Math.floor(i / F) + 1} is valid at ${formatTimeParts(d[i]!)}, but in ${first.path} at ${formatTimeParts(firstDates[i]!)}; every forecast file must verify the same valid times`);
+      }
+    }
+    if (f.task !== null && task !== null && f.task !== task) throw new DataError('task-mismatch', `${f.path} is a ${f.task} ensemble but ${files.find((x) => x.task === task)!.path} is a ${task} ensemble; score one task at a time`);
+    variables.forEach((v, c) => {
+      const a = first.units[c], b = f.units[c];
+      if (a && b && a.trim() !== b.trim()) throw new DataError('units-mismatch', `${f.path}: '${v}' is in ${b}, but in ${first.path} in ${a}`);
+    });
+    if (first.lat && f.lat && first.lat.some((v, i) => Math.abs(v - f.lat![i]!) > 1e-3)) throw new DataError('grid-mismatch', `${f.path} is on other latitudes than ${first.path}`);
+    if (first.lon && f.lon && first.lon.some((v, i) => Math.abs(v - f.lon![i]!) > 1e-3)) throw new DataError('grid-mismatch', `${f.path} is on other longitudes than ${first.path}`);
+  }
+  const knownFile = files.find((f) => f.known !== null) ?? null;
+  const known = knownFile?.known ?? null;
+  if (known && known.length !== N * F * HW) throw new DataError('bad-file', `${knownFile!.path}: the known mask has ${known.length} values, expected ${N * F * HW}`);
+  for (const f of files) {
+    if (f !== knownFile && f.known && knownFile && f.known.some((v, i) => v !== known![i])) {
+      throw new DataError('mask-mismatch', `${f.path} and ${knownFile.path} were given different known values; score ensembles of the same cases and masks together`);
+    }
+  }
+  const settings = (files.find((f) => f.task !== null) ?? first).settings;
+  const notes: string[] = [];
+  const baselineTask = task ?? 'forecast';
+  if (task === null) notes.push('The forecast files record no climadiff task: they are scored as forecasts (lead 1 = their first frame).');
+  let baselineNames: string[];
+  if (o.baselines === undefined || o.baselines === 'auto') baselineNames = [...(AUTO_BASELINES[baselineTask] ?? [])];
+  else {
+    baselineNames = [...new Set(o.baselines)];
+    for (const b of baselineNames) {
+      if (!BASELINE_NAMES[b]!.includes(baselineTask)) throw new DataError('bad-option', `the baseline '${b}' does not apply to ${baselineTask} ensembles (it is for: ${BASELINE_NAMES[b]!.join(', ')}); for ${baselineTask}: ${Object.keys(BASELINE_NAMES).filter((n) => BASELINE_NAMES[n]!.includes(baselineTask)).join(', ')}`);
+    }
+  }
+
+  // ---- truth file
+  const src = await openSource(o.truth);
+  let landName: string | null = null;
+  try {
+    const missing = variables.filter((v) => !src.variables.has(v));
+    if (missing.length) {
+      throw new DataError('unknown-variable', `the truth file ${o.truth} has no variable ${missing.map((v) => `'${v}'`).join(', ')} (it has ${dataVariableNames(src).join(', ') || 'no data variable'})`);
+    }
+    for (const v of src.variables.values()) {
+      const sn = v.attrs['standard_name'];
+      if (sn === 'land_area_fraction' || sn === 'land_binary_mask' || LAND_NAMES.includes(v.name.toLowerCase())) { landName = v.name; break; }
+    }
+  } finally {
+    src.close();
+  }
+  const wantLand = regionNames.includes('land') || regionNames.includes('ocean');
+  if (wantLand && !landName) {
+    throw new DataError('bad-option', `the land and ocean regions need a land fraction variable in the truth file (${LAND_NAMES.slice(0, 4).join(', ')}, ... or standard_name land_area_fraction); ${o.truth} has none`);
+  }
+  const ds = await openDataset(o.truth, { variables: [...variables, ...(wantLand && landName && !variables.includes(landName) ? [landName] : [])] });
+  const tv = variables.map((name) => ds.variables.get(name)!);
+  const v0 = tv[0]!;
+  for (const v of tv) {
+    const axes = v.dims.map((d) => ds.coords.get(d)?.axis);
+    if (v.dims.length !== 3 || axes[0] !== 'T') {
+      throw new DataError('wrong-dimensions', `the truth file ${o.truth}: '${v.name}' has dimensions (${v.dims.join(', ')}); expected (time, lat, lon)`);
+    }
+    if (v.dims[0] !== v0.dims[0]) throw new DataError('wrong-dimensions', `the truth file ${o.truth}: '${v.name}' and '${v0.name}' have different time axes`);
+    if (v.shape[1] !== H || v.shape[2] !== W) {
+      throw new DataError('grid-mismatch', `grid mismatch: ${first.path} is on a ${H}x${W} grid, but '${v.name}' in the truth file ${o.truth} is ${v.shape[1]}x${v.shape[2]}`);
+    }
+  }
+  variables.forEach((name, c) => {
+    const a = first.units[c], b = tv[c]!.units;
+    if (a && b && a.trim() !== b.trim()) throw new DataError('units-mismatch', `'${name}' is in ${a} in ${first.path} but in ${b} in the truth file ${o.truth}`);
+  });
+  const tc = ds.coords.get(v0.dims[0]!)!;
+  const latC = ds.coords.get(v0.dims[1]!), lonC = ds.coords.get(v0.dims[2]!);
+  const geoLat = latC && isLatitude(latC) ? Array.from(latC.values) : null;
+  const geoLon = lonC && isLongitude(lonC) ? Array.from(lonC.values) : null;
+  const sameAxis = (a: number[] | null, b: Coordinate | undefined): boolean => !a || !b || a.length !== b.values.length || a.every((x, i) => Math.abs(x - b.values[i]!) <= 1e-3);
+  if ((geoLat && first.lat && !sameAxis(first.lat, latC)) || (geoLon && first.lon && !sameAxis(first.lon, lonC))) {
+    const span = (a: ArrayLike<number>) => `${Math.min(...Array.from(a))}..${Math.max(...Array.from(a))}`;
+    throw new DataError('grid-mismatch', `grid mismatch: ${first.path} has latitudes ${span(first.lat!)} and longitudes ${span(first.lon ?? [])}, the truth file ${o.truth} ${span(latC!.values)} and ${span(lonC?.values ?? [])}`);
+  }
+  const T = tc.values.length;
+  const calendar = coordinateCalendar(tc);
+  const truthUnits = tc.units ?? String(tc.attrs['units'] ?? '');
+  const truthDates = datesOf(tc.values, truthUnits, calendar);
+  const truthIndex = new Map<string, number>();
+  truthDates.forEach((p, t) => { const k = dateKey(p); if (!truthIndex.has(k)) truthIndex.set(k, t); });
+  const idx = new Int32Array(N * F);
+  for (let i = 0; i < N * F; i++) {
+    const t = truthIndex.get(dateKey(firstDates[i]!));
+    if (t === undefined) {
+      throw new DataError('missing-time', `the truth file has no step for ${formatTimeParts(firstDates[i]!)} (frame ${(i % F) + 1} of case ${Math.floor(i / F) + 1} of ${first.path}); ${o.truth} covers ${formatTimeParts(truthDates[0]!)} to ${formatTimeParts(truthDates[T - 1]!)}`);
+    }
+    idx[i] = t;
+  }
+  const periodicLon = geoLon !== null && W > 1 && Math.abs(Math.abs(geoLon[1]! - geoLon[0]!) * W - 360) < Math.abs(geoLon[1]! - geoLon[0]!) * 0.51;
+  const consecutive = Array.from({ length: N * F }, (_, i) => idx[i]! === idx[i - (i % F)]! + (i % F)).every(Boolean);
+  const starts = Array.from({ length: N }, (_, n) => idx[n * F]!);
+
+  // ---- training steps
+  let trainIdx: number[] = [];
+  let training: ScorecardTraining | null = null;
+  if (trainBounds) {
+    const [lo, hi] = trainBounds;
+    for (let t = 0; t < T; t++) { const k = timeKey(truthDates[t]!); if (k >= lo.key && (hi.exclusive ? k < hi.key : k <= hi.key)) trainIdx.push(t); }
+    if (trainIdx.length === 0) {
+      throw new DataError('bad-option', `train ${o.train![0]},${o.train![1]}: the truth file ${o.truth} has no step in that period (it covers ${formatTimeParts(truthDates[0]!)} to ${formatTimeParts(truthDates[T - 1]!)})`);
+    }
+    const verified = new Set(idx);
+    if (trainIdx.some((t) => verified.has(t))) notes.push('The training period overlaps the verified frames: the climatology and damped-persistence baselines have seen the truth they are scored on, so their scores are optimistic.');
+  } else {
+    let i0 = T, span = 1;
+    for (let n = 0; n < N; n++) { i0 = Math.min(i0, ...Array.from(idx.subarray(n * F, (n + 1) * F))); span = Math.max(span, idx[n * F + F - 1]! - idx[n * F]! + 1); }
+    trainIdx = Array.from({ length: Math.max(0, i0 - span) }, (_, t) => t);
+    if (trainIdx.length > 0) {
+      training = { from: '', to: '', steps: 0, years: [], rule: `default: every truth step before the first verified frame (${formatTimeParts(truthDates[i0]!)}) minus a gap of one case span (${span} steps)` };
+    }
+  }
+  if (trainIdx.length > 0) {
+    training = {
+      from: formatTimeParts(truthDates[trainIdx[0]!]!), to: formatTimeParts(truthDates[trainIdx[trainIdx.length - 1]!]!), steps: trainIdx.length,
+      years: [...new Set(trainIdx.map((t) => truthDates[t]!.year))].sort((a, b) => a - b),
+      rule: training?.rule ?? `the train option (${o.train![0]} to ${o.train![1]}, inclusive)`,
+    };
+  }
+  const calendarInfo = { yearOf: truthDates.map((p) => p.year), positionInYear: truthDates.map((p) => yearFraction(p, calendar)), period: 1 };
+
+  // ---- regions
+  let landFrac: Float32Array | null = null;
+  if (wantLand && landName) {
+    const lv = ds.variables.get(landName)!;
+    if (lv.data.length < HW || lv.shape.slice(-2).join(',') !== `${H},${W}`) throw new DataError('grid-mismatch', `the land fraction '${landName}' of ${o.truth} is not on the ${H}x${W} grid (shape ${lv.shape.join('x')})`);
+    const raw = lv.data.subarray(0, HW);
+    let max = 0;
+    for (const x of raw) if (Number.isFinite(x)) max = Math.max(max, x);
+    const scale = lv.units === '%' || max > 1.5 ? 0.01 : 1;
+    landFrac = Float32Array.from(raw, (x) => x * scale);
+  }
+  if (regionNames.some((r) => r !== 'global' && r !== 'land' && r !== 'ocean') && !geoLat) {
+    throw new DataError('bad-option', `latitude-band regions need latitudes, but the truth file ${o.truth} has no latitude coordinate`);
+  }
+  const regions: { name: string; description: string; mask: Float32Array | null; cells: number }[] = [];
+  for (const r of regionNames) {
+    let mask: Float32Array | null = null, description = 'all cells';
+    if (r === 'land' || r === 'ocean') {
+      mask = landOceanRegion(landFrac!, r, 0.5);
+      description = `${r} cells: land fraction '${landName}' ${r === 'land' ? '>=' : '<'} 0.5`;
+    } else if (r !== 'global') {
+      const bands = LATITUDE_BANDS[r]!;
+      mask = latitudeBandRegion(geoLat!, W, bands);
+      description = `latitudes ${bands.map(([s, n]) => `${s} to ${n}`).join(' and ')} degrees`;
+    }
+    let cells = 0;
+    try { for (const w of cellWeights(H, W, { lat: geoLat, region: mask })) if (w > 0) cells++; } catch { cells = 0; }
+    if (cells === 0) { notes.push(`The ${r} region has no cell on this grid: not scored.`); continue; }
+    regions.push({ name: r, description, mask, cells });
+  }
+
+  // ---- leads
+  const forecastLike = baselineTask === 'forecast';
+  const frameKnown = Array.from({ length: F }, (_, f) => {
+    if (!known) return false;
+    for (let n = 0; n < N; n++) for (let j = 0; j < HW; j++) if (!known[(n * F + f) * HW + j]) return false;
+    return true;
+  });
+  let leadValues: number[], leadLabels: string[], leadTitle: string;
+  if (forecastLike) {
+    const hpu = (() => { try { return timeUnitDays({ units: first.timeUnits.units, attrs: {} }) * 24; } catch { return NaN; } })();
+    let step = F > 1 ? (first.times[1]! - first.times[0]!) * hpu : NaN;
+    if (!Number.isFinite(step) && idx[0]! > 0) {
+      try { step = (tc.values[idx[0]!]! - tc.values[idx[0]! - 1]!) * timeUnitDays(tc) * 24; } catch { step = NaN; }
+    }
+    if (Number.isFinite(step) && step > 0) {
+      leadValues = Array.from({ length: F }, (_, f) => Math.round(((first.times[f]! - first.times[0]!) * hpu + step) * 1000) / 1000);
+      leadLabels = leadValues.map((h) => `+${h} h`);
+      leadTitle = 'lead time (hours)';
+    } else {
+      leadValues = Array.from({ length: F }, (_, f) => f + 1);
+      leadLabels = leadValues.map((l) => `lead ${l}`);
+      leadTitle = 'lead';
+    }
+  } else {
+    leadValues = Array.from({ length: F }, (_, f) => f + 1);
+    leadLabels = leadValues.map((l) => `frame ${l}`);
+    leadTitle = 'frame';
+  }
+  const caseDates = Array.from({ length: N }, (_, n) => Array.from({ length: F }, (_, f) => formatTimeParts(firstDates[n * F + f]!)));
+
+  // ---- per variable: truth, baselines, scores
+  const arms: ScorecardArm[] = o.forecasts.map((f, i) => ({
+    label: f.label, kind: 'model', method: null, source: f.path, members: files[i]!.shape[0],
+    description: `${files[i]!.task ?? 'ensemble'} file ${f.path}`,
+  }));
+  const boot = B > 0 ? { samples: B, seed, level: 0.95 } : null;
+  const varInputs: VariableScoresInput[] = [];
+  const perVariable: { variable: string; truth: Float32Array; built: Built[]; bestBaseline: string | null }[] = [];
+  let reference: string | null = null;
+  const total = variables.length * regions.length * (files.length + baselineNames.length);
+  let done = 0;
+  for (let c = 0; c < variables.length; c++) {
+    const name = variables[c]!, tvar = tv[c]!;
+    const units = first.units[c] ?? tvar.units ?? null;
+    const vnotes: string[] = [];
+    const series: BaselineSeries = { data: truthSeries(tvar), shape: [T, H, W] };
+    const truth = new Float32Array(N * F * HW);
+    for (let i = 0; i < N * F; i++) truth.set(series.data.subarray(idx[i]! * HW, (idx[i]! + 1) * HW), i * HW);
+    const clip = { data: truth, shape: [N, F, H, W] as const, mask: known };
+    log(`${name}: building baselines ${baselineNames.join(', ') || '(none)'}`);
+    const built: Built[] = [];
+    for (const b of baselineNames) {
+      try {
+        const r = buildBaseline(b, { series, truth, N, F, H, W, starts, consecutive, known, settings, trainIdx, calendar: calendarInfo, lat: geoLat, periodicLon, members: dpMembers, seed, truthDates });
+        if (typeof r === 'string') vnotes.push(`Baseline '${b}' skipped: ${r}`);
+        else built.push({ label: b, method: b, ...r });
+      } catch (e) {
+        vnotes.push(`Baseline '${b}' skipped: ${(e as Error).message}`);
+      }
+    }
+    const thresholdsRaw = isPrecipitationLike(name, units ?? undefined, typeof tvar.attrs['standard_name'] === 'string' ? tvar.attrs['standard_name'] : undefined)
+      ? precipitationThresholds(units) : null;
+    const precip = isPrecipitationLike(name, units ?? undefined, typeof tvar.attrs['standard_name'] === 'string' ? tvar.attrs['standard_name'] : undefined);
+    if (precip && !thresholdsRaw) vnotes.push(`No Brier or FSS scores: the units '${units ?? ''}' are not a known rain rate, so 0.1 and 1 mm/h cannot be expressed in them.`);
+    const thresholds = thresholdsRaw ?? [];
+    let win = Math.min(5, Math.min(H, W));
+    if (win % 2 === 0) win--;
+    const fss = thresholds.map((t) => ({ threshold: t, window: Math.max(1, win) }));
+    const scoreOpts = { lat: geoLat, thresholds, fss, periodicLon, bootstrap: boot };
+    // the climatology is the reference of the skill scores: checked first (a failure drops it, not the others)
+    let refEnsemble: EnsembleArray | null = null;
+    const clim = built.find((b) => b.method === 'climatology');
+    if (clim) {
+      try {
+        scoreEnsemble(clim.ensemble, clip, { lat: geoLat });
+        refEnsemble = clim.ensemble;
+        reference = 'climatology';
+      } catch (e) {
+        vnotes.push(`Baseline 'climatology' dropped: ${(e as Error).message}`);
+        built.splice(built.indexOf(clim), 1);
+      }
+    }
+    const regionOut: VariableScoresInput['regions'] = [];
+    const failed = new Set<string>();
+    for (const r of regions) {
+      const scored: ArmScores[] = [];
+      const opts = { ...scoreOpts, region: r.mask, reference: refEnsemble };
+      files.forEach((f, i) => {
+        const label = o.forecasts[i]!.label;
+        try {
+          scored.push({ arm: label, scores: scoreEnsemble({ data: f.data[c]!, shape: f.shape }, clip, opts) });
+        } catch (e) {
+          throw new DataError('bad-value', `${f.path}: '${name}' cannot be scored: ${(e as Error).message}`);
+        }
+        o.onProgress?.(++done, total);
+      });
+      for (const b of built) {
+        if (failed.has(b.label)) continue;
+        try {
+          scored.push({ arm: b.label, scores: scoreEnsemble(b.ensemble, clip, opts) });
+        } catch (e) {
+          failed.add(b.label);
+          vnotes.push(`Baseline '${b.label}' could not be scored: ${(e as Error).message}`);
+        }
+        o.onProgress?.(++done, total);
+      }
+      regionOut.push({ region: r.name, description: r.description, cells: r.cells, arms: scored.filter((a) => !failed.has(a.arm)) });
+    }
+    const usable = built.filter((b) => !failed.has(b.label));
+    for (const b of usable) {
+      if (!arms.some((a) => a.label === b.label)) {
+        arms.push({ label: b.label, kind: 'baseline', method: b.method, source: `built from ${o.truth}`, members: b.ensemble.shape[0], description: b.description });
+      }
+    }
+    const global = regionOut[0]?.arms ?? [];
+    const best = global.filter((a) => usable.some((b) => b.label === a.arm))
+      .map((a) => ({ arm: a.arm, crps: meanOverLeads(mainCrps(a.scores)) })).filter((a) => Number.isFinite(a.crps))
+      .sort((a, b) => a.crps - b.crps)[0]?.arm ?? null;
+    varInputs.push({ variable: name, units, precipitationLike: precip, thresholds, fss, regions: regionOut, notes: vnotes });
+    perVariable.push({ variable: name, truth, built: usable, bestBaseline: best });
+    for (const n of vnotes) log(`${name}: ${n}`);
+  }
+  // the arms in a stable order: models, then baselines in the order asked
+  arms.sort((a, b) => (a.kind === b.kind ? (a.kind === 'model' ? 0 : baselineNames.indexOf(a.label) - baselineNames.indexOf(b.label)) : a.kind === 'model' ? -1 : 1));
+
+  const card = buildScorecard({
+    title: `Scorecard: ${o.forecasts.map((f) => f.label).join(', ')} against ${o.truth}`,
+    created: new Date().toISOString(), truth: o.truth, task, settings,
+    leads: { title: leadTitle, values: leadValues, labels: leadLabels, known: frameKnown },
+    caseDates, arms, reference, training: baselineNames.some((b) => b === 'climatology' || b === 'damped-persistence') ? training : null, bootstrap: boot,
+    scoredValues: known ? 'the generated values only: values given to the model (the known mask of the file) are left out of every score' : 'every value where the truth is present',
+    variables: varInputs, notes,
+  });
+
+  // ---- pictures and files, written into a temporary folder renamed into place at the end
+  const tmp = tempPathFor(out);
+  mkdirSync(tmp);
+  try {
+    const images: Record<string, VariableImages> = {};
+    const put = (rel: string, data: string | Uint8Array): void => {
+      mkdirSync(dirname(join(tmp, rel)), { recursive: true });
+      writeFileSync(join(tmp, rel), data);
+      card.files.push(rel);
+    };
+    for (const pv of perVariable) {
+      const v = card.variables.find((x) => x.variable === pv.variable)!;
+      const dir = safeName(pv.variable), c = variables.indexOf(pv.variable);
+      const img: VariableImages = {};
+      images[pv.variable] = img;
+      if (!v.regions.some((r) => r.region === 'global')) continue;
+      log(`${pv.variable}: charts and maps`);
+      const u = v.units ? ` (${v.units})` : '';
+      const global = v.regions.find((r) => r.region === 'global')!;
+      const series = (pick: (s: EnsembleScores) => { v: number[] | null; lo?: number[] | null; hi?: number[] | null }): LineSeries[] =>
+        card.arms.map((a) => global.arms.find((x) => x.arm === a.label)).filter((a): a is ArmScores => a !== undefined).flatMap((a) => {
+          const p = pick(a.scores);
+          return p.v ? [{ name: a.arm, x: card.leads.values, y: p.v, ...(p.lo && p.hi ? { lower: p.lo, upper: p.hi } : {}) }] : [];
+        });
+      const charts: [keyof VariableImages, string, object, Buffer][] = [
+        ['crps', 'crps', crpsSpec(card, pv.variable), lineChartPNG({ title: `${pv.variable}: CRPS vs lead (global)`, xTitle: card.leads.title, yTitle: `fair CRPS${u}`,
+          series: series((s) => { const fair = s.crpsFair !== null; return { v: mainCrps(s), lo: fair ? s.ci?.crpsFair?.lower : s.ci?.crps.lower, hi: fair ? s.ci?.crpsFair?.upper : s.ci?.crps.upper }; }) })],
+        ['rmse', 'rmse', rmseSpec(card, pv.variable), lineChartPNG({ title: `${pv.variable}: ensemble-mean RMSE vs lead (global)`, xTitle: card.leads.title, yTitle: `RMSE${u}`,
+          series: series((s) => ({ v: s.rmse, lo: s.ci?.rmse.lower, hi: s.ci?.rmse.upper })) })],
+        ['spreadSkill', 'spread-skill', spreadSkillSpec(card, pv.variable), lineChartPNG({ title: `${pv.variable}: spread/skill vs lead (global), 1 = calibrated`, xTitle: card.leads.title,
+          yTitle: 'sqrt((M+1)/M) spread / RMSE', hline: 1, series: series((s) => ({ v: s.spreadSkill, lo: s.ci?.spreadSkill?.lower, hi: s.ci?.spreadSkill?.upper })) })],
+        ['rankHistograms', 'rank-histograms', rankHistogramSpec(card, pv.variable), barPanelsPNG({ title: `${pv.variable}: rank histograms (global, pooled over leads)`, xTitle: 'rank of the truth', yTitle: 'frequency',
+          panels: global.arms.filter((a) => a.scores.members >= 2).map((a) => ({ name: `${a.arm} (M = ${a.scores.members})`, values: a.scores.rankHistogram.pooled.frequencies, expected: 1 / (a.scores.members + 1) })) })],
+      ];
+      for (const [key, file, spec, png] of charts) {
+        put(`${dir}/${file}.svg`, await vegaLiteToSVG(spec));
+        put(`${dir}/${file}.png`, png);
+        img[key] = `${dir}/${file}.png`;
+      }
+      put(`${dir}/example-maps.png`, exampleMaps({
+        variable: pv.variable, units: v.units, precip: v.precipitationLike, model: { label: o.forecasts[0]!.label, data: first.data[c]!, M: first.shape[0] },
+        truth: pv.truth, baseline: pv.bestBaseline ? pv.built.find((b) => b.label === pv.bestBaseline)! : null,
+        N, F, H, W, frames: exampleFrames(frameKnown), labels: card.leads.labels, dates: caseDates[0]!, lat: geoLat, lon: geoLon,
+      }));
+      img.maps = `${dir}/example-maps.png`;
+    }
+    card.files.push('scorecard.md', 'scorecard.json');
+    writeFileSync(join(tmp, 'scorecard.md'), scorecardMarkdown(card, images));
+    writeFileSync(join(tmp, 'scorecard.json'), scorecardJSON(card));
+    await commitDirectory(tmp, out, (o.overwrite ?? false) || outIsEmptyDir);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  log(`wrote ${o.out}`);
+  return card;
+}
+
+/**
+ * A training-period bound as a timeKey: 'YYYY', 'YYYY-MM', 'YYYY-MM-DD' or 'YYYY-MM-DD[T ]hh:mm[:ss]'. An end bound
+ * given to year, month or day precision includes that whole period: it is the exclusive start of the next one.
+ */
+function trainBound(text: string, end: boolean): { key: number; exclusive: boolean } {
+  const m = /^(-?\d{1,5})(?:-(\d{1,2})(?:-(\d{1,2})(?:[T ](\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?)?)?$/.exec(text.trim());
+  if (!m) throw new DataError('bad-option', `train: cannot read the date '${text}' (expected YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm)`);
+  const year = +m[1]!, month = m[2] ? +m[2] : 1, day = m[3] ? +m[3] : 1;
+  if (month < 1 || month > 12 || day < 1 || day > 31) throw new DataError('bad-option', `train: '${text}' is not a valid date`);
+  if (m[4] !== undefined) return { key: timeKey({ year, month, day, hour: +m[4], minute: +m[5]!, second: m[6] ? +m[6] : 0 }), exclusive: false };
+  if (!end) return { key: timeKey({ year, month, day }), exclusive: false };
+  // timeKey is linear in (year * 12 + month - 1) * 31 + day - 1, so month 13 and day 32 are the next year / month
+  if (m[2] === undefined) return { key: timeKey({ year: year + 1, month: 1, day: 1 }), exclusive: true };
+  if (m[3] === undefined) return { key: timeKey({ year, month: month + 1, day: 1 }), exclusive: true };
+  return { key: timeKey({ year, month, day: day + 1 }), exclusive: true };
+}
+
+/** The [T, H, W] values of a truth variable, NaN where masked. */
+function truthSeries(v: Variable): Float32Array {
+  if (!v.mask) return v.data;
+  const d = Float32Array.from(v.data);
+  const HW = v.shape[1]! * v.shape[2]!;
+  for (let i = 0; i < d.length; i++) if (v.mask.length === d.length ? v.mask[i] : v.mask[i % HW]) d[i] = NaN;
+  return d;
+}
+
+interface BaselineContext {
+  series: BaselineSeries;
+  /** The truth at the verified frames [N, F, H, W]. */
+  truth: Float32Array;
+  N: number; F: number; H: number; W: number;
+  /** Truth index of each case's first frame. */
+  starts: number[];
+  /** Whether each case's frames are consecutive truth steps. */
+  consecutive: boolean;
+  known: Uint8Array | null;
+  settings: Record<string, unknown>;
+  trainIdx: number[];
+  calendar: { yearOf: number[]; positionInYear: number[]; period: number };
+  lat: number[] | null;
+  periodicLon: boolean;
+  members: number;
+  seed: number;
+  truthDates: TimeParts[];
+}
+
+/** Builds one baseline as an ensemble [M, N, F, H, W], or returns why it cannot be built. */
+function buildBaseline(name: string, x: BaselineContext): Omit<Built, 'label' | 'method'> | string {
+  const { N, F, H, W } = x, HW = H * W;
+  const needConsecutive = (): string | null => (x.consecutive ? null : 'the frames of a case are not consecutive time steps of the truth file');
+  const minStart = Math.min(...x.starts);
+  switch (name) {
+    case 'persistence': {
+      const why = needConsecutive();
+      if (why) return why;
+      if (minStart < 1) return `the truth file has no step before lead 1 of case ${x.starts.indexOf(minStart) + 1}`;
+      const kSetting = Number(x.settings['known']);
+      const k = Math.min(Number.isInteger(kSetting) && kSetting >= 1 ? kSetting : 1, minStart);
+      const e = persistenceForecast(x.series, x.starts, k, F);
+      return { ensemble: e, description: `the truth at the step before lead 1 (for case 1: ${formatTimeParts(x.truthDates[x.starts[0]! - 1]!)}) for every lead${k > 1 ? `; where missing, the latest present value of the ${k} known frames` : ''}` };
+    }
+    case 'climatology': {
+      const why = needConsecutive();
+      if (why) return why;
+      if (x.trainIdx.length === 0) return 'no training steps (the truth file has no step before the first case, and no train period was given)';
+      const years = [...new Set(x.trainIdx.map((t) => x.calendar.yearOf[t]!))];
+      if (years.length < 2) return `it needs at least 2 training years, the training period has ${years.length} (${years.join(', ')})`;
+      const r = climatologyEnsemble(x.series, x.calendar, x.trainIdx, x.starts, F, { dropIncomplete: true });
+      return { ensemble: r.ensemble, description: `the same calendar window of each training year (${r.years.join(', ')}; a case's own year left out)` };
+    }
+    case 'damped-persistence': {
+      const why = needConsecutive();
+      if (why) return why;
+      if (x.trainIdx.length < 2) return 'too few training steps to fit an AR(1)';
+      if (minStart < 1) return `the truth file has no step before lead 1 of case ${x.starts.indexOf(minStart) + 1}`;
+      const clim = monthlyClimatology(x.series, x.trainIdx, x.truthDates);
+      const r = dampedPersistenceEnsemble(x.series, x.trainIdx, x.starts, F, { members: x.members, seed: x.seed, climatology: clim });
+      let phi = 0, n = 0;
+      for (const p of r.fit.phi) if (Number.isFinite(p)) { phi += p; n++; }
+      return { ensemble: r.ensemble, description: `per-cell AR(1) of the anomalies from a per-cell monthly climatology of the training steps (mean lag-1 autocorrelation ${(phi / Math.max(1, n)).toFixed(3)}), ${x.members} stochastic members` };
+    }
+    case 'linear': case 'cubic': {
+      if (!x.known) return 'the forecast files hold no known mask';
+      const out = new Float32Array(N * F * HW);
+      for (let n = 0; n < N; n++) {
+        const kf = Array.from({ length: F }, (_, f) => { for (let j = 0; j < HW; j++) if (x.known![(n * F + f) * HW + j]) return 1; return 0; });
+        const clip = { data: x.truth.slice(n * F * HW, (n + 1) * F * HW), shape: [F, H, W] };
+        for (let f = 0; f < F; f++) if (!kf[f]) clip.data.fill(NaN, f * HW, (f + 1) * HW); // nothing of an unknown frame leaks in
+        out.set(interpolateFrames(clip, kf, { method: name as FrameInterpolation }).data, n * F * HW);
+      }
+      return { ensemble: { data: out, shape: [1, N, F, H, W] }, description: `${name === 'linear' ? 'linear' : 'natural cubic spline'} interpolation in time, per cell, from the known frames of each case` };
+    }
+    case 'laplace': {
+      if (!x.known) return 'the forecast files hold no known mask';
+      const given = Float32Array.from(x.truth, (v, i) => (x.known![i] ? v : NaN));
+      const r = laplaceFillFrames({ data: given, shape: [N, F, H, W] }, x.known, { periodicLon: x.periodicLon });
+      return { ensemble: r.ensemble, description: `harmonic (Laplace) fill of each frame from its known cells${r.converged ? '' : ' (not every frame converged)'}` };
+    }
+    case 'nearest': case 'bilinear': case 'bicubic': {
+      const K = Number(x.settings['factor']);
+      if (!Number.isInteger(K) || K < 2) return 'the forecast files record no downscaling factor (settings.factor)';
+      if (H % K !== 0 || W % K !== 0) return `the factor ${K} does not divide the ${H}x${W} grid`;
+      const coarse = blockMean({ data: x.truth, shape: [N, F, H, W] }, K, x.lat ? { latitudes: x.lat } : {});
+      const fine = upsample({ data: coarse.data, shape: coarse.shape }, K, { method: name as UpsampleMethod, periodicLon: x.periodicLon });
+      return { ensemble: { data: fine.data, shape: [1, N, F, H, W] }, description: `${name} upsampling of the truth's ${K}x${K} block means${x.lat ? ' (cos-latitude weighted)' : ''}` };
+    }
+    default:
+      return `unknown baseline '${name}'`;
+  }
+}
+
+/** Per-cell monthly means of the training steps, as c(t) = the map of t's month (a cell without data in a month: its mean over all training steps). */
+function monthlyClimatology(series: BaselineSeries, trainIdx: number[], dates: TimeParts[]): (t: number) => Float64Array {
+  const [, H, W] = series.shape as [number, number, number];
+  const HW = H * W, sum = new Float64Array(12 * HW), cnt = new Float64Array(12 * HW), all = new Float64Array(HW), allN = new Float64Array(HW);
+  for (const t of trainIdx) {
+    const m = dates[t]!.month - 1;
+    for (let j = 0; j < HW; j++) {
+      const v = series.data[t * HW + j]!;
+      if (!Number.isFinite(v)) continue;
+      sum[m * HW + j] = sum[m * HW + j]! + v; cnt[m * HW + j] = cnt[m * HW + j]! + 1;
+      all[j] = all[j]! + v; allN[j] = allN[j]! + 1;
+    }
+  }
+  const maps = Array.from({ length: 12 }, (_, m) => Float64Array.from({ length: HW }, (_, j) =>
+    cnt[m * HW + j]! > 0 ? sum[m * HW + j]! / cnt[m * HW + j]! : allN[j]! > 0 ? all[j]! / allN[j]! : NaN));
+  return (t) => maps[dates[t]!.month - 1]!;
+}
+
+/** The frames the example maps show: the first and the last frame with a generated value. */
+function exampleFrames(frameKnown: boolean[]): number[] {
+  const gen = frameKnown.map((k, f) => (k ? -1 : f)).filter((f) => f >= 0);
+  const list = gen.length ? gen : frameKnown.map((_, f) => f);
+  const a = list[0]!, b = list[list.length - 1]!;
+  return a === b ? [a] : [a, b];
+}
+
+/** Truth, the first model's ensemble mean and two members, and the best baseline, for case 1 at the chosen frames. */
+function exampleMaps(o: {
+  variable: string; units: string | null; precip: boolean; model: { label: string; data: Float32Array; M: number };
+  truth: Float32Array; baseline: Built | null; N: number; F: number; H: number; W: number; frames: number[]; labels: string[]; dates: string[];
+  lat: number[] | null; lon: number[] | null;
+}): Buffer {
+  const { N, F, H, W, frames } = o, HW = H * W;
+  const at = (m: number, f: number) => ((m * N + 0) * F + f) * HW; // case 1 of member m
+  const rowOf = (label: string, get: (f: number) => Float32Array): PanelRow => {
+    const data = new Float32Array(frames.length * HW);
+    frames.forEach((f, k) => data.set(get(f), k * HW));
+    return { label, data, count: frames.length };
+  };
+  const meanOf = (data: Float32Array, M: number) => (f: number): Float32Array => {
+    const out = new Float32Array(HW);
+    for (let m = 0; m < M; m++) { const a = at(m, f); for (let j = 0; j < HW; j++) out[j] = out[j]! + data[a + j]! / M; }
+    return out;
+  };
+  const rows: PanelRow[] = [rowOf('truth', (f) => o.truth.subarray(f * HW, (f + 1) * HW))];
+  const M = o.model.M;
+  if (M > 1) rows.push(rowOf(`${o.model.label} ensemble mean`, meanOf(o.model.data, M)));
+  for (let m = 0; m < Math.min(2, M); m++) rows.push(rowOf(`${o.model.label} member ${m + 1}`, (f) => o.model.data.subarray(at(m, f), at(m, f) + HW)));
+  if (o.baseline) {
+    const Mb = o.baseline.ensemble.shape[0];
+    rows.push(Mb > 1 ? rowOf(`${o.baseline.label} (ensemble mean)`, meanOf(o.baseline.ensemble.data, Mb))
+      : rowOf(o.baseline.label, (f) => o.baseline!.ensemble.data.subarray(at(0, f), at(0, f) + HW)));
+  }
+  const geo = o.lat !== null && o.lon !== null;
+  const anim = renderPanels({
+    rows, height: H, width: W, frames: 1, ...(geo ? { lat: o.lat!, lon: o.lon! } : {}),
+    title: `${o.variable}, case 1: ${frames.map((f) => `${o.labels[f]} (${o.dates[f]})`).join(' left, ')}${frames.length > 1 ? ' right' : ''}`,
+    ...(o.units ? { units: o.units } : {}), maxColumns: 2,
+    ...(o.precip ? { colormap: 'rain' as const, vmin: 0 } : {}),
+  });
+  return encodePNG(anim);
+}
