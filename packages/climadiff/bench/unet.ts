@@ -44,6 +44,7 @@ interface Job {
 /** One side's measurements. */
 interface SideResult {
   eval_ms: Record<string, number>;
+  guided_ms: Record<string, number>;
   train_step_ms: number;
   train_losses: number[];
   max_rss_mb: number;
@@ -87,6 +88,24 @@ function worker(job: Job): SideResult {
     evalMs[`batch${b}`] = bestMs(run, job.evalRepeats[String(b)]!);
     x.dispose(); ls.dispose();
   }
+  // A guided evaluation (reconstruction guidance, diffusion/guidance.ts): the forward pass with a graph, then the
+  // gradient of the known half's sum of squared errors with respect to the input z_t.
+  const guidedMs: Record<string, number> = {};
+  for (const b of job.evalBatches) {
+    torch.manualSeed(job.seed);
+    const x = torch.randn([b, C, f, h, w]).to(dev).keep();
+    const ls = torch.linspace(-5, 5, b).to(dev).keep();
+    const known = torch.randn([b, C, f / 2, h, w]).to(dev).keep();
+    const run = () => {
+      const z = x.detach().requiresGrad_(true);
+      const out = amp(() => model.forward(z, ls)).float();
+      const loss = out.narrow(2, 0, f / 2).sub(known).square().sum();
+      torch.autograd.grad([loss], [z]);
+    };
+    torch.scope(run);
+    guidedMs[`batch${b}`] = bestMs(run, job.evalRepeats[String(b)]!);
+    x.dispose(); ls.dispose(); known.dispose();
+  }
 
   // Training step: the seed's v-loss (eqs. 2.71-2.72) with t ~ U(0, 1) on the truncated cosine schedule
   // (eqs. 2.64-2.69), AdamW, gradient clipping at 1, EMA 0.99.
@@ -125,7 +144,7 @@ function worker(job: Job): SideResult {
     trainMs = Math.min(trainMs, performance.now() - t0);
   }
   return {
-    eval_ms: evalMs, train_step_ms: trainMs, train_losses: losses, max_rss_mb: process.resourceUsage().maxRSS / 1024,
+    eval_ms: evalMs, guided_ms: guidedMs, train_step_ms: trainMs, train_losses: losses, max_rss_mb: process.resourceUsage().maxRSS / 1024,
     ...(dev.startsWith('cuda') ? { max_gpu_mb: torch.cuda.maxMemoryAllocated() / 2 ** 20 } : {}),
   };
 }
@@ -201,6 +220,7 @@ function orchestrate(args: Record<string, string>): void {
     }
     const med = (rs: SideResult[]) => ({
       eval_ms: Object.fromEntries(Object.keys(rs[0]!.eval_ms).map((k) => [k, median(rs.map((r) => r.eval_ms[k]!))])),
+      guided_ms: Object.fromEntries(Object.keys(rs[0]!.guided_ms).map((k) => [k, median(rs.map((r) => r.guided_ms[k]!))])),
       train_step_ms: median(rs.map((r) => r.train_step_ms)),
       max_rss_mb: median(rs.map((r) => r.max_rss_mb)),
       ...(rs[0]!.max_gpu_mb !== undefined ? { max_gpu_mb: median(rs.map((r) => r.max_gpu_mb!)) } : {}),
@@ -213,6 +233,9 @@ function orchestrate(args: Record<string, string>): void {
     const summarise = (s: ReturnType<typeof med>) => ({
       ...Object.fromEntries(base.evalBatches.map((b) => [`eval_batch${b}_ms`, +s.eval_ms[`batch${b}`]!.toFixed(1)])),
       ...Object.fromEntries(base.evalBatches.map((b) => [`eval_batch${b}_gflops`, gflops(model.flops(shape(b)), s.eval_ms[`batch${b}`]!)])),
+      ...Object.fromEntries(base.evalBatches.map((b) => [`guided_batch${b}_ms`, +s.guided_ms[`batch${b}`]!.toFixed(1)])),
+      // what guidance costs over a plain evaluation (forward + backward to the input against a forward)
+      ...Object.fromEntries(base.evalBatches.map((b) => [`guided_over_eval_batch${b}`, +(s.guided_ms[`batch${b}`]! / s.eval_ms[`batch${b}`]!).toFixed(2)])),
       train_step_ms: +s.train_step_ms.toFixed(1),
       train_samples_per_s: +(base.trainBatch / (s.train_step_ms / 1e3)).toFixed(2),
       train_gflops: gflops(trainFlops, s.train_step_ms),
@@ -221,6 +244,7 @@ function orchestrate(args: Record<string, string>): void {
     });
     const ratios = (o: ReturnType<typeof med>, p: ReturnType<typeof med>) => ({
       ...Object.fromEntries(base.evalBatches.map((b) => [`eval_batch${b}_time`, +(o.eval_ms[`batch${b}`]! / p.eval_ms[`batch${b}`]!).toFixed(3)])),
+      ...Object.fromEntries(base.evalBatches.map((b) => [`guided_batch${b}_time`, +(o.guided_ms[`batch${b}`]! / p.guided_ms[`batch${b}`]!).toFixed(3)])),
       train_step_time: +(o.train_step_ms / p.train_step_ms).toFixed(3),
       max_rss: +(o.max_rss_mb / p.max_rss_mb).toFixed(3),
       ...(o.max_gpu_mb !== undefined && p.max_gpu_mb ? { max_gpu_memory: +(o.max_gpu_mb / p.max_gpu_mb).toFixed(3) } : {}),

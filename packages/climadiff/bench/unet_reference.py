@@ -58,6 +58,24 @@ def main(job):
         run()
         eval_ms[f"batch{b}"] = best_ms(run, job["evalRepeats"][str(b)])
 
+    # a guided evaluation (reconstruction guidance): forward with a graph, gradient of the known half's squared
+    # errors with respect to the input
+    guided_ms = {}
+    for b in job["evalBatches"]:
+        torch.manual_seed(job["seed"])
+        x = torch.randn(b, C, f, h, w).to(dev)
+        ls = torch.linspace(-5, 5, b).to(dev)
+        known = torch.randn(b, C, f // 2, h, w).to(dev)
+
+        def guided():
+            z = x.detach().requires_grad_(True)
+            with autocast():
+                out = model(z, ls)
+            loss = (out.float()[:, :, : f // 2] - known).square().sum()
+            torch.autograd.grad(loss, z)
+        guided()
+        guided_ms[f"batch{b}"] = best_ms(guided, job["evalRepeats"][str(b)])
+
     # the seed's v-loss (eqs. 2.71-2.72), t ~ U(0, 1) on the truncated cosine (2.64-2.69), AdamW, clip, EMA
     net.train()
     torch.manual_seed(job["seed"])
@@ -100,7 +118,7 @@ def main(job):
         step()
         sync()
         train_ms = min(train_ms, (time.perf_counter() - t0) * 1e3)
-    out = {"eval_ms": eval_ms, "train_step_ms": train_ms, "train_losses": losses, "first_step_ms": first_step_ms,
+    out = {"eval_ms": eval_ms, "guided_ms": guided_ms, "train_step_ms": train_ms, "train_losses": losses, "first_step_ms": first_step_ms,
            "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     if cuda:
         out["max_gpu_mb"] = torch.cuda.max_memory_allocated(dev) / 2**20

@@ -82,7 +82,7 @@ function ensemble(task: string, starts: number[], F: number, M: number, value: (
   const kn = known ? Uint8Array.from({ length: N * F * HW }, (_, i) => (known(Math.floor(i / (F * HW)), Math.floor(i / HW) % F, i % HW) ? 1 : 0)) : null;
   return {
     task, variables: [variable], units: [units], data, shape: [M, N, 1, F, H, W], truth: null, known: kn, starts,
-    times: Float64Array.from({ length: N * F }, (_, i) => (starts[Math.floor(i / F)]! + (i % F)) * 6), timeUnits: { units: UNITS, calendar: 'noleap' },
+    times: Float64Array.from({ length: N * F }, (_, i) => (starts[Math.floor(i / F)]! + (i % F)) * 6), timeUnits: { units: UNITS, calendar: 'noleap' }, frameStep: 6,
     lat: LAT, lon: LON, nfe: { forward: 0, backward: 0 }, seconds: 0, clamped: [], settings,
   };
 }

@@ -18,7 +18,7 @@ export function ensembleDataset(e: Ensemble, history: string, extraAttrs: Record
   const forecast = e.task === 'forecast';
   const caseDim = forecast ? 'init_time' : 'case', timeDim = forecast ? 'lead_time' : 'time';
   const hoursPerUnit = timeUnitDays({ units: e.timeUnits.units, attrs: {} }) * 24;
-  const step = F > 1 ? e.times[1]! - e.times[0]! : 0;
+  const step = e.frameStep;
   const coords = new Map<string, Coordinate>();
   coords.set('member', { name: 'member', values: Float64Array.from({ length: M }, (_, i) => i), attrs: { standard_name: 'realization', long_name: 'ensemble member' } });
   if (forecast) {

@@ -141,12 +141,13 @@ function readPartial(dir: string, key: string): Map<number, Float32Array> {
   const done = new Map<number, Float32Array>();
   if (!existsSync(dir)) return done;
   const settings = join(dir, 'settings.json');
+  const cases = readdirSync(dir).filter((f) => /^case-\d+\.f32$/.test(f));
+  if (!existsSync(settings) && cases.length === 0) return done; // killed before its first case: nothing to keep
   if (!existsSync(settings) || readFileSync(settings, 'utf8') !== key) {
     throw new DataError('output-exists', `${dir} holds an interrupted run with other settings: run the same command to continue it, or delete the folder`);
   }
-  for (const f of readdirSync(dir)) {
-    const m = /^case-(\d+)\.f32$/.exec(f);
-    if (!m) continue;
+  for (const f of cases) {
+    const m = /^case-(\d+)\.f32$/.exec(f)!;
     const buf = readFileSync(join(dir, f));
     done.set(Number(m[1]), new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4).slice());
   }
@@ -169,7 +170,7 @@ export function ensembleGIF(e: Ensemble, variable = 0, maxMembers = 3): Uint8Arr
   const name = e.variables[variable]!;
   const units = e.units[variable] ?? undefined;
   const precip = isPrecipitationLike(name, units);
-  const step = F > 1 ? e.times[1]! - e.times[0]! : 0;
+  const step = e.frameStep;
   const labels = Array.from({ length: F }, (_, f) => (e.task === 'forecast' ? `lead ${f + 1} (${f + 1} x ${step} ${e.timeUnits.units.split(' ')[0]})` : `frame ${f + 1}/${F}`));
   const anim = renderPanels({
     rows, height: H, width: W, frames: F, ...(e.lat ? { lat: e.lat } : {}), ...(e.lon ? { lon: e.lon } : {}),

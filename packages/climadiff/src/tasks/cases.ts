@@ -49,6 +49,12 @@ export async function readWindow(source: ClipSource, start: number, frames: numb
   return out;
 }
 
+/** The step between a time axis's frames (its last step, as windowTimes continues it). */
+export function frameStepOf(time: { values: Float64Array }): number {
+  const v = time.values;
+  return v[v.length - 1]! - v[v.length - 2]!;
+}
+
 /** Times of frames [start, start + frames) of the axis, continued before and after it by its last step. */
 export function windowTimes(time: Coordinate, start: number, frames: number): Float64Array {
   const v = time.values, T = v.length;

@@ -6,7 +6,7 @@ import { coordinateCalendar } from '../data/time-parts.js';
 import { DataError } from '../data/types.js';
 import { permutation } from '../eval/random.js';
 import { generate } from './generate.js';
-import { checkSourceMatchesModel, readWindow, sourceTime, windowTimes } from './cases.js';
+import { checkSourceMatchesModel, frameStepOf, readWindow, sourceTime, windowTimes } from './cases.js';
 import { oneShot, repeatMembers, runCases, type BatchProducer, type CaseSpec, type Ensemble, type EnsembleOptions } from './ensemble.js';
 import type { GenerationModel } from './model.js';
 
@@ -18,11 +18,11 @@ function setUp(m: GenerationModel, source: ClipSource, where: string) {
 }
 
 function ensembleOf(m: GenerationModel, task: string, r: ReturnType<typeof runCases>, N: number, frames: number, truth: Float32Array, known: Uint8Array | null,
-  starts: number[], times: Float64Array, timeUnits: { units: string; calendar: string }, o: EnsembleOptions, settings: Record<string, unknown>): Ensemble {
+  starts: number[], times: Float64Array, timeUnits: { units: string; calendar: string }, frameStep: number, o: EnsembleOptions, settings: Record<string, unknown>): Ensemble {
   const { runData } = m;
   return {
     task, variables: runData.variables, units: runData.units, data: r.data,
-    shape: [o.members, N, runData.variables.length, frames, runData.height, runData.width], truth, known, starts, times, timeUnits,
+    shape: [o.members, N, runData.variables.length, frames, runData.height, runData.width], truth, known, starts, times, timeUnits, frameStep,
     lat: runData.lat, lon: runData.lon, nfe: r.nfe, seconds: r.seconds, clamped: r.clamped,
     settings: { members: o.members, steps: o.steps ?? 256, sampler: o.sampler ?? 'ancestral', guidance: o.guidance ?? null, seed: o.seed ?? 0, batch: o.batch ?? 16, ...settings },
   };
@@ -108,7 +108,7 @@ export async function forecast(m: GenerationModel, source: ClipSource, o: Foreca
   const r = runCases(m, N, L, produce, o);
   const times = new Float64Array(N * L);
   o.starts.forEach((s, i) => times.set(windowTimes(time, s, L), i * L));
-  return ensembleOf(m, 'forecast', r, N, L, truth, null, o.starts, times, timeUnits, o, { known: k, leads: L, windows });
+  return ensembleOf(m, 'forecast', r, N, L, truth, null, o.starts, times, timeUnits, frameStepOf(time), o, { known: k, leads: L, windows });
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -146,7 +146,7 @@ async function maskedTask(m: GenerationModel, source: ClipSource, task: string, 
   const r = runCases(m, N, F, oneShot(m, cases, F, timeUnits, o), o);
   const times = new Float64Array(N * F);
   cases.forEach((c, i) => times.set(c.times, i * F));
-  return ensembleOf(m, task, r, N, F, truth, known, starts, times, timeUnits, o, settings);
+  return ensembleOf(m, task, r, N, F, truth, known, starts, times, timeUnits, frameStepOf(time), o, settings);
 }
 
 export interface InterpolateOptions extends EnsembleOptions {

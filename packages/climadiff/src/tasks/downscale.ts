@@ -8,7 +8,7 @@ import type { ClipSource } from '../data/clip-source.js';
 import { coordinateCalendar } from '../data/time-parts.js';
 import { DataError } from '../data/types.js';
 import { blockMean } from '../eval/baselines.js';
-import { readWindow, sourceTime, windowTimes } from './cases.js';
+import { frameStepOf, readWindow, sourceTime, windowTimes } from './cases.js';
 import { oneShot, runCases, type CaseSpec, type Ensemble, type EnsembleOptions } from './ensemble.js';
 import type { GenerationModel } from './model.js';
 
@@ -127,7 +127,7 @@ export async function downscale(m: GenerationModel, source: ClipSource, o: Downs
   cases.forEach((cs, i) => times.set(cs.times, i * F));
   return {
     task: 'downscale', variables: runData.variables, units: runData.units, data: r.data, shape: [M, N, C, F, H, W], truth, known: null,
-    starts: o.starts, times, timeUnits, lat: runData.lat, lon: runData.lon, nfe: r.nfe, seconds: r.seconds, clamped: r.clamped,
+    starts: o.starts, times, timeUnits, frameStep: frameStepOf(time), lat: runData.lat, lon: runData.lon, nfe: r.nfe, seconds: r.seconds, clamped: r.clamped,
     settings: { members: M, steps: o.steps ?? 256, sampler: o.sampler ?? 'ancestral', guidance: opts.guidance, seed: o.seed ?? 0, batch: o.batch ?? 16, factor: K, input: fine ? 'block means of the data' : 'coarse file', scale },
     mismatch,
   };

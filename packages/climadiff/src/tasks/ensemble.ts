@@ -45,6 +45,8 @@ export interface Ensemble {
   /** Time of every frame [N, F] in timeUnits. */
   times: Float64Array;
   timeUnits: { units: string; calendar: string };
+  /** The data's time step between frames (timeUnits). */
+  frameStep: number;
   lat: number[] | null;
   lon: number[] | null;
   /** Network evaluations and wall time of the cases generated in this call (not of resumed ones). */
