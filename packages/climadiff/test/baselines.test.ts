@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   blockMean, climatologyEnsemble, conserveBlockMeans, dampedPersistenceEnsemble, fitAnomalyAR1, interpolateFrames, laplaceFill,
-  laplaceFillFrames, persistenceForecast, rangeIndices, upsample, type BaselineSeries,
+  laplaceFillFrames, monthlyClimatology, persistenceForecast, rangeIndices, upsample, type BaselineSeries,
 } from '../src/eval/index.js';
 import { rng, gauss } from './random-fixture.js';
 
@@ -356,4 +356,14 @@ test('laplaceFillFrames and laplaceFill errors', () => {
   assert.throws(() => laplaceFill({ data: new Float32Array(H * W), shape: [H, W] }, new Uint8Array(3)), /knownMask has 3 values, the field has H\*W = 42 cells/);
   assert.throws(() => laplaceFill({ data: new Float32Array(H * W), shape: [H * W] }, null), /shape must be \[H, W\]/);
   assert.throws(() => laplaceFillFrames(noisy, new Uint8Array(5)), /knownMask has 5 values, expected 168 \(per value\) or 42/);
+});
+
+test('monthlyClimatology: per-cell means of the training steps of each month; a month without data falls back to all steps', () => {
+  // 6 steps on a 1 x 2 grid: months 0, 0, 1, 1, 2, 2; training steps 0-3 (and 5, whose cell 1 is missing)
+  const data = Float32Array.from([1, 10, 3, 30, 5, 50, 7, 70, 9, 90, 11, NaN]);
+  const c = monthlyClimatology({ data, shape: [6, 1, 2] }, [0, 1, 2, 3, 5], [0, 0, 1, 1, 2, 2]);
+  assert.deepEqual(Array.from(c(0)), [2, 20]); // (1 + 3) / 2, (10 + 30) / 2
+  assert.deepEqual(Array.from(c(3)), [6, 60]);
+  // month 2: cell 0 from step 5 alone; cell 1 has no training value in month 2: the mean of its training values
+  assert.deepEqual(Array.from(c(4)), [11, (10 + 30 + 50 + 70) / 4]);
 });

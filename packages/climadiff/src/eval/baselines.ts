@@ -752,3 +752,24 @@ export function laplaceFillFrames(
   }
   return { ensemble: { data: out, shape: [1, N, F, H, W] }, iterations, converged };
 }
+
+/**
+ * Per-cell monthly means of the training steps (months[t] in 0..11 for every step t), as c(t) = the map of t's month;
+ * a cell without data in a month gets its mean over all training steps. The climatology damped persistence needs.
+ */
+export function monthlyClimatology(series: BaselineSeries, trainIdx: number[], months: ArrayLike<number>): (t: number) => Float64Array {
+  const [, H, W] = series.shape as [number, number, number];
+  const HW = H * W, sum = new Float64Array(12 * HW), cnt = new Float64Array(12 * HW), all = new Float64Array(HW), allN = new Float64Array(HW);
+  for (const t of trainIdx) {
+    const m = months[t]!;
+    for (let j = 0; j < HW; j++) {
+      const v = series.data[t * HW + j]!;
+      if (!Number.isFinite(v)) continue;
+      sum[m * HW + j] = sum[m * HW + j]! + v; cnt[m * HW + j] = cnt[m * HW + j]! + 1;
+      all[j] = all[j]! + v; allN[j] = allN[j]! + 1;
+    }
+  }
+  const maps = Array.from({ length: 12 }, (_, m) => Float64Array.from({ length: HW }, (_, j) =>
+    cnt[m * HW + j]! > 0 ? sum[m * HW + j]! / cnt[m * HW + j]! : allN[j]! > 0 ? all[j]! / allN[j]! : NaN));
+  return (t) => maps[months[t]!]!;
+}

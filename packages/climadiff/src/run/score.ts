@@ -32,7 +32,7 @@ import { commitDirectory, tempPathFor } from '../data/writers/common.js';
 import { readEnsembleFile, type EnsembleFile } from './ensemble-file.js';
 import { cellWeights, landOceanRegion, latitudeBandRegion, LATITUDE_BANDS, scoreEnsemble, type EnsembleArray, type EnsembleScores } from '../eval/scores.js';
 import {
-  blockMean, climatologyEnsemble, dampedPersistenceEnsemble, interpolateFrames, laplaceFillFrames, persistenceForecast, upsample,
+  blockMean, climatologyEnsemble, dampedPersistenceEnsemble, interpolateFrames, laplaceFillFrames, monthlyClimatology, persistenceForecast, upsample,
   type BaselineSeries, type FrameInterpolation, type UpsampleMethod,
 } from '../eval/baselines.js';
 import {
@@ -594,7 +594,7 @@ function buildBaseline(name: string, x: BaselineContext): Omit<Built, 'label' | 
       if (why) return why;
       if (x.trainIdx.length < 2) return 'too few training steps to fit an AR(1)';
       if (minStart < 1) return `the truth file has no step before lead 1 of case ${x.starts.indexOf(minStart) + 1}`;
-      const clim = monthlyClimatology(x.series, x.trainIdx, x.truthDates);
+      const clim = monthlyClimatology(x.series, x.trainIdx, x.truthDates.map((d) => d.month - 1));
       const r = dampedPersistenceEnsemble(x.series, x.trainIdx, x.starts, F, { members: x.members, seed: x.seed, climatology: clim });
       let phi = 0, n = 0;
       for (const p of r.fit.phi) if (Number.isFinite(p)) { phi += p; n++; }
@@ -628,24 +628,6 @@ function buildBaseline(name: string, x: BaselineContext): Omit<Built, 'label' | 
     default:
       return `unknown baseline '${name}'`;
   }
-}
-
-/** Per-cell monthly means of the training steps, as c(t) = the map of t's month (a cell without data in a month: its mean over all training steps). */
-function monthlyClimatology(series: BaselineSeries, trainIdx: number[], dates: TimeParts[]): (t: number) => Float64Array {
-  const [, H, W] = series.shape as [number, number, number];
-  const HW = H * W, sum = new Float64Array(12 * HW), cnt = new Float64Array(12 * HW), all = new Float64Array(HW), allN = new Float64Array(HW);
-  for (const t of trainIdx) {
-    const m = dates[t]!.month - 1;
-    for (let j = 0; j < HW; j++) {
-      const v = series.data[t * HW + j]!;
-      if (!Number.isFinite(v)) continue;
-      sum[m * HW + j] = sum[m * HW + j]! + v; cnt[m * HW + j] = cnt[m * HW + j]! + 1;
-      all[j] = all[j]! + v; allN[j] = allN[j]! + 1;
-    }
-  }
-  const maps = Array.from({ length: 12 }, (_, m) => Float64Array.from({ length: HW }, (_, j) =>
-    cnt[m * HW + j]! > 0 ? sum[m * HW + j]! / cnt[m * HW + j]! : allN[j]! > 0 ? all[j]! / allN[j]! : NaN));
-  return (t) => maps[dates[t]!.month - 1]!;
 }
 
 /** The frames the example maps show: the first and the last frame with a generated value. */
