@@ -14,6 +14,7 @@ import { scoreFiles } from '../src/run/score.js';
 import { precipitationThresholds, type Scorecard } from '../src/eval/scorecard.js';
 import type { Ensemble } from '../src/tasks/ensemble.js';
 import { main } from '../src/cli/main.js';
+import { mulberry32 } from '../src/eval/random.js';
 
 const H = 8, W = 16, HW = H * W, YEARS = 3, PER_DAY = 4, T = YEARS * 365 * PER_DAY;
 const LAT = Array.from({ length: H }, (_, i) => -78.75 + 22.5 * i);
@@ -24,17 +25,6 @@ let truth: Float32Array;
 let rain: Float32Array;
 const truthPath = () => join(dir, 'truth.nc');
 
-/** A small seeded uniform generator (mulberry32). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A normal draw from a seeded uniform generator (Box-Muller). */
 function gauss(u: () => number): () => number {

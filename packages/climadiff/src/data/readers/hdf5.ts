@@ -6,36 +6,8 @@ import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { DataError, type AttrValue, type Attrs } from '../types.js';
 import { type RawDtype, type RawSource, type RawVariable, type Ranges, fullRanges } from './source.js';
+import { loadH5, throwingErrors, type H5Dataset, type H5File, type H5Group } from '../h5wasm.js';
 
-type H5Module = typeof import('h5wasm');
-type H5File = InstanceType<H5Module['File']>;
-type H5Dataset = InstanceType<H5Module['Dataset']>;
-type H5Group = InstanceType<H5Module['Group']>;
-
-let h5: Promise<H5Module> | null = null;
-interface ErrorSwitch { activate_throwing_error_handler?: () => number; deactivate_throwing_error_handler?: () => number }
-let errorSwitch: ErrorSwitch = {};
-
-/**
- * Run `fn` with HDF5's error stack turned into JS exceptions (instead of h5wasm's default: diagnostics
- * printed to stderr and invalid ids returned), so each failure reaches us with its reason. The default
- * handler is restored afterwards, since the h5wasm module is shared with other code in the process.
- */
-function throwingErrors<T>(fn: () => T): T {
-  errorSwitch.activate_throwing_error_handler?.();
-  try { return fn(); } finally { errorSwitch.deactivate_throwing_error_handler?.(); }
-}
-async function loadH5(): Promise<H5Module> {
-  if (!h5) {
-    h5 = (async () => {
-      const mod = (await import('h5wasm/node')) as unknown as H5Module & { default?: H5Module };
-      const m = (mod.default ?? mod) as H5Module;
-      errorSwitch = (await m.ready) as unknown as ErrorSwitch;
-      return m;
-    })();
-  }
-  return h5;
-}
 
 // Attributes netCDF-4 uses for its own bookkeeping; they are not CF metadata.
 const HIDDEN_ATTRS = new Set([

@@ -226,3 +226,14 @@ export async function commitDirectory(tmp: string, target: string, overwrite: bo
   }
   await fsp.rename(tmp, target);
 }
+
+/** Writes a whole dataset through a format's chunk writer (one chunk holding everything), aborting it on failure. */
+export async function writeWhole(writer: TimeChunkWriter, dataset: ClimateDataset): Promise<void> {
+  try {
+    await writer.writeTimeChunk(dataset);
+    await writer.commit();
+  } catch (e) {
+    await writer.abort();
+    throw e;
+  }
+}

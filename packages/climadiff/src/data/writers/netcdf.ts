@@ -14,7 +14,7 @@ import type { AttrValue, Attrs, ClimateDataset } from '../types.js';
 import { DataError } from '../types.js';
 import {
   checkWritable, commitFile, coordinateAttrs, dimensionTable, globalAttrs, hasMissing, isMissing, product,
-  tempPathFor, variableAttrs,
+  tempPathFor, variableAttrs, writeWhole,
 } from './common.js';
 import type { TimeChunkWriter } from './common.js';
 
@@ -69,14 +69,7 @@ interface VarLayout {
 
 /** Write a whole dataset to a NetCDF classic / 64-bit offset file (atomically; see NetCDFWriteOptions). */
 export async function writeNetCDF(dataset: ClimateDataset, path: string, options: NetCDFWriteOptions = {}): Promise<void> {
-  const writer = await createNetCDFWriter(dataset, path, options);
-  try {
-    await writer.writeTimeChunk(dataset);
-    await writer.commit();
-  } catch (e) {
-    await writer.abort();
-    throw e;
-  }
+  await writeWhole(await createNetCDFWriter(dataset, path, options), dataset);
 }
 
 /**

@@ -22,10 +22,11 @@ import type { AttrValue, Attrs, ClimateDataset, Variable } from '../types.js';
 import { DataError } from '../types.js';
 import {
   checkWritable, commitFile, coordinateAttrs, dimensionTable, globalAttrs, hasMissing, isMissing, product,
-  tempPathFor, variableAttrs,
+  tempPathFor, variableAttrs, writeWhole,
 } from './common.js';
 import type { TimeChunkWriter } from './common.js';
 import { NC_FILL_FLOAT } from './netcdf.js';
+import { loadH5, throwingErrors, type H5Dataset, type H5File } from '../h5wasm.js';
 
 export interface NetCDF4WriteOptions {
   /** The command line that produced the data; recorded in the global `history` attribute with a timestamp. */
@@ -59,34 +60,6 @@ const DIM_WITHOUT_VARIABLE = 'This is a netCDF dimension but not a netCDF variab
 /** Attributes that CF requires to have the variable's own type. */
 const SAME_TYPE_ATTRS = new Set(['_FillValue', 'missing_value', 'valid_min', 'valid_max', 'valid_range', 'actual_range']);
 
-type H5Module = typeof import('h5wasm');
-type H5File = InstanceType<H5Module['File']>;
-type H5Dataset = InstanceType<H5Module['Dataset']>;
-interface ErrorSwitch { activate_throwing_error_handler?: () => number; deactivate_throwing_error_handler?: () => number }
-
-let h5: Promise<H5Module> | null = null;
-let errorSwitch: ErrorSwitch = {};
-
-async function loadH5(): Promise<H5Module> {
-  if (!h5) {
-    h5 = (async () => {
-      const mod = (await import('h5wasm/node')) as unknown as H5Module & { default?: H5Module };
-      const m = (mod.default ?? mod) as H5Module;
-      errorSwitch = (await m.ready) as unknown as ErrorSwitch;
-      return m;
-    })();
-  }
-  return h5;
-}
-
-/**
- * Run `fn` with HDF5 errors thrown as JS exceptions (h5wasm's default prints them and returns invalid ids),
- * restoring the default afterwards since the module is shared with the reader.
- */
-function throwingErrors<T>(fn: () => T): T {
-  errorSwitch.activate_throwing_error_handler?.();
-  try { return fn(); } finally { errorSwitch.deactivate_throwing_error_handler?.(); }
-}
 
 /** The innermost reason on an HDF5 error stack ('... in H5D__create(): unable to ...'). */
 function hdf5Reason(e: unknown): string {
@@ -122,14 +95,7 @@ interface DatasetLayout {
 
 /** Write a whole dataset to a NetCDF-4 (HDF5) file (atomically; see NetCDF4WriteOptions). */
 export async function writeNetCDF4(dataset: ClimateDataset, path: string, options: NetCDF4WriteOptions = {}): Promise<void> {
-  const writer = await createNetCDF4Writer(dataset, path, options);
-  try {
-    await writer.writeTimeChunk(dataset);
-    await writer.commit();
-  } catch (e) {
-    await writer.abort();
-    throw e;
-  }
+  await writeWhole(await createNetCDF4Writer(dataset, path, options), dataset);
 }
 
 /**
