@@ -53,6 +53,8 @@ test('known values: replacement returns them exactly in physical units; reconstr
       assert.ok(err < 2e-4, `${learned ? 'learned' : 'sqrt'} ${method}: known values come back (max error ${err} std)`);
       assert.deepEqual(r.nfe, method === 'replacement' ? { forward: 4, backward: 0 } : { forward: 4, backward: 4 });
     }
+    // weight 0: exactly the unguided evaluations, with no backward pass
+    assert.deepEqual(generate(m, { n, times: times(n), steps: 4, seed: 3, observation: { kind: 'values', values, known }, guidance: { method: 'reconstruction', weight: 0 } }).nfe, { forward: 4, backward: 0 });
     const g = generate(m, { n, times: times(n), steps: 4, seed: 3, observation: { kind: 'values', values, known }, guidance: { method: 'reconstruction', weight: 2 } });
     const u = generate(m, { n, times: times(n), steps: 4, seed: 3 });
     assert.notDeepEqual(g.data, u.data, 'reconstruction guidance changes the samples');

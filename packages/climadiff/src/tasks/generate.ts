@@ -149,10 +149,13 @@ function generateIn(m: GenerationModel, o: GenerateOptions, r: Resolved): Genera
     if (ob) {
       const g = o.guidance ?? { method: 'reconstruction+replacement', weight: 1 };
       if (!GUIDANCE_METHODS.includes(g.method)) throw new DataError('bad-option', `unknown guidance '${String(g.method)}' (valid: ${GUIDANCE_METHODS.join(', ')})`);
+      if (!(Number.isFinite(g.weight) && g.weight >= 0)) throw new DataError('bad-option', `the guidance weight must be a finite number >= 0, got ${String(g.weight)}`);
+      // weight 0 is the unguided prediction exactly (guidance.test.ts): no gradient is computed, so a run at w_r = 0
+      // costs what unguided sampling costs
       if (ob.kind === 'values') {
         const known = checkKnown(ob, n * size);
         const { observed, mask } = modelSpaceObservations(m, ob, known, n, block, months, device, own);
-        const useGrad = g.method !== 'replacement';
+        const useGrad = g.method !== 'replacement' && g.weight > 0;
         if (useGrad) {
           const observationVariance = errorVarianceTensor(m, ob.errorVariance, block, device, own);
           den = reconstructionGuidance(counted, { observed, mask, weight: g.weight, ...(observationVariance ? { observationVariance } : {}) });
@@ -166,7 +169,7 @@ function generateIn(m: GenerationModel, o: GenerateOptions, r: Resolved): Genera
         }
         const scale = own(torch.tensor(ob.scale, [1, block.channels, ...ob.yShape.slice(2).map(() => 1)]).to(device));
         const y = own(torch.tensor(ob.y, ob.yShape).to(device).div(scale));
-        den = observationGuidance(counted, { y, A: (x) => ob.operator(affine(x)).div(scale), weight: g.weight });
+        if (g.weight > 0) den = observationGuidance(counted, { y, A: (x) => ob.operator(affine(x)).div(scale), weight: g.weight });
       }
     }
     const transformCounts: InverseCounts[] = model.config.learnedTransforms.map(() => ({ below: 0, above: 0, total: 0 }));
