@@ -129,70 +129,68 @@ interface Resolved {
 function generateIn(m: GenerationModel, o: GenerateOptions, r: Resolved): GenerateResult {
   const { model, schedule, stats, runData } = m;
   const { n, frames, steps, sampler, device, precision, shape, size, dateKind, calendar, times, parts, months, block, own } = r;
-  {
-    const cond = m.statics ? m.statics.to(device).unsqueeze(0).expand([n, ...m.statics.shape]) : undefined;
-    const D = dateFeatureCount(dateKind);
-    const date = D > 0
-      ? torch.tensor(Float32Array.from({ length: n * D }, (_, k) => dateFeatures(parts![Math.floor(k / D) * frames]!, dateKind, calendar)[k % D]!), [n, D]).to(device)
-      : undefined;
-    const nfe: NetworkEvaluations = { forward: 0, backward: 0 };
-    const net = withPrecision(asDenoiser(model, { cond, date }), precision, device);
-    const counted: Denoiser = denoiser(net.parameterisation, (z, l, c) => {
-      nfe.forward++;
-      if (torch.isGradEnabled()) nfe.backward++; // guidance evaluates the model with a graph, then runs backward once
-      return net(z, l, c);
-    });
-    let den: Denoiser = counted;
-    let latentHook: ((z: Tensor, l: Tensor) => Tensor) | undefined;
-    const generator = o.generator ?? new torch.Generator({ seed: o.seed ?? 0 });
-    const ob = o.observation;
-    if (ob) {
-      const g = o.guidance ?? { method: 'reconstruction+replacement', weight: 1 };
-      if (!GUIDANCE_METHODS.includes(g.method)) throw new DataError('bad-option', `unknown guidance '${String(g.method)}' (valid: ${GUIDANCE_METHODS.join(', ')})`);
-      if (!(Number.isFinite(g.weight) && g.weight >= 0)) throw new DataError('bad-option', `the guidance weight must be a finite number >= 0, got ${String(g.weight)}`);
-      // weight 0 is the unguided prediction exactly (guidance.test.ts): no gradient is computed, so a run at w_r = 0
-      // costs what unguided sampling costs
-      if (ob.kind === 'values') {
-        const known = checkKnown(ob, n * size);
-        const { observed, mask } = modelSpaceObservations(m, ob, known, n, block, months, device, own);
-        const useGrad = g.method !== 'replacement' && g.weight > 0;
-        if (useGrad) {
-          const observationVariance = errorVarianceTensor(m, ob.errorVariance, block, device, own);
-          den = reconstructionGuidance(counted, { observed, mask, weight: g.weight, ...(observationVariance ? { observationVariance } : {}) });
-        }
-        if (g.method !== 'reconstruction') latentHook = replacementHook({ observed, mask, generator });
-      } else {
-        if (g.method !== 'reconstruction') throw new DataError('bad-option', `linear observations (downscaling) take reconstruction guidance only, got '${g.method}'`);
-        const affine = physicalMap(m, n, block, months, device, own);
-        if (ob.yShape[0] !== n || ob.yShape[1] !== block.channels || ob.scale.length !== block.channels) {
-          throw new DataError('bad-shape', `generate: linear observations must be shaped [${n}, ${block.channels}, ...] with one scale per channel, got [${ob.yShape.join(', ')}] and ${ob.scale.length} scale(s)`);
-        }
-        const scale = own(torch.tensor(ob.scale, [1, block.channels, ...ob.yShape.slice(2).map(() => 1)]).to(device));
-        const y = own(torch.tensor(ob.y, ob.yShape).to(device).div(scale));
-        if (g.weight > 0) den = observationGuidance(counted, { y, A: (x) => ob.operator(affine(x)).div(scale), weight: g.weight });
+  const cond = m.statics ? m.statics.to(device).unsqueeze(0).expand([n, ...m.statics.shape]) : undefined;
+  const D = dateFeatureCount(dateKind);
+  const date = D > 0
+    ? torch.tensor(Float32Array.from({ length: n * D }, (_, k) => dateFeatures(parts![Math.floor(k / D) * frames]!, dateKind, calendar)[k % D]!), [n, D]).to(device)
+    : undefined;
+  const nfe: NetworkEvaluations = { forward: 0, backward: 0 };
+  const net = withPrecision(asDenoiser(model, { cond, date }), precision, device);
+  const counted: Denoiser = denoiser(net.parameterisation, (z, l, c) => {
+    nfe.forward++;
+    if (torch.isGradEnabled()) nfe.backward++; // guidance evaluates the model with a graph, then runs backward once
+    return net(z, l, c);
+  });
+  let den: Denoiser = counted;
+  let latentHook: ((z: Tensor, l: Tensor) => Tensor) | undefined;
+  const generator = o.generator ?? new torch.Generator({ seed: o.seed ?? 0 });
+  const ob = o.observation;
+  if (ob) {
+    const g = o.guidance ?? { method: 'reconstruction+replacement', weight: 1 };
+    if (!GUIDANCE_METHODS.includes(g.method)) throw new DataError('bad-option', `unknown guidance '${String(g.method)}' (valid: ${GUIDANCE_METHODS.join(', ')})`);
+    if (!(Number.isFinite(g.weight) && g.weight >= 0)) throw new DataError('bad-option', `the guidance weight must be a finite number >= 0, got ${String(g.weight)}`);
+    // weight 0 is the unguided prediction exactly (guidance.test.ts): no gradient is computed, so a run at w_r = 0
+    // costs what unguided sampling costs
+    if (ob.kind === 'values') {
+      const known = checkKnown(ob, n * size);
+      const { observed, mask } = modelSpaceObservations(m, ob, known, n, block, months, device, own);
+      const useGrad = g.method !== 'replacement' && g.weight > 0;
+      if (useGrad) {
+        const observationVariance = errorVarianceTensor(m, ob.errorVariance, block, device, own);
+        den = reconstructionGuidance(counted, { observed, mask, weight: g.weight, ...(observationVariance ? { observationVariance } : {}) });
       }
+      if (g.method !== 'reconstruction') latentHook = replacementHook({ observed, mask, generator });
+    } else {
+      if (g.method !== 'reconstruction') throw new DataError('bad-option', `linear observations (downscaling) take reconstruction guidance only, got '${g.method}'`);
+      const affine = physicalMap(m, n, block, months, device, own);
+      if (ob.yShape[0] !== n || ob.yShape[1] !== block.channels || ob.scale.length !== block.channels) {
+        throw new DataError('bad-shape', `generate: linear observations must be shaped [${n}, ${block.channels}, ...] with one scale per channel, got [${ob.yShape.join(', ')}] and ${ob.scale.length} scale(s)`);
+      }
+      const scale = own(torch.tensor(ob.scale, [1, block.channels, ...ob.yShape.slice(2).map(() => 1)]).to(device));
+      const y = own(torch.tensor(ob.y, ob.yShape).to(device).div(scale));
+      if (g.weight > 0) den = observationGuidance(counted, { y, A: (x) => ob.operator(affine(x)).div(scale), weight: g.weight });
     }
-    const transformCounts: InverseCounts[] = model.config.learnedTransforms.map(() => ({ below: 0, above: 0, total: 0 }));
-    const normalised = torch.noGrad(() => {
-      const x = sampler(den, schedule, shape, {
-        steps, generator, device, ...(latentHook ? { latentHook } : {}),
-        ...(o.onStep ? { onStep: (i: { step: number; steps: number }) => o.onStep!(i.step, i.steps) } : {}),
-      }).x;
-      // learned transforms: back from [-1, 1] to u = x / std, by the exact inverse
-      return model.decode(x, transformCounts).to('cpu').toFloat32Array();
-    });
-    const out = new Float32Array(normalised.length);
-    const counts: ClampCounts = { below: [], total: [] };
-    for (let i = 0; i < n; i++) {
-      out.set(denormalise(stats, normalised.subarray(i * size, (i + 1) * size), null, block, months(i), counts), i * size);
-    }
-    const clamped = runData.variables.map((variable, c): ClampReport => {
-      const k = model.config.learnedTransforms.findIndex((t) => t.channel === c);
-      const tc = k >= 0 ? transformCounts[k]! : { below: 0, above: 0 };
-      return { variable, below: tc.below + (counts.below[c] ?? 0), above: tc.above, total: counts.total[c] ?? 0 };
-    });
-    return { data: out, shape, times, clamped, nfe };
   }
+  const transformCounts: InverseCounts[] = model.config.learnedTransforms.map(() => ({ below: 0, above: 0, total: 0 }));
+  const normalised = torch.noGrad(() => {
+    const x = sampler(den, schedule, shape, {
+      steps, generator, device, ...(latentHook ? { latentHook } : {}),
+      ...(o.onStep ? { onStep: (i: { step: number; steps: number }) => o.onStep!(i.step, i.steps) } : {}),
+    }).x;
+    // learned transforms: back from [-1, 1] to u = x / std, by the exact inverse
+    return model.decode(x, transformCounts).to('cpu').toFloat32Array();
+  });
+  const out = new Float32Array(normalised.length);
+  const counts: ClampCounts = { below: [], total: [] };
+  for (let i = 0; i < n; i++) {
+    out.set(denormalise(stats, normalised.subarray(i * size, (i + 1) * size), null, block, months(i), counts), i * size);
+  }
+  const clamped = runData.variables.map((variable, c): ClampReport => {
+    const k = model.config.learnedTransforms.findIndex((t) => t.channel === c);
+    const tc = k >= 0 ? transformCounts[k]! : { below: 0, above: 0 };
+    return { variable, below: tc.below + (counts.below[c] ?? 0), above: tc.above, total: counts.total[c] ?? 0 };
+  });
+  return { data: out, shape, times, clamped, nfe };
 }
 
 function checkKnown(ob: { values: Float32Array; known: Uint8Array }, total: number): Uint8Array {
