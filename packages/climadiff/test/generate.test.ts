@@ -30,6 +30,17 @@ test('unconditional: shapes, physical units, counted evaluations, seeds reproduc
   assert.throws(() => generate(m, { n: 2, steps: 3 }), /needs the date of every sample/);
   assert.throws(() => generate(m, { n: 2, times: times(1), steps: 3 }), /4 frame times for 2 samples of 4 frames/);
   assert.throws(() => generate(m, { n: 1, times: times(1), steps: 3, sampler: 'euler' as never }), /unknown sampler 'euler' \(valid: ancestral, ddim/);
+  // per-sample seeds: sample i depends on (seed, i) only, not on n (the first two of four are the two of two)
+  const four = generate(m, { n: 4, times: times(4), steps: 3, seed: 1 });
+  const maxDiff = (x: Float32Array, y: Float32Array) => x.reduce((d, v, i) => Math.max(d, Math.abs(v - y[i]!)), 0);
+  assert.ok(maxDiff(four.data.subarray(0, a.data.length), a.data) < 1e-3, `first two samples of four vs two: ${maxDiff(four.data.subarray(0, a.data.length), a.data)}`);
+  // a fast sampler with its grid and churn settings; settings that do not apply are refused
+  const fast = generate(m, { n: 2, times: times(2), steps: 4, seed: 1, sampler: 'edm', sampling: { grid: 'logsnr', churn: 1, churnNoise: 1 } });
+  assert.deepEqual(fast.nfe, { forward: 7, backward: 0 }, 'Heun: two evaluations per step, one for the last');
+  assert.deepEqual(generate(m, { n: 1, times: times(1), steps: 4, seed: 1, sampler: 'dpm++2m', sampling: { grid: 'karras', rho: 3 } }).nfe, { forward: 4, backward: 0 });
+  assert.throws(() => generate(m, { n: 1, times: times(1), steps: 3, sampler: 'dpm++2m', sampling: { churn: 1 } }), /churn settings apply to the edm sampler only/);
+  assert.throws(() => generate(m, { n: 1, times: times(1), steps: 3, sampler: 'ddim', sampling: { rho: 3 } }), /rho applies to the karras grid only/);
+  assert.throws(() => generate(m, { n: 1, times: times(1), steps: 3, sampler: 'ddim', sampling: { grid: 'cubic' as never } }), /unknown grid 'cubic'/);
   const drawn = sampleFrameTimes(m.runData, 3, F, 0);
   assert.ok(drawn && drawn.length === 3 * F && [0, 40, 200].includes(drawn[0]!) && drawn[1]! - drawn[0]! === 0.25);
 });

@@ -85,6 +85,20 @@ test('error paths: missing checkpoint, invalid config, unknown variable, shape m
   const sampler = cli('sample', '--checkpoint', 'run', '--sampler', 'magic', '--out', 'y.nc');
   assert.equal(sampler.status, 1);
   assert.match(sampler.stderr, /--sampler must be one of/);
+  // the fast samplers and their settings: a grid and churn that apply work, one that does not is refused before sampling
+  const fast = cli('sample', '--checkpoint', 'run', '--n', '1', '--steps', '3', '--sampler', 'edm', '--grid', 'logsnr', '--churn', '1', '--churn-range', '0.1,10', '--out', 'fast.nc');
+  assert.equal(fast.status, 0, fast.stderr);
+  assert.match(fast.stdout, /5 network evaluations \(edm, 3 steps\) in \d+\.\d s/);
+  const churnless = cli('sample', '--checkpoint', 'run', '--sampler', 'dpm++2m', '--churn', '1', '--out', 'y.nc');
+  assert.equal(churnless.status, 1);
+  assert.match(churnless.stderr, /churn settings apply to the edm sampler only/);
+  const rho = cli('sample', '--checkpoint', 'run', '--sampler', 'ddim', '--rho', '3', '--out', 'y.nc');
+  assert.equal(rho.status, 1);
+  assert.match(rho.stderr, /rho applies to the karras grid only/);
+  const range = cli('sample', '--checkpoint', 'run', '--sampler', 'dpm++3m', '--logsnr-range', '5,1', '--out', 'y.nc');
+  assert.equal(range.status, 1);
+  assert.match(range.stderr, /--logsnr-range <min,max>' argument '5,1' is invalid/);
+  assert.ok(!existsSync(join(dir, 'y.nc')));
   // --statics on a grid without geography (QG turbulence on a periodic box in km): no latitude is invented
   const qg = cli('data', 'simulate', '--model', 'qg', '--frames', '24', '--seed', '1', '--spinup', '1', '--size', '32', '--out', 'qg.nc', '--no-progress');
   assert.equal(qg.status, 0, qg.stderr);

@@ -12,7 +12,7 @@ import type { Tensor } from '@climadiff/torch';
 import {
   alphaCosineSchedule, ncsnSchedule, ddpmBetas, gaussianDenoiser, denoiser, posterior, perExample, predictXEps,
   ancestralSample, ddimSample, reverseSdeSample, probabilityFlowSample, annealedLangevinSample, predictorCorrectorSample,
-  ddpmSample, reparameterise, type Denoiser, type SampleOptions, type SampleResult, type StepInfo,
+  ddpmSample, dpmSolverSample, edmSample, reparameterise, type Denoiser, type SampleOptions, type SampleResult, type StepInfo,
 } from '../src/diffusion/index.js';
 import { collectGarbage } from './gc.js';
 
@@ -200,6 +200,16 @@ describe('samplers reproduce N(mu, Sigma) (D = 16, n = 4000, exact Gaussian deno
     expectGaussian(t, 'annealed Langevin L=30 n=50', () => annealedLangevinSample(gaussModel, ncsnGauss, [N, D],
       f64opts(26, { steps: 30, stepsPerLevel: 50, epsilon: 2 * 0.01 ** 2 })));
   });
+  test('DPM-Solver++ 2M and 3M, T = 50 (Karras grid)', (t) => {
+    expectGaussian(t, 'DPM-Solver++ 2M T=50', () => dpmSolverSample(gaussModel, cosine, [N, D], f64opts(30, { steps: 50 })));
+    expectGaussian(t, 'DPM-Solver++ 3M T=50', () => dpmSolverSample(gaussModel, cosine, [N, D], f64opts(31, { steps: 50, order: 3 })));
+  });
+  test('SDE-DPM-Solver++ 2M, T = 200 (Karras grid)', (t) => {
+    expectGaussian(t, 'SDE-DPM-Solver++ 2M T=200', () => dpmSolverSample(gaussModel, cosine, [N, D], f64opts(32, { steps: 200, eta: 1 })));
+  });
+  test('EDM with churn (S_churn 2.5, S_noise 1), T = 200 (Karras grid)', (t) => {
+    expectGaussian(t, 'EDM churn T=200', () => edmSample(gaussModel, cosine, [N, D], f64opts(33, { steps: 200, churnNoise: 1, churnMin: 0.05, churnMax: 50 })));
+  });
   test('predictor-corrector (ancestral + Langevin, snr 0.05), T = 500', (t) => {
     expectGaussian(t, 'PC T=500 snr=0.05', () => predictorCorrectorSample(gaussModel, cosine, [N, D], f64opts(27, { steps: 500, snr: 0.05 })));
   });
@@ -228,6 +238,10 @@ const CASES: SamplerCase[] = [
   { name: 'annealed Langevin', stochastic: true, run: (m, i, o) => annealedLangevinSample(m, ncsnGauss, i, { ...o, stepsPerLevel: 3 }) },
   { name: 'predictor-corrector', stochastic: true, run: (m, i, o) => predictorCorrectorSample(m, cosine, i, { ...o, correctorSteps: 2 }) },
   { name: 'DDPM (schedule)', stochastic: true, run: (m, i, o) => ddpmSample(m, cosine, i, o) },
+  { name: 'DPM-Solver++ 2M', stochastic: false, run: (m, i, o) => dpmSolverSample(m, cosine, i, o) },
+  { name: 'DPM-Solver++ 3M', stochastic: false, run: (m, i, o) => dpmSolverSample(m, cosine, i, { ...o, order: 3 }) },
+  { name: 'SDE-DPM-Solver++ 2M', stochastic: true, run: (m, i, o) => dpmSolverSample(m, cosine, i, { ...o, eta: 1 }) },
+  { name: 'EDM with churn', stochastic: true, run: (m, i, o) => edmSample(m, cosine, i, { ...o, churnMin: 0 }) },
   {
     name: 'DDPM (betas)', stochastic: true,
     run: (m, i, o) => ddpmSample(m, cosine, i, { ...o, betas: torch.scope(() => Array.from(ddpmBetas({ T: o.steps, betaStart: 0.01, betaEnd: 0.5 }).betas.toFloat64Array())) }),

@@ -35,7 +35,11 @@ test('forecast: k known frames, leads by rollout, truth and dates of the leads, 
   assert.ok(e.data.every(Number.isFinite));
   // members differ from each other
   assert.notDeepEqual(e.data.subarray(0, C * L * HW), e.data.subarray(2 * C * L * HW, 3 * C * L * HW));
-  // a resumed run (case 0 done) gives the same second case: noise is keyed by the batch's first case
+  // per-member seeds: the same members whatever the batch size (all cases in one batch here)
+  const together = await forecast(m, source, { ...common, members: M, starts: [10, 30], known: 2, leads: L, batch: 2 * M });
+  const worst = together.data.reduce((d, v, i) => Math.max(d, Math.abs(v - e.data[i]!)), 0);
+  assert.ok(worst < 1e-3, `members depend on the batch: ${worst}`);
+  // a resumed run (case 0 done) gives the same second case
   const first = new Map<number, Float32Array>();
   await forecast(m, source, { ...common, members: M, starts: [10, 30], known: 2, leads: L, batch: M, onCase: (k, d) => { if (k === 0) first.set(0, d); } });
   const resumed = await forecast(m, source, { ...common, members: M, starts: [10, 30], known: 2, leads: L, batch: M, done: first });

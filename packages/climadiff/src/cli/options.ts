@@ -1,6 +1,9 @@
 // Option parsers and helpers shared by the commands (commander reports a parser's InvalidArgumentError as
 // "option '--x <n>' argument 'v' is invalid. expected ...", with a non-zero exit).
 import { InvalidArgumentError, type Command } from 'commander';
+import { DataError } from '../data/types.js';
+import { SAMPLER_NAMES, samplerSettings, type SamplerName, type SamplerSettings } from '../diffusion/samplers/registry.js';
+import { GRID_KINDS, type GridKind } from '../diffusion/samplers/grids.js';
 
 /** An integer option in [min, max]. */
 export function intOption(min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -26,4 +29,50 @@ export function commandLine(cmd: Command): string {
   while (root.parent !== null) root = root.parent;
   const args = (root as Command & { rawArgs?: string[] }).rawArgs?.slice(2) ?? process.argv.slice(2);
   return ['climadiff', ...args].map((a) => (/[\s"'$]/.test(a) ? JSON.stringify(a) : a)).join(' ');
+}
+
+/** The sampler flags every generating command takes (sample and the tasks). */
+export interface SamplerFlags {
+  sampler: string; steps: number; grid?: string; rho?: number; logsnrRange?: number[];
+  churn?: number; churnRange?: number[]; churnNoise?: number;
+}
+
+function numberPair(what: string) {
+  return (v: string): number[] => {
+    const p = v.split(',').map((x) => Number(x.trim()));
+    if (p.length !== 2 || !p.every(Number.isFinite) || !(p[0]! < p[1]!)) throw new InvalidArgumentError(`expected ${what}: two numbers, the first smaller`);
+    return p;
+  };
+}
+
+function nonNegative(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number >= 0');
+  return n;
+}
+
+/** Adds --sampler, --steps, --grid, --rho, --logsnr-range and the churn flags, with the command's defaults. */
+export function addSamplerOptions(cmd: Command, defaults: { sampler: string; steps: number }): Command {
+  return cmd
+    .option('--sampler <name>', `one of ${SAMPLER_NAMES.join(', ')}`, defaults.sampler)
+    .option('--steps <n>', 'solver steps (network evaluations: one per step; two for ode and edm, less one)', positiveInt, defaults.steps)
+    .option('--grid <kind>', `noise-level grid: ${GRID_KINDS.join(' | ')} (default: uniform-t for the seed's samplers, karras for dpm++* and edm)`)
+    .option('--rho <r>', 'rho of the karras grid (default 7)', positiveNumber)
+    .option('--logsnr-range <min,max>', 'truncate the grid to these logSNR levels (default: the schedule for uniform-t, EDM\'s sigma 80..0.002 otherwise)', numberPair('min,max'))
+    .option('--churn <s>', 'edm: S_churn (default 2.5)', nonNegative)
+    .option('--churn-range <min,max>', 'edm: churn while sigma is in [S_tmin, S_tmax] (default 0.75,80)', numberPair('S_tmin,S_tmax'))
+    .option('--churn-noise <s>', 'edm: S_noise (default 1.05)', nonNegative);
+}
+
+/** The sampler, steps and settings of the flags, checked (an unknown sampler or a setting that does not apply is an error). */
+export function samplerFromFlags(o: SamplerFlags): { sampler: SamplerName; steps: number; sampling: SamplerSettings } {
+  if (!SAMPLER_NAMES.includes(o.sampler as SamplerName)) throw new DataError('bad-option', `--sampler must be one of ${SAMPLER_NAMES.join(', ')}, got '${o.sampler}'`);
+  const sampling: SamplerSettings = {
+    ...(o.grid !== undefined ? { grid: o.grid as GridKind } : {}), ...(o.rho !== undefined ? { rho: o.rho } : {}),
+    ...(o.logsnrRange ? { logsnrMin: o.logsnrRange[0]!, logsnrMax: o.logsnrRange[1]! } : {}),
+    ...(o.churn !== undefined ? { churn: o.churn } : {}), ...(o.churnRange ? { churnMin: o.churnRange[0]!, churnMax: o.churnRange[1]! } : {}),
+    ...(o.churnNoise !== undefined ? { churnNoise: o.churnNoise } : {}),
+  };
+  try { samplerSettings(o.sampler as SamplerName, sampling); } catch (e) { throw new DataError('bad-option', (e as Error).message); }
+  return { sampler: o.sampler as SamplerName, steps: o.steps, sampling };
 }

@@ -4,13 +4,12 @@ import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { resolvePrecision, type Precision } from '../models/precision.js';
 import { trainRun, sampleRun, writeSamples, runInfo, DEFAULT_NORMALISATION } from '../run/pipeline.js';
-import { SAMPLER_NAMES, type SamplerName } from '../diffusion/samplers/registry.js';
 import { writeSampleReport } from '../run/sample-report.js';
 import { CHANNEL_TRANSFORMS, type ChannelTransform, type NormKind } from '../data/normalise.js';
 import { DATE_FEATURE_KINDS, type DateFeatureKind } from '../data/dates.js';
 import { parseTrainConfig } from '../train/config.js';
 import { DataError } from '../data/types.js';
-import { positiveInt, positiveNumber, commandLine } from './options.js';
+import { positiveInt, positiveNumber, commandLine, addSamplerOptions, samplerFromFlags, type SamplerFlags } from './options.js';
 import * as torch from '@climadiff/torch';
 import { runDemo } from '../run/demo.js';
 import { progressBar as trainProgressBar, countBar, type CountBar } from '../train/progress.js';
@@ -103,21 +102,20 @@ export function register(program: Command): void {
       process.stdout.write(`trained to step ${result.step} (${result.stopReason}); last loss ${result.lastLoss?.toFixed(4) ?? 'n/a'}; checkpoint ${result.checkpoint}\n`);
     });
 
-  program.command('sample')
+  const sample = program.command('sample')
     .description('generate sequences from a run\'s checkpoint (EMA weights), in physical units on the training grid')
     .requiredOption('--checkpoint <dir>', 'run folder written by climadiff train, an exported model folder, or builtin:NAME (e.g. builtin:earth)')
     .requiredOption('--out <file>', 'samples.nc, samples.zarr or samples.gif')
     .option('--dates <list>', "comma-separated first-frame dates 'YYYY-MM-DD[ hh:mm]' (sample i gets date i mod count; default: drawn from the training calendar)")
     .option('--report <dir>', 'also write diagnostics of the samples against the run\'s held-out data (physical values and anomalies) into this folder')
     .option('--n <n>', 'number of sequences', positiveInt, 4)
-    .option('--frames <n>', 'frames per sequence (may exceed the training length)', positiveInt)
-    .option('--steps <n>', 'sampler steps', positiveInt, 256)
-    .option('--sampler <name>', `one of ${SAMPLER_NAMES.join(', ')}`, 'ancestral')
+    .option('--frames <n>', 'frames per sequence (may exceed the training length)', positiveInt);
+  addSamplerOptions(sample, { sampler: 'ancestral', steps: 256 })
     .option('--seed <s>', 'random seed', (v) => Number(v), 0)
     .option('--threads <n>', THREADS_HELP, positiveInt)
     .option('--precision <p>', PRECISION_HELP)
     .option('--device <d>', DEVICE_HELP, deviceOption, 'cpu')
-    .action(async (o: { checkpoint: string; out: string; n: number; frames?: number; steps: number; sampler: string; seed: number; threads?: number; precision?: string; device: string;
+    .action(async (o: SamplerFlags & { checkpoint: string; out: string; n: number; frames?: number; seed: number; threads?: number; precision?: string; device: string;
       dates?: string; report?: string }, cmd: Command) => {
       if (o.threads) torch.setNumThreads(o.threads);
       const precision = precisionOption(o.precision, o.device);
@@ -125,20 +123,21 @@ export function register(program: Command): void {
       if (existsSync(o.out)) throw new DataError('output-exists', `refusing to overwrite existing '${o.out}' (choose another name)`);
       if (o.report && existsSync(o.report)) throw new DataError('output-exists', `refusing to overwrite the existing report folder '${o.report}' (choose another name)`);
       const dates = o.dates?.split(',').map((d) => d.trim()).filter(Boolean);
-      if (!SAMPLER_NAMES.includes(o.sampler as SamplerName)) throw new DataError('bad-option', `--sampler must be one of ${SAMPLER_NAMES.join(', ')}, got '${o.sampler}'`);
+      const { sampler, steps, sampling } = samplerFromFlags(o);
       const progress: { bar: CountBar | null } = { bar: null };
       let r;
+      const t0 = performance.now();
       try {
-        r = sampleRun({ runDir: o.checkpoint, n: o.n, ...(o.frames ? { frames: o.frames } : {}), steps: o.steps,
-          sampler: o.sampler as SamplerName, seed: o.seed, precision, device: o.device, ...(dates?.length ? { dates } : {}), onStep: (s, total) => {
+        r = sampleRun({ runDir: o.checkpoint, n: o.n, ...(o.frames ? { frames: o.frames } : {}), steps, sampler, sampling, seed: o.seed, precision, device: o.device, ...(dates?.length ? { dates } : {}), onStep: (s, total) => {
             progress.bar ??= countBar(`sample (${o.sampler})`, total);
             progress.bar.update(s + 1);
           } });
       } finally {
         progress.bar?.stop();
       }
+      const seconds = (performance.now() - t0) / 1000;
       await writeSamples(r, o.out, commandLine(cmd));
-      process.stdout.write(`${o.out}: ${r.shape[0]} sequence(s) of ${r.shape[2]} frames, ${r.shape[3]}x${r.shape[4]}\n`);
+      process.stdout.write(`${o.out}: ${r.shape[0]} sequence(s) of ${r.shape[2]} frames, ${r.shape[3]}x${r.shape[4]}; ${r.nfe.forward} network evaluations (${sampler}, ${steps} steps) in ${seconds.toFixed(1)} s\n`);
       for (const c of r.clamped) if (c.below + c.above > 0) process.stdout.write(`${c.variable}: ${c.below} value(s) below and ${c.above} above the transform's range clamped (of ${c.total})\n`);
       if (o.report) {
         const rep = await writeSampleReport({ outDir: o.report, samples: r, title: `Samples of ${o.checkpoint} against its held-out data`, log: (m) => process.stderr.write(`${m}\n`) });

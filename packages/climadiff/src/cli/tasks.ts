@@ -4,11 +4,10 @@ import { InvalidArgumentError, type Command } from 'commander';
 import * as torch from '@climadiff/torch';
 import { DataError } from '../data/types.js';
 import { resolvePrecision } from '../models/precision.js';
-import { SAMPLER_NAMES, type SamplerName } from '../diffusion/samplers/registry.js';
 import { GUIDANCE_METHODS, type GuidanceMethod, type StartSpec, type InfillMask } from '../tasks/index.js';
 import { runTask, type TaskName, type TaskRunOptions } from '../run/task-run.js';
 import { countBar, type CountBar } from '../train/progress.js';
-import { positiveInt, positiveNumber, intOption, commandLine } from './options.js';
+import { positiveInt, positiveNumber, intOption, commandLine, addSamplerOptions, samplerFromFlags, type SamplerFlags } from './options.js';
 
 /** --starts 'every:5d[:test|validation|train|all]' or a comma-separated list of dates. */
 export function startsOption(v: string): StartSpec {
@@ -45,21 +44,19 @@ function guidanceOption(v: string): GuidanceMethod {
   return v as GuidanceMethod;
 }
 
-interface CommonFlags {
-  checkpoint: string; data?: string; out: string; gif?: string | false; starts: StartSpec; maxCases?: number; members: number; steps: number; sampler: string;
+interface CommonFlags extends SamplerFlags {
+  checkpoint: string; data?: string; out: string; gif?: string | false; starts: StartSpec; maxCases?: number; members: number;
   guidance?: GuidanceMethod; weight?: number; seed: number; batch: number; threads?: number; precision?: string; device: string;
 }
 
 function addCommon(cmd: Command, defaults: { guidance: GuidanceMethod; weight: string }): Command {
-  return cmd
+  return addSamplerOptions(cmd, { sampler: 'ancestral', steps: 256 })
     .requiredOption('--checkpoint <dir>', 'run folder, exported model folder, or builtin:NAME (e.g. builtin:earth)')
     .requiredOption('--out <path>', 'output: .nc (NetCDF-3), .nc4 (NetCDF-4, compressed) or .zarr; must not exist')
     .option('--data <file>', "NetCDF/Zarr file with the model's variables (default: the model's own data, recreated from its recipe)")
     .option('--starts <spec>', "cases: 'every:Nd[:test|validation|train|all]' (every N days through a split of the model's run) or dates 'YYYY-MM-DD[ hh:mm],...'", startsOption, { everyDays: 5, split: 'test' })
     .option('--max-cases <n>', 'at most this many cases (the first ones)', positiveInt)
     .option('--members <m>', 'ensemble members per case', positiveInt, 8)
-    .option('--steps <n>', 'sampler steps', positiveInt, 256)
-    .option('--sampler <name>', `one of ${SAMPLER_NAMES.join(', ')}`, 'ancestral')
     .option('--guidance <method>', `${GUIDANCE_METHODS.join(' | ')} (default ${defaults.guidance})`, guidanceOption)
     .option('--weight <w>', `guidance weight w_r on each example's sum of squared errors (default ${defaults.weight}; the seed's w on a mean over N elements is w_sum = w_mean / N)`, (v) => {
       const w = Number(v); if (!Number.isFinite(w) || w < 0) throw new InvalidArgumentError('expected a number >= 0'); return w;
@@ -75,7 +72,7 @@ function addCommon(cmd: Command, defaults: { guidance: GuidanceMethod; weight: s
 
 async function run(task: TaskName, o: CommonFlags, cmd: Command, extra: Partial<TaskRunOptions>, defaults: { guidance: GuidanceMethod; weight: number }): Promise<void> {
   if (o.threads) torch.setNumThreads(o.threads);
-  if (!SAMPLER_NAMES.includes(o.sampler as SamplerName)) throw new DataError('bad-option', `--sampler must be one of ${SAMPLER_NAMES.join(', ')}, got '${o.sampler}'`);
+  const { sampler, steps, sampling } = samplerFromFlags(o);
   let precision;
   try { precision = resolvePrecision(o.precision, o.device); } catch (e) { throw new DataError('bad-option', `--precision: ${(e as Error).message}`); }
   const guidance = { method: o.guidance ?? defaults.guidance, weight: o.weight ?? defaults.weight };
@@ -84,7 +81,7 @@ async function run(task: TaskName, o: CommonFlags, cmd: Command, extra: Partial<
   try {
     r = await runTask({
       task, checkpoint: o.checkpoint, ...(o.data ? { data: o.data } : {}), out: o.out, gif: o.gif === false ? null : o.gif, starts: o.starts,
-      ...(o.maxCases ? { maxCases: o.maxCases } : {}), members: o.members, steps: o.steps, sampler: o.sampler as SamplerName,
+      ...(o.maxCases ? { maxCases: o.maxCases } : {}), members: o.members, steps, sampler, sampling,
       guidance, seed: o.seed, batch: o.batch, precision, device: o.device, history: commandLine(cmd), ...extra,
       log: (m) => process.stderr.write(`${m}\n`),
       onProgress: (done, total) => { bar.b ??= countBar(task, total); bar.b.update(Math.round(done)); },

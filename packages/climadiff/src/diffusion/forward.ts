@@ -1,11 +1,11 @@
 // The forward (noising) process of a variance-preserving diffusion.
-import type { Tensor, Generator } from '@climadiff/torch';
+import type { Tensor } from '@climadiff/torch';
 import { alphaSigma } from './schedule.js';
-import { bcast, randnOn } from './tensor-utils.js';
+import { bcast, randnFrom, type NoiseSource } from './tensor-utils.js';
 
 /** Samples z_t ~ q(z_t | x) = N(alpha_t x, sigma_t^2 I) (eq. 2.51); returns z and the noise used. */
-export function diffuse(x: Tensor, logsnr: Tensor, options: { eps?: Tensor; generator?: Generator } = {}): { z: Tensor; eps: Tensor } {
-  const eps = options.eps ?? randnOn(x.shape, { dtype: x.dtype, device: x.device, generator: options.generator });
+export function diffuse(x: Tensor, logsnr: Tensor, options: { eps?: Tensor; generator?: NoiseSource } = {}): { z: Tensor; eps: Tensor } {
+  const eps = options.eps ?? randnFrom(x.shape, { dtype: x.dtype, device: x.device, generator: options.generator });
   const { alpha, sigma } = alphaSigma(logsnr);
   return { z: bcast(alpha, x).mul(x).add(bcast(sigma, x).mul(eps)), eps };
 }

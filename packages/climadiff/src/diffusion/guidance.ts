@@ -21,11 +21,11 @@
 // on the exact-Gaussian test the two give similar errors, 'observed' a somewhat smaller covariance error with
 // the deterministic samplers (test/guidance.test.ts).
 import * as torch from '@climadiff/torch';
-import type { Tensor, Generator } from '@climadiff/torch';
+import type { Tensor } from '@climadiff/torch';
 import { alphaFromLogsnr } from './schedule.js';
 import { denoiser, predictXEps, type Denoiser } from './parameterisation.js';
 import { diffuse } from './forward.js';
-import { bcast } from './tensor-utils.js';
+import { bcast, type NoiseSource } from './tensor-utils.js';
 
 /** What the guided prediction holds on the known elements. */
 export type KnownPart =
@@ -155,8 +155,8 @@ export interface ReplacementOptions {
   observed: Tensor;
   /** Boolean, broadcastable to the data: true where the value is known. */
   mask: Tensor;
-  /** Source of the forward-process noise. */
-  generator?: Generator;
+  /** Source of the forward-process noise (one generator, or one per example). */
+  generator?: NoiseSource;
 }
 
 /**

@@ -6,7 +6,7 @@ export * from './parameterisation.js';
 export * from './forward.js';
 export * from './analytic.js';
 export {
-  bcast, perExample, sumPerExample, meanPerExample, onDevice, randnOn, randOn, randintOn, type DrawOptions,
+  bcast, perExample, sumPerExample, meanPerExample, onDevice, randnOn, randOn, randintOn, randnFrom, exampleSeed, type DrawOptions, type NoiseSource,
 } from './tensor-utils.js';
 export * from './losses/index.js';
 export * from './likelihood.js';

@@ -41,6 +41,41 @@ export interface DrawOptions {
   generator?: Generator;
 }
 
+/**
+ * Where a sampler's noise comes from: one generator for the whole batch, or one per example (row i of every draw from
+ * generator i), so that an example's noise does not depend on the batch it is drawn in.
+ */
+export type NoiseSource = Generator | readonly Generator[];
+
+/**
+ * N(0, 1) samples of `shape` [B, ...] from a noise source: with one generator per example, each row is drawn from its
+ * own generator (B of them); otherwise as randnOn.
+ */
+export function randnFrom(shape: readonly number[], o: { dtype?: DType; device?: Device; generator?: NoiseSource }): Tensor {
+  const g = o.generator;
+  if (!Array.isArray(g)) return randnOn(shape, { dtype: o.dtype, device: o.device, generator: g as Generator | undefined });
+  const gens = g as readonly Generator[];
+  if (shape.length < 1 || gens.length !== shape[0]) {
+    throw new Error(`randnFrom: one generator per example is needed (${shape[0] ?? 'no batch dimension'}), got ${gens.length}`);
+  }
+  const rows = gens.map((gen) => randnOn([1, ...shape.slice(1)], { dtype: o.dtype, device: o.device, generator: gen }));
+  const out = torch.cat(rows, 0);
+  for (const r of rows) r.dispose();
+  return out;
+}
+
+/** A per-example seed from (seed, a, b) (e.g. case and member) by splitmix64 mixing: independent streams for each key. */
+export function exampleSeed(seed: number | bigint, a: number, b = 0): bigint {
+  const M = (1n << 64n) - 1n;
+  const mix = (x: bigint): bigint => {
+    let z = (x + 0x9e3779b97f4a7c15n) & M;
+    z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & M;
+    z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & M;
+    return z ^ (z >> 31n);
+  };
+  return mix(mix(mix(BigInt(seed) & M) ^ BigInt(a)) ^ BigInt(b)) & ((1n << 63n) - 1n);
+}
+
 function isCpu(device: Device | undefined): boolean {
   return device === undefined || device === 'cpu' || device.startsWith('cpu:');
 }

@@ -18,6 +18,7 @@ import { loadCheckpoint, CheckpointError } from '../train/checkpoint.js';
 import { readMetrics } from '../train/metrics.js';
 import { loadSamplingModel, readRunData, STATICS_FILE, type RunData } from './model-store.js';
 import { generate, type GenerateResult, type SamplerName } from '../tasks/generate.js';
+import type { SamplerSettings } from '../diffusion/samplers/registry.js';
 import { sampleFrameTimes } from '../tasks/dates.js';
 import type { GenerationModel } from '../tasks/model.js';
 
@@ -182,6 +183,8 @@ export interface SampleRunOptions {
   frames?: number;
   steps?: number;
   sampler?: SamplerName;
+  /** The sampler's grid and churn settings. */
+  sampling?: SamplerSettings;
   seed?: number;
   /**
    * First-frame dates of the samples ('YYYY-MM-DD[ hh:mm]' in the run's calendar), sample i getting dates[i % length];
@@ -216,7 +219,7 @@ function sampleModel(m: GenerationModel, o: Omit<SampleRunOptions, 'runDir'>): S
   }
   const times = sampleFrameTimes(m.runData, n, frames, o.seed ?? 0, o.dates);
   const r = generate(m, {
-    n, frames, times, steps: o.steps ?? 256, sampler: o.sampler ?? 'ancestral', seed: o.seed ?? 0,
+    n, frames, times, steps: o.steps ?? 256, sampler: o.sampler ?? 'ancestral', ...(o.sampling ? { sampling: o.sampling } : {}), seed: o.seed ?? 0,
     ...(o.precision ? { precision: o.precision } : {}), ...(o.device ? { device: o.device } : {}), ...(o.onStep ? { onStep: o.onStep } : {}),
   });
   return { ...r, runData: m.runData, stats: m.stats };

@@ -13,7 +13,7 @@ import { encodeGIF } from '../viz/render.js';
 import { renderPanels, type PanelRow } from '../viz/panels.js';
 import { chooseStarts, forecast, interpolate, infill, downscale, type StartSpec, type InfillMask, type Ensemble, type EnsembleOptions, type Guidance, type BlockMismatch } from '../tasks/index.js';
 import type { Precision } from '../models/index.js';
-import type { SamplerName } from '../diffusion/samplers/registry.js';
+import type { SamplerName, SamplerSettings } from '../diffusion/samplers/registry.js';
 import { loadSamplingModel } from './model-store.js';
 import { runSource } from './sample-report.js';
 import { ensembleDataset } from './ensemble-file.js';
@@ -37,6 +37,8 @@ export interface TaskRunOptions {
   members: number;
   steps?: number;
   sampler?: SamplerName;
+  /** The sampler's grid and churn settings. */
+  sampling?: SamplerSettings;
   guidance?: Guidance;
   seed?: number;
   batch?: number;
@@ -86,14 +88,14 @@ export async function runTask(o: TaskRunOptions): Promise<TaskRunResult> {
     if (o.maxCases !== undefined) starts = starts.slice(0, o.maxCases);
     // the partial folder: the settings that define the cases, and one file per finished case
     const partial = `${o.out}.partial`;
-    const key = JSON.stringify({ task: o.task, checkpoint: o.checkpoint, data: o.data ?? null, starts, members: o.members, steps: o.steps ?? 256, sampler: o.sampler ?? 'ancestral',
+    const key = JSON.stringify({ task: o.task, checkpoint: o.checkpoint, data: o.data ?? null, starts, members: o.members, steps: o.steps ?? 256, sampler: o.sampler ?? 'ancestral', sampling: o.sampling ?? {},
       guidance: o.guidance ?? null, seed: o.seed ?? 0, batch: o.batch ?? 16, forecast: o.forecast ?? null, interpolate: o.interpolate ?? null, infill: o.infill ?? null, downscale: o.downscale ?? null });
     const done = readPartial(partial, key);
     if (done.size > 0) log(`resuming: ${done.size} of ${starts.length} case(s) already done in ${partial}`);
     mkdirSync(partial, { recursive: true });
     writeFileSync(join(partial, 'settings.json'), key);
     const common: EnsembleOptions = {
-      members: o.members, ...(o.steps ? { steps: o.steps } : {}), ...(o.sampler ? { sampler: o.sampler } : {}), ...(o.guidance ? { guidance: o.guidance } : {}),
+      members: o.members, ...(o.steps ? { steps: o.steps } : {}), ...(o.sampler ? { sampler: o.sampler } : {}), ...(o.sampling ? { sampling: o.sampling } : {}), ...(o.guidance ? { guidance: o.guidance } : {}),
       seed: o.seed ?? 0, ...(o.batch ? { batch: o.batch } : {}), ...(o.precision ? { precision: o.precision } : {}), ...(o.device ? { device: o.device } : {}),
       done,
       onCase: (i, members) => {

@@ -24,7 +24,7 @@ function ensembleOf(m: GenerationModel, task: string, r: ReturnType<typeof runCa
     task, variables: runData.variables, units: runData.units, data: r.data,
     shape: [o.members, N, runData.variables.length, frames, runData.height, runData.width], truth, known, starts, times, timeUnits, frameStep,
     lat: runData.lat, lon: runData.lon, nfe: r.nfe, seconds: r.seconds, clamped: r.clamped,
-    settings: { members: o.members, steps: o.steps ?? 256, sampler: o.sampler ?? 'ancestral', guidance: o.guidance ?? null, seed: o.seed ?? 0, batch: o.batch ?? 16, ...settings },
+    settings: { members: o.members, steps: o.steps ?? 256, sampler: o.sampler ?? 'ancestral', sampling: o.sampling ?? {}, guidance: o.guidance ?? null, seed: o.seed ?? 0, batch: o.batch ?? 16, ...settings },
   };
 }
 
@@ -59,7 +59,7 @@ export async function forecast(m: GenerationModel, source: ClipSource, o: Foreca
   const truth = new Float32Array(N * C * L * HW);
   for (let i = 0; i < N; i++) truth.set(await readWindow(source, o.starts[i]!, L), i * C * L * HW);
   const windows = Math.ceil(L / newPer);
-  const produce: BatchProducer = (batch, generator, onStep) => {
+  const produce: BatchProducer = (batch, generators, onStep) => {
     const n = batch.length * M;
     const out = new Float32Array(n * C * L * HW);
     // each example's conditioning frames [C, k, H, W], physical
@@ -81,7 +81,8 @@ export async function forecast(m: GenerationModel, source: ClipSource, o: Foreca
         }
       }
       const r = generate(m, {
-        n, frames: F, times, timeUnits, steps: o.steps ?? 256, sampler: o.sampler ?? 'ancestral', generator,
+        n, frames: F, times, timeUnits, steps: o.steps ?? 256, sampler: o.sampler ?? 'ancestral', generator: generators,
+        ...(o.sampling ? { sampling: o.sampling } : {}),
         observation: { kind: 'values', values, known }, ...(o.guidance ? { guidance: o.guidance } : {}),
         ...(o.precision ? { precision: o.precision } : {}), ...(o.device ? { device: o.device } : {}),
         onStep: (step, steps) => onStep(w * steps + step, windows * steps),

@@ -128,7 +128,7 @@ export async function downscale(m: GenerationModel, source: ClipSource, o: Downs
   return {
     task: 'downscale', variables: runData.variables, units: runData.units, data: r.data, shape: [M, N, C, F, H, W], truth, known: null,
     starts: o.starts, times, timeUnits, frameStep: frameStepOf(time), lat: runData.lat, lon: runData.lon, nfe: r.nfe, seconds: r.seconds, clamped: r.clamped,
-    settings: { members: M, steps: o.steps ?? 256, sampler: o.sampler ?? 'ancestral', guidance: opts.guidance, seed: o.seed ?? 0, batch: o.batch ?? 16, factor: K, input: fine ? 'block means of the data' : 'coarse file', scale },
+    settings: { members: M, steps: o.steps ?? 256, sampler: o.sampler ?? 'ancestral', sampling: o.sampling ?? {}, guidance: opts.guidance, seed: o.seed ?? 0, batch: o.batch ?? 16, factor: K, input: fine ? 'block means of the data' : 'coarse file', scale },
     mismatch,
   };
 }

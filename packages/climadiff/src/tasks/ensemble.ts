@@ -4,6 +4,8 @@
 import * as torch from '@climadiff/torch';
 import type { Precision } from '../models/index.js';
 import { DataError } from '../data/types.js';
+import { exampleSeed } from '../diffusion/tensor-utils.js';
+import type { SamplerSettings } from '../diffusion/samplers/registry.js';
 import { generate, type Guidance, type NetworkEvaluations, type Observation, type SamplerName, type ClampReport } from './generate.js';
 import type { GenerationModel } from './model.js';
 
@@ -12,6 +14,8 @@ export interface EnsembleOptions {
   members: number;
   steps?: number;
   sampler?: SamplerName;
+  /** The sampler's grid and churn settings. */
+  sampling?: SamplerSettings;
   guidance?: Guidance;
   seed?: number;
   /** Examples (members x cases) per network batch (default 16; at least one case's members). */
@@ -68,32 +72,34 @@ export interface CaseSpec {
 export interface BatchOutput { data: Float32Array; nfe: NetworkEvaluations; clamped: ClampReport[] }
 
 /**
- * Produces the members of a batch of cases (indices into the task's cases), with the batch's generator; the default
- * (oneShot) is one guided generation of the whole window; a forecast rolls windows forward instead.
+ * Produces the members of a batch of cases (indices into the task's cases), with one generator per example (case-major,
+ * as the members); the default (oneShot) is one guided generation of the whole window; a forecast rolls windows
+ * forward instead.
  */
-export type BatchProducer = (batch: number[], generator: torch.Generator, onStep: (step: number, steps: number) => void) => BatchOutput;
+export type BatchProducer = (batch: number[], generators: torch.Generator[], onStep: (step: number, steps: number) => void) => BatchOutput;
 
 /** The default producer: each case's window generated at once, conditioned on its observation. */
 export function oneShot(m: GenerationModel, cases: CaseSpec[], frames: number, timeUnits: { units: string; calendar: string }, o: EnsembleOptions): BatchProducer {
   const M = o.members;
-  return (batch, generator, onStep) => {
+  return (batch, generators, onStep) => {
     const n = batch.length * M;
     // examples are case-major: case batch[j], member i at j * M + i
     const times = new Float64Array(n * frames);
     batch.forEach((k, j) => { for (let i = 0; i < M; i++) times.set(cases[k]!.times, (j * M + i) * frames); });
     const observation = mergeObservations(batch.map((k) => cases[k]!.observation(M)));
     return generate(m, {
-      n, frames, times, timeUnits, steps: o.steps ?? 256, sampler: o.sampler ?? 'ancestral', generator,
-      ...(observation ? { observation } : {}), ...(o.guidance ? { guidance: o.guidance } : {}),
+      n, frames, times, timeUnits, steps: o.steps ?? 256, sampler: o.sampler ?? 'ancestral', generator: generators,
+      ...(o.sampling ? { sampling: o.sampling } : {}), ...(observation ? { observation } : {}), ...(o.guidance ? { guidance: o.guidance } : {}),
       ...(o.precision ? { precision: o.precision } : {}), ...(o.device ? { device: o.device } : {}), onStep,
     });
   };
 }
 
 /**
- * Runs N cases with M members each. Batches hold whole cases; the noise of a batch comes from a generator seeded by
- * (seed, first case index), so a case's members depend on the seed and the batch size only (not on which cases were
- * resumed). Returns the members [M, N, C, F, H, W].
+ * Runs N cases with M members each. Batches hold whole cases; member i of case k draws all its noise from its own
+ * generator, seeded by (seed, k, i), so a member depends on the seed, its case and its index only: not on the batch
+ * size, on the other cases of its batch, or on which cases were resumed (up to the rounding of batched arithmetic).
+ * Returns the members [M, N, C, F, H, W].
  */
 export function runCases(m: GenerationModel, N: number, frames: number, produce: BatchProducer, o: EnsembleOptions): {
   data: Float32Array; nfe: NetworkEvaluations; seconds: number; clamped: ClampReport[];
@@ -121,8 +127,8 @@ export function runCases(m: GenerationModel, N: number, frames: number, produce:
   }
   for (let b = 0; b < todo.length; b += perCase) {
     const batch = todo.slice(b, b + perCase);
-    const generator = new torch.Generator({ seed: BigInt(o.seed ?? 0) * 1000003n + BigInt(batch[0]!) });
-    const r = produce(batch, generator, (step, steps) => o.onProgress?.({ casesDone: finished, cases: N, step: step + 1, steps, batchCases: batch.length }));
+    const generators = batch.flatMap((k) => Array.from({ length: M }, (_, i) => new torch.Generator({ seed: exampleSeed(o.seed ?? 0, k, i) })));
+    const r = produce(batch, generators, (step, steps) => o.onProgress?.({ casesDone: finished, cases: N, step: step + 1, steps, batchCases: batch.length }));
     nfe.forward += r.nfe.forward; nfe.backward += r.nfe.backward;
     r.clamped.forEach((c, i) => { clamped[i]!.below += c.below; clamped[i]!.above += c.above; clamped[i]!.total += c.total; });
     batch.forEach((k, j) => {

@@ -17,7 +17,8 @@ import { asDenoiser, resolvePrecision, withPrecision, type Precision } from '../
 import type { InverseCounts } from '../models/transform.js';
 import { denoiser, type Denoiser } from '../diffusion/parameterisation.js';
 import { observationGuidance, reconstructionGuidance, replacementHook } from '../diffusion/guidance.js';
-import { samplerByName, SAMPLER_NAMES, type SamplerName } from '../diffusion/samplers/registry.js';
+import { samplerByName, samplerSettings, SAMPLER_NAMES, type SamplerName, type SamplerSettings } from '../diffusion/samplers/registry.js';
+import { exampleSeed, type NoiseSource } from '../diffusion/tensor-utils.js';
 import type { GenerationModel } from './model.js';
 
 /** How what is known steers the sampler. */
@@ -50,10 +51,16 @@ export interface GenerateOptions {
   times?: Float64Array | null;
   /** Units and calendar of `times` (default: the run's time axis). */
   timeUnits?: { units: string; calendar: string };
+  /** Solver steps (default 256) of the sampler (default 'ancestral'), with its grid and churn settings. */
   steps?: number;
   sampler?: SamplerName;
-  /** Noise of the whole batch; a CPU generator on every device, so a seed gives the same samples up to rounding. */
-  generator?: torch.Generator;
+  sampling?: SamplerSettings;
+  /**
+   * The noise: one generator for the batch, or one per sample (CPU generators on every device, so a seed gives the
+   * same samples up to rounding). Default: one per sample, seeded by (seed, sample index), so that sample i does not
+   * depend on n or on how samples are batched.
+   */
+  generator?: NoiseSource;
   seed?: number;
   observation?: Observation;
   guidance?: Guidance;
@@ -93,6 +100,8 @@ export function generate(m: GenerationModel, o: GenerateOptions): GenerateResult
   const frames = o.frames ?? runData.frames;
   const steps = o.steps ?? 256;
   const sampler = samplerByName(o.sampler ?? 'ancestral');
+  let samplerOptions: ReturnType<typeof samplerSettings>;
+  try { samplerOptions = samplerSettings(o.sampler ?? 'ancestral', o.sampling); } catch (e) { throw new DataError('bad-option', (e as Error).message); }
   const device = o.device ?? 'cpu';
   const precision = resolvePrecision(o.precision, device);
   const C = model.config.inChannels, H = runData.height, W = runData.width;
@@ -113,14 +122,15 @@ export function generate(m: GenerationModel, o: GenerateOptions): GenerateResult
   const owned: Tensor[] = [];
   const own = <T extends Tensor>(t: T): T => { owned.push(t.keep()); return t; };
   try {
-    return torch.scope(() => generateIn(m, o, { n, frames, steps, sampler, device, precision, shape, size, dateKind, calendar, times, parts, months, block, own }));
+    return torch.scope(() => generateIn(m, o, { n, frames, steps, sampler, samplerOptions, device, precision, shape, size, dateKind, calendar, times, parts, months, block, own }));
   } finally {
     for (const t of owned) t.dispose();
   }
 }
 
 interface Resolved {
-  n: number; frames: number; steps: number; sampler: ReturnType<typeof samplerByName>; device: string; precision: Precision;
+  n: number; frames: number; steps: number; sampler: ReturnType<typeof samplerByName>; samplerOptions: ReturnType<typeof samplerSettings>;
+  device: string; precision: Precision;
   shape: [number, number, number, number, number]; size: number; dateKind: DateFeatureKind; calendar: string;
   times: Float64Array | null; parts: TimeParts[] | null; months: (i: number) => number[] | null; block: Block;
   own: <T extends Tensor>(t: T) => T;
@@ -128,7 +138,7 @@ interface Resolved {
 
 function generateIn(m: GenerationModel, o: GenerateOptions, r: Resolved): GenerateResult {
   const { model, schedule, stats, runData } = m;
-  const { n, frames, steps, sampler, device, precision, shape, size, dateKind, calendar, times, parts, months, block, own } = r;
+  const { n, frames, steps, sampler, samplerOptions, device, precision, shape, size, dateKind, calendar, times, parts, months, block, own } = r;
   const cond = m.statics ? m.statics.to(device).unsqueeze(0).expand([n, ...m.statics.shape]) : undefined;
   const D = dateFeatureCount(dateKind);
   const date = D > 0
@@ -143,7 +153,7 @@ function generateIn(m: GenerationModel, o: GenerateOptions, r: Resolved): Genera
   });
   let den: Denoiser = counted;
   let latentHook: ((z: Tensor, l: Tensor) => Tensor) | undefined;
-  const generator = o.generator ?? new torch.Generator({ seed: o.seed ?? 0 });
+  const generator = o.generator ?? Array.from({ length: n }, (_, i) => new torch.Generator({ seed: exampleSeed(o.seed ?? 0, i) }));
   const ob = o.observation;
   if (ob) {
     const g = o.guidance ?? { method: 'reconstruction+replacement', weight: 1 };
@@ -174,7 +184,7 @@ function generateIn(m: GenerationModel, o: GenerateOptions, r: Resolved): Genera
   const transformCounts: InverseCounts[] = model.config.learnedTransforms.map(() => ({ below: 0, above: 0, total: 0 }));
   const normalised = torch.noGrad(() => {
     const x = sampler(den, schedule, shape, {
-      steps, generator, device, ...(latentHook ? { latentHook } : {}),
+      steps, ...samplerOptions, generator, device, ...(latentHook ? { latentHook } : {}),
       ...(o.onStep ? { onStep: (i: { step: number; steps: number }) => o.onStep!(i.step, i.steps) } : {}),
     }).x;
     // learned transforms: back from [-1, 1] to u = x / std, by the exact inverse

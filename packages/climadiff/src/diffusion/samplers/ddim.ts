@@ -2,7 +2,7 @@
 import type { Tensor } from '@climadiff/torch';
 import type { Denoiser } from '../parameterisation.js';
 import type { Schedule } from '../schedule.js';
-import { SamplingRun, alphaOf, checkNumber, checkInteger, noiseLike, predict, scheduleAt, sigmaOf, uniformTimes } from './loop.js';
+import { SamplingRun, alphaOf, checkNumber, noiseLike, predict, samplingGrid, sigmaOf } from './loop.js';
 import type { SampleOptions, SampleResult } from './types.js';
 
 export interface DdimOptions extends SampleOptions {
@@ -16,13 +16,13 @@ export interface DdimOptions extends SampleOptions {
  * where sigma~_{s|t}^2 = -expm1(lambda_t - lambda_s) sigma_s^2 is the posterior variance of eq. 2.62. eta = 0 is a
  * deterministic map of z_1 (the Euler step of the probability-flow ODE in the variables z / alpha and sigma / alpha);
  * eta = 1 draws from exactly the ancestral step's distribution (eqs 2.59-2.62). The last step returns x_hat.
- * Default T = 250.
+ * Default: T = 250 on the uniform grid; eta = 0 is also DPM-Solver++'s first-order step (dpmpp.ts).
  */
 export function ddimSample(model: Denoiser, schedule: Schedule, init: number[] | Tensor, options: DdimOptions = {}): SampleResult {
-  const T = checkInteger('ddimSample', 'steps', options.steps ?? 250, 1);
   const eta = checkNumber('ddimSample', 'eta', options.eta ?? 0, 0);
   if (eta > 1) throw new Error(`ddimSample: eta must be in [0, 1], got ${eta}`);
-  const { logsnr: l } = scheduleAt(schedule, uniformTimes(T));
+  const l = samplingGrid('ddimSample', schedule, options, { steps: 250, grid: { kind: 'uniform-t' } });
+  const T = l.length - 1;
   const run = new SamplingRun('ddimSample', init, l[0]!, T, options);
   for (let k = 0; k < T; k++) {
     run.step(k, l[k]!, l[k + 1]!, (z) => {

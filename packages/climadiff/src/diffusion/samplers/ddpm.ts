@@ -3,13 +3,14 @@ import * as torch from '@climadiff/torch';
 import type { Tensor } from '@climadiff/torch';
 import type { Denoiser } from '../parameterisation.js';
 import type { Schedule } from '../schedule.js';
-import { SamplingRun, checkInteger, noiseLike, predict, scheduleAt, uniformTimes } from './loop.js';
+import { SamplingRun, noiseLike, predict, samplingGrid } from './loop.js';
 import type { SampleOptions, SampleResult } from './types.js';
 
 export interface DdpmSampleOptions extends SampleOptions {
   /**
    * The discrete chain beta_1..beta_T (e.g. ddpmBetas({ T: 1000 }).betas, 004 sec. 3.1). Without it the chain is
-   * read off the schedule on the uniform grid: alphaBar_i = sigmoid(lambda(i / T)), alphaBar_0 = 1.
+   * read off the sampler's grid (options.grid; default uniform in t): alphaBar_i = sigmoid(lambda_{T-i}), alphaBar_0 = 1
+   * (on the uniform grid lambda(i / T)).
    */
   betas?: Tensor | readonly number[];
   /** sigma_t^2 of Alg. 3 line 7: 'posterior' (default) beta~_t = beta_t (1 - alphaBar_{t-1}) / (1 - alphaBar_t), or 'beta' (beta_t). */
@@ -33,12 +34,12 @@ export function ddpmSample(model: Denoiser, schedule: Schedule, init: number[] |
     const b = options.betas instanceof torch.Tensor ? Array.from(options.betas.toFloat64Array()) : Array.from(options.betas);
     if (b.length < 1 || !b.every((x) => x > 0 && x < 1)) throw new Error(`${fn}: betas must be a non-empty list of numbers in (0, 1)`);
     if (options.steps !== undefined && options.steps !== b.length) throw new Error(`${fn}: steps (${options.steps}) must equal betas.length (${b.length})`);
+    if (options.grid !== undefined) throw new Error(`${fn}: betas and grid both define the chain; give one`);
     logAlphaBar = [0];
     for (const x of b) logAlphaBar.push(logAlphaBar[logAlphaBar.length - 1]! + Math.log1p(-x));
   } else {
-    const T = checkInteger(fn, 'steps', options.steps ?? 1000, 1);
-    const { logsnr } = scheduleAt(schedule, uniformTimes(T).reverse()); // lambda(i / T), i = 0..T
-    logAlphaBar = logsnr.map((l, i) => (i === 0 ? 0 : -Math.log1p(Math.exp(-l)))); // log sigmoid(lambda)
+    const grid = samplingGrid(fn, schedule, options, { steps: 1000, grid: { kind: 'uniform-t' } }).reverse(); // i = 0 is data
+    logAlphaBar = grid.map((l, i) => (i === 0 ? 0 : -Math.log1p(Math.exp(-l)))); // log sigmoid(lambda)
   }
   const T = logAlphaBar.length - 1;
   const abar = logAlphaBar.map(Math.exp);

@@ -4,7 +4,7 @@ import * as torch from '@climadiff/torch';
 import type { Tensor } from '@climadiff/torch';
 import type { Denoiser } from '../parameterisation.js';
 import type { Schedule } from '../schedule.js';
-import { SamplingRun, checkNumber, checkInteger, noiseLike, predict, scheduleAt } from './loop.js';
+import { SamplingRun, checkNumber, checkInteger, logsnrAt, noiseLike, predict, samplingGrid } from './loop.js';
 import type { SampleOptions, SampleResult } from './types.js';
 
 export interface AnnealedLangevinOptions extends SampleOptions {
@@ -12,7 +12,7 @@ export interface AnnealedLangevinOptions extends SampleOptions {
   stepsPerLevel?: number;
   /** Alg. 1's epsilon: level i takes steps alpha_i = epsilon sigma_i^2 / sigma_L^2 (default sigma_L^2). */
   epsilon?: number;
-  /** Explicit decreasing noise levels sigma_1 > ... > sigma_L (overrides the schedule and `steps`). */
+  /** Explicit decreasing noise levels sigma_1 > ... > sigma_L (overrides the schedule, `grid` and `steps`). */
   sigmas?: readonly number[];
 }
 
@@ -20,7 +20,8 @@ export interface AnnealedLangevinOptions extends SampleOptions {
  * NCSN perturbs data as x + sigma eps (variance exploding). Its state is the VP latent rescaled:
  * z = x_ve / sqrt(1 + sigma^2) with lambda = -2 log sigma, so the VP denoiser gives the NCSN score
  * s(x_ve, sigma) = -eps_hat(z, lambda) / sigma. Levels: sigma_i = exp(-lambda(t_i) / 2) at t_i uniform from 1 to 0
- * (L = `steps` levels, default 10; with ncsnSchedule they are 004 sec. 2.4.2's geometric sequence). From
+ * (L = `steps` levels, default 10; with ncsnSchedule they are 004 sec. 2.4.2's geometric sequence), or the levels of
+ * options.grid (its finite entries: L = the grid's steps). From
  * x = sqrt(1 + sigma_1^2) z_1, each level runs n steps of
  *   x <- x + (alpha_i / 2) s(x, sigma_i) + sqrt(alpha_i) eps,   alpha_i = epsilon sigma_i^2 / sigma_L^2   (Alg. 1 lines 4-7).
  * epsilon / sigma_L^2 is the step relative to the variance at levels where sigma dominates the data. It must stay
@@ -39,10 +40,11 @@ export function annealedLangevinSample(model: Denoiser, schedule: Schedule, init
     if (sig.length < 1 || !sig.every((s, i) => s > 0 && Number.isFinite(s) && (i === 0 || s < sig[i - 1]!))) {
       throw new Error(`${fn}: sigmas must be positive, finite and strictly decreasing, got [${sig.join(', ')}]`);
     }
+  } else if (options.grid !== undefined) {
+    sig = samplingGrid(fn, schedule, options, { steps: 10, grid: { kind: 'uniform-t' } }).slice(0, -1).map((l) => Math.exp(-l / 2));
   } else {
     const L = checkInteger(fn, 'steps', options.steps ?? 10, 1);
-    const { logsnr } = scheduleAt(schedule, Array.from({ length: L }, (_, i) => (L === 1 ? 0 : 1 - i / (L - 1))));
-    sig = logsnr.map((l) => Math.exp(-l / 2));
+    sig = logsnrAt(schedule, Array.from({ length: L }, (_, i) => (L === 1 ? 0 : 1 - i / (L - 1)))).map((l) => Math.exp(-l / 2));
   }
   const L = sig.length;
   const n = checkInteger(fn, 'stepsPerLevel', options.stepsPerLevel ?? 100, 1);

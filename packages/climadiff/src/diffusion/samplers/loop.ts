@@ -5,8 +5,9 @@ import type { Tensor } from '@climadiff/torch';
 import type { Denoiser, Predictions } from '../parameterisation.js';
 import { predictXEps } from '../parameterisation.js';
 import type { Schedule } from '../schedule.js';
-import { perExample, randnOn } from '../tensor-utils.js';
+import { perExample, randnFrom } from '../tensor-utils.js';
 import type { SampleOptions, SampleResult } from './types.js';
+import { checkGrid, makeGrid, type GridSpec } from './grids.js';
 
 /** sigmoid(l) without overflow, for logSNR coefficients in plain numbers: alpha^2 = sigmoid(l), sigma^2 = sigmoid(-l). */
 export function sigmoid(l: number): number {
@@ -31,17 +32,34 @@ export function checkNumber(fn: string, name: string, value: unknown, min: numbe
   return value;
 }
 
-/** lambda(t) and p(lambda(t)) at the given times, as plain numbers (float64). */
-export function scheduleAt(schedule: Schedule, ts: number[]): { logsnr: number[]; density: number[] } {
-  return torch.scope(() => {
-    const l = schedule.logsnr(torch.tensor(ts, { dtype: 'float64' }));
-    return { logsnr: Array.from(l.toFloat64Array()), density: Array.from(schedule.density(l).toFloat64Array()) };
-  });
+/** lambda(t) at the given times, as plain numbers (float64). */
+export function logsnrAt(schedule: Schedule, ts: number[]): number[] {
+  return torch.scope(() => Array.from(schedule.logsnr(torch.tensor(ts, { dtype: 'float64' })).toFloat64Array()));
 }
 
-/** t_k = tStart (1 - k / steps), k = 0..steps: T uniform steps from tStart down to 0 (eq. 2.56). */
-export function uniformTimes(steps: number, tStart = 1): number[] {
-  return Array.from({ length: steps + 1 }, (_, k) => tStart * (1 - k / steps));
+/**
+ * The grid a sampler walks (grids.ts): options.grid as given (checked) or built from its spec, else the sampler's
+ * default spec, with options.steps or the sampler's default number of steps.
+ */
+export function samplingGrid(fn: string, schedule: Schedule, options: SampleOptions, defaults: { steps: number; grid: GridSpec }): number[] {
+  const g = options.grid;
+  if (isGridArray(g)) {
+    const grid = checkGrid(fn, g);
+    if (options.steps !== undefined && options.steps !== grid.length - 1) {
+      throw new Error(`${fn}: steps (${options.steps}) must equal the grid's number of steps (${grid.length - 1})`);
+    }
+    return grid;
+  }
+  const steps = checkInteger(fn, 'steps', options.steps ?? defaults.steps, 1);
+  try {
+    return makeGrid(schedule, steps, g ?? defaults.grid);
+  } catch (e) {
+    throw new Error(`${fn}: ${(e as Error).message}`);
+  }
+}
+
+function isGridArray(g: SampleOptions['grid']): g is readonly number[] {
+  return Array.isArray(g);
 }
 
 /** Runs the denoiser and returns (x_hat, eps_hat) whatever its parameterisation, at one logSNR for the batch. */
@@ -51,7 +69,7 @@ export function predict(model: Denoiser, z: Tensor, logsnr: number, options: Sam
 
 /** Fresh N(0, I) noise shaped like z, from the run's generator. */
 export function noiseLike(z: Tensor, options: SampleOptions): Tensor {
-  return randnOn(z.shape, { dtype: z.dtype, device: z.device, generator: options.generator });
+  return randnFrom(z.shape, { dtype: z.dtype, device: z.device, generator: options.generator });
 }
 
 /**
@@ -76,7 +94,7 @@ export class SamplingRun {
         throw new Error(`${fn}: init must be a shape [B, ...] of positive integers or the initial latent tensor, got ${String(init)}`);
       }
       // p(z_1) = N(0, I) (eq. 2.58)
-      this.z = randnOn(init, { dtype: options.dtype ?? 'float32', device: options.device, generator: options.generator });
+      this.z = randnFrom(init, { dtype: options.dtype ?? 'float32', device: options.device, generator: options.generator });
     }
     if (options.latentHook) {
       const hook = options.latentHook;

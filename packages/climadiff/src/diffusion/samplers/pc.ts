@@ -6,7 +6,7 @@ import type { Denoiser } from '../parameterisation.js';
 import type { Schedule } from '../schedule.js';
 import { posterior } from '../forward.js';
 import { perExample } from '../tensor-utils.js';
-import { SamplingRun, checkNumber, checkInteger, noiseLike, predict, scheduleAt, sigmaOf, uniformTimes } from './loop.js';
+import { SamplingRun, checkNumber, checkInteger, noiseLike, predict, samplingGrid, sigmaOf } from './loop.js';
 import type { SampleOptions, SampleResult } from './types.js';
 
 export interface PredictorCorrectorOptions extends SampleOptions {
@@ -33,10 +33,10 @@ function meanNorm(x: Tensor): Tensor {
  */
 export function predictorCorrectorSample(model: Denoiser, schedule: Schedule, init: number[] | Tensor, options: PredictorCorrectorOptions = {}): SampleResult {
   const fn = 'predictorCorrectorSample';
-  const T = checkInteger(fn, 'steps', options.steps ?? 500, 1);
   const M = checkInteger(fn, 'correctorSteps', options.correctorSteps ?? 1, 0);
   const r = checkNumber(fn, 'snr', options.snr ?? 0.05, 0);
-  const { logsnr: l } = scheduleAt(schedule, uniformTimes(T));
+  const l = samplingGrid(fn, schedule, options, { steps: 500, grid: { kind: 'uniform-t' } });
+  const T = l.length - 1;
   const run = new SamplingRun(fn, init, l[0]!, T, options);
   for (let k = 0; k < T; k++) {
     run.step(k, l[k]!, l[k + 1]!, (z0) => {

@@ -3,6 +3,7 @@ import type * as torch from '@climadiff/torch';
 import type { Tensor, DType, Device } from '@climadiff/torch';
 import type { Denoiser } from '../parameterisation.js';
 import type { Schedule } from '../schedule.js';
+import type { GridSpec } from './grids.js';
 
 /** What a sampler reports after each step (see SampleOptions.onStep). */
 export interface StepInfo {
@@ -19,10 +20,18 @@ export interface StepInfo {
 }
 
 export interface SampleOptions {
-  /** Number of steps T (default per sampler; one progress callback per step). */
+  /** Number of solver steps T (default per sampler; one progress callback per step). */
   steps?: number;
-  /** The only source of randomness (initial noise and every step's noise). */
-  generator?: torch.Generator;
+  /**
+   * The noise levels (grids.ts): an explicit grid (increasing logSNR levels ending in Infinity, T + 1 entries; then
+   * `steps`, if given, must be T) or a spec (kind, rho, truncation) built with `steps` steps. Default: the sampler's.
+   */
+  grid?: readonly number[] | GridSpec;
+  /**
+   * The only source of randomness (initial noise and every step's noise): one generator, or one per example so that an
+   * example's sample does not depend on the batch it is drawn in.
+   */
+  generator?: torch.Generator | readonly torch.Generator[];
   /** Passed to the denoiser as its third argument. */
   context?: unknown;
   /**
