@@ -8,7 +8,7 @@ import type { Tensor } from '@climadiff/torch';
 import {
   alphaCosineSchedule, alphaFromLogsnr, ancestralSample, ddimSample, denoiser, diffuse, observationGuidance,
   predictXEps, predictorCorrectorSample, probabilityFlowSample, reconstructionGuidance, replacementHook,
-  reparameterise, reverseSdeSample, sigmaFromLogsnr, type Denoiser, type Sampler,
+  reparameterise, reverseSdeSample, sigmaFromLogsnr, dpmSolverSample, edmSample, type Denoiser, type Sampler,
 } from '../src/diffusion/index.js';
 import { collectGarbage } from './gc.js';
 import { guidanceFixture, momentErrors, knownError, exactConditionalDraws, type MomentErrors } from './guidance-fixture.js';
@@ -191,6 +191,10 @@ const CASES: SamplerCase[] = [
   { name: 'reverse SDE Euler-Maruyama (T=200)', sample: reverseSdeSample, steps: 200, weight: 2, maxMean: 0.25, maxCov: 0.25 },
   { name: 'probability-flow ODE Heun (T=50)', sample: probabilityFlowSample, steps: 50, weight: 3, maxMean: 0.45, maxCov: 0.45 },
   { name: 'predictor-corrector (T=100)', sample: predictorCorrectorSample, steps: 100, weight: 2, maxMean: 0.25, maxCov: 0.3 },
+  // the few-step solvers at their usual step counts (w_r as for their kind, not scanned)
+  { name: 'DPM-Solver++ 2M (T=30, Karras)', sample: dpmSolverSample, steps: 30, weight: 3, maxMean: 0.5, maxCov: 0.45 },
+  { name: 'SDE-DPM-Solver++ 2M (T=50, Karras)', sample: (m, s, i, o) => dpmSolverSample(m, s, i, { ...o, eta: 1 }), steps: 50, weight: 2, maxMean: 0.25, maxCov: 0.2 },
+  { name: 'EDM with churn (T=30, Karras)', sample: edmSample, steps: 30, weight: 2, maxMean: 0.85, maxCov: 0.65 },
 ];
 
 test('exact draws of x^b | x^a: the sampling-noise floor of the moment errors at N = 4000', (t) => {
@@ -243,9 +247,10 @@ test('observationGuidance with block-mean A (downscaling): A x approaches y and 
   // projection onto {A x = y}
   const guided = stats(ancestralSample(observationGuidance(fx.model, { y: fx.y, A: fx.A, weight: 4 }), schedule, [N, fx.D], opts).x);
   const ddim = stats(ddimSample(observationGuidance(fx.model, { y: fx.y, A: fx.A, weight: 4 }), schedule, [N, fx.D], opts).x);
-  t.diagnostic(`unguided: rms(Ax - y) ${free.rms.toFixed(4)}, ${fmt(free.e)}; ancestral w_r=4: rms ${guided.rms.toExponential(2)}, ${fmt(guided.e)}; DDIM w_r=4: rms ${ddim.rms.toExponential(2)}, ${fmt(ddim.e)}`);
+  const dpm = stats(dpmSolverSample(observationGuidance(fx.model, { y: fx.y, A: fx.A, weight: 4 }), schedule, [N, fx.D], { ...opts, steps: 30 }).x);
+  t.diagnostic(`unguided: rms(Ax - y) ${free.rms.toFixed(4)}, ${fmt(free.e)}; ancestral w_r=4: rms ${guided.rms.toExponential(2)}, ${fmt(guided.e)}; DDIM w_r=4: rms ${ddim.rms.toExponential(2)}, ${fmt(ddim.e)}; DPM-Solver++ 2M T=30 w_r=4: rms ${dpm.rms.toExponential(2)}, ${fmt(dpm.e)}`);
   assert.ok(free.rms > 0.5);
-  for (const r of [guided, ddim]) {
+  for (const r of [guided, ddim, dpm]) {
     assert.ok(r.rms < 1e-3 * free.rms, `rms(Ax - y) = ${r.rms}`);
     assert.ok(r.e.cov < 0.25 && r.e.cov < 0.05 * free.e.cov, `covariance error ${r.e.cov}`);
     assert.ok(r.e.mean < 0.75 && r.e.mean < 0.2 * free.e.mean, `mean error ${r.e.mean}`);
