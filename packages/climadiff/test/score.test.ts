@@ -142,6 +142,26 @@ test('forecasts with persistence, climatology and damped-persistence baselines: 
     if (f !== 'example-maps') assert.match(readFileSync(join(out, 'tas', `${f}.svg`), 'utf8'), /^<svg/);
   }
   assert.ok(card.files.includes('tas/example-maps.png') && card.files.includes('scorecard.json'));
+  // another arm as the skill-score reference (two samplers compared on identical cases): against itself CRPSS = 0,
+  // a perfect arm 1, a noisier one below 0 with its paired interval; an unknown reference is refused
+  const noisy = await write(ensemble('forecast', STARTS, F, 5, (_m, n, f, j) => tv(STARTS[n]! + f, j) + 1.4 * noise(), { known: 2, leads: F }), 'noisy.nc');
+  const vs = await scoreFiles({
+    forecasts: [{ label: 'climadiff', path: model }, { label: 'perfect', path: perfect }, { label: 'noisy', path: noisy }], truth: truthPath(),
+    out: join(dir, 'card-ref'), baselines: [], bootstrap: 200, reference: 'climadiff',
+  });
+  const g = vs.variables[0]!.regions[0]!.arms;
+  const sk = (label: string) => g.find((a) => a.arm === label)!.scores;
+  assert.equal(vs.reference, 'climadiff');
+  assert.deepEqual(sk('climadiff').crpsSkill, [0, 0, 0, 0]);
+  assert.deepEqual(sk('perfect').crpsSkill, [1, 1, 1, 1]);
+  sk('noisy').crpsSkill!.forEach((v, f) => {
+    const ratio = sk('noisy').crpsFair![f]! / sk('climadiff').crpsFair![f]!;
+    assert.ok(Math.abs(v! - (1 - ratio)) < 1e-9, `CRPSS = 1 - CRPS / CRPS_ref: ${v} vs ${1 - ratio}`);
+    assert.ok(sk('noisy').ci!.crpsSkill!.upper[f]! < 0, 'the noisier arm is worse, with a paired interval below 0');
+  });
+  await assert.rejects(scoreFiles({ forecasts: [{ label: 'climadiff', path: model }], truth: truthPath(), out: join(dir, 'card-bad'), baselines: [], bootstrap: 0, reference: 'ancestral' }),
+    (e: Error) => e instanceof DataError && /the reference 'ancestral' is neither a forecast label \(climadiff\) nor a baseline/.test(e.message));
+  assert.ok(!existsSync(join(dir, 'card-bad')), 'nothing written for a bad reference');
   // an existing output folder is refused, and left as it was
   await assert.rejects(scoreFiles({ forecasts: [{ label: 'climadiff', path: model }], truth: truthPath(), out, bootstrap: 0 }),
     (e: Error) => e instanceof DataError && /refusing to overwrite the existing folder/.test(e.message));

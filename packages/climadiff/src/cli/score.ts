@@ -55,15 +55,17 @@ export function register(program: Command): void {
     .option('--bootstrap <n>', 'bootstrap resamples of the cases for the confidence intervals (0: none)', intOption(0), 1000)
     .option('--seed <s>', 'seed of the bootstrap and the damped-persistence members', intOption(0), 0)
     .option('--members <m>', 'members of the damped-persistence baseline', positiveInt, 16)
+    .option('--reference <label>', "reference of the CRPS skill score: a forecast's label or a baseline (default climatology); its interval is a paired bootstrap")
     .option('--overwrite', 'replace an existing output folder')
     .action(async (o: { forecast: string[]; truth: string; out: string; variables?: string[]; baselines: string[] | 'auto'; train?: [string, string]; regions?: string[];
-      bootstrap: number; seed: number; members: number; overwrite?: boolean }) => {
+      bootstrap: number; seed: number; members: number; reference?: string; overwrite?: boolean }) => {
       const forecasts = parseForecastArgs(o.forecast);
       const progress: { bar: CountBar | null } = { bar: null };
       let card;
       try {
         card = await scoreFiles({
           forecasts, truth: o.truth, out: o.out, baselines: o.baselines, bootstrap: o.bootstrap, seed: o.seed, members: o.members, overwrite: o.overwrite ?? false,
+          ...(o.reference ? { reference: o.reference } : {}),
           ...(o.variables ? { variables: o.variables } : {}), ...(o.train ? { train: o.train } : {}), ...(o.regions ? { regions: o.regions } : {}),
           log: (m) => { if (!progress.bar) process.stderr.write(`${m}\n`); },
           onProgress: (done, total) => {

@@ -65,6 +65,12 @@ export interface ScoreFilesOptions {
   seed?: number;
   /** Members of the damped-persistence baseline (default 16). */
   members?: number;
+  /**
+   * The reference of the CRPS skill score: a forecast's label or a baseline's name (default 'climatology'). Its
+   * interval is a paired bootstrap (the same resampled cases for both), so 1 - CRPSS = CRPS / CRPS_ref with its
+   * interval compares two samplers or models on identical cases.
+   */
+  reference?: string;
   overwrite?: boolean;
   log?: (m: string) => void;
   /** Progress of the scoring: (arm-region-variable scorings done, total). */
@@ -396,10 +402,21 @@ export async function scoreFiles(o: ScoreFilesOptions): Promise<Scorecard> {
     if (win % 2 === 0) win--;
     const fss = thresholds.map((t) => ({ threshold: t, window: Math.max(1, win) }));
     const scoreOpts = { lat: geoLat, thresholds, fss, periodicLon, bootstrap: boot };
-    // the climatology is the reference of the skill scores: checked first (a failure drops it, not the others)
+    // the reference of the skill scores: a forecast or baseline named by the caller, else the climatology, which is
+    // checked first (a failure drops it, not the others)
     let refEnsemble: EnsembleArray | null = null;
     const clim = built.find((b) => b.method === 'climatology');
-    if (clim) {
+    const named = o.reference ?? 'climatology';
+    const refForecast = o.forecasts.findIndex((f) => f.label === named);
+    if (refForecast >= 0) {
+      refEnsemble = { data: files[refForecast]!.data[c]!, shape: files[refForecast]!.shape };
+      reference = named;
+    } else if (named !== 'climatology') {
+      const b = built.find((x) => x.label === named);
+      if (!b) throw new DataError('bad-option', `the reference '${named}' is neither a forecast label (${o.forecasts.map((f) => f.label).join(', ')}) nor a baseline built here (${built.map((x) => x.label).join(', ') || 'none'})`);
+      refEnsemble = b.ensemble;
+      reference = named;
+    } else if (clim) {
       try {
         scoreEnsemble(clim.ensemble, clip, { lat: geoLat });
         refEnsemble = clim.ensemble;
