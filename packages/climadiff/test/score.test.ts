@@ -158,7 +158,13 @@ test('forecasts with persistence, climatology and damped-persistence baselines: 
     const ratio = sk('noisy').crpsFair![f]! / sk('climadiff').crpsFair![f]!;
     assert.ok(Math.abs(v! - (1 - ratio)) < 1e-9, `CRPSS = 1 - CRPS / CRPS_ref: ${v} vs ${1 - ratio}`);
     assert.ok(sk('noisy').ci!.crpsSkill!.upper[f]! < 0, 'the noisier arm is worse, with a paired interval below 0');
+    // RMSE / RMSE_ref, paired: exactly 1 against itself, 0 for the perfect arm, above 1 for the noisy one
+    assert.ok(Math.abs(sk('noisy').rmseRatio![f]! - sk('noisy').rmse[f]! / sk('climadiff').rmse[f]!) < 1e-9);
+    assert.equal(sk('climadiff').rmseRatio![f], 1);
+    assert.equal(sk('perfect').rmseRatio![f], 0);
+    assert.ok(sk('noisy').ci!.rmseRatio!.lower[f]! > 1 && sk('noisy').ci!.rmseRatio!.lower[f]! <= sk('noisy').rmseRatio![f]!);
   });
+  assert.match(readFileSync(join(dir, 'card-ref', 'scorecard.md'), 'utf8'), /Ensemble-mean RMSE \/ RMSE of 'climadiff'/);
   await assert.rejects(scoreFiles({ forecasts: [{ label: 'climadiff', path: model }], truth: truthPath(), out: join(dir, 'card-bad'), baselines: [], bootstrap: 0, reference: 'ancestral' }),
     (e: Error) => e instanceof DataError && /the reference 'ancestral' is neither a forecast label \(climadiff\) nor a baseline/.test(e.message));
   assert.ok(!existsSync(join(dir, 'card-bad')), 'nothing written for a bad reference');

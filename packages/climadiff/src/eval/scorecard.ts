@@ -292,6 +292,7 @@ export function scorecardMarkdown(card: Scorecard, images: Record<string, Variab
       const ens = r.arms.filter((a) => a.scores.spreadSkill !== null);
       perLead(`Spread/skill sqrt((M+1)/M) spread / RMSE${ci}`, (s) => ({ v: s.spreadSkill, lo: s.ci?.spreadSkill?.lower, hi: s.ci?.spreadSkill?.upper }), ens);
       if (hasSkill) perLead(`CRPS skill score vs '${card.reference}'${ci}`, (s) => ({ v: s.crpsSkill, lo: s.ci?.crpsSkill?.lower, hi: s.ci?.crpsSkill?.upper }));
+      if (hasSkill) perLead(`Ensemble-mean RMSE / RMSE of '${card.reference}'${ci}`, (s) => ({ v: s.rmseRatio, lo: s.ci?.rmseRatio?.lower, hi: s.ci?.rmseRatio?.upper }));
       if (ens.length) {
         md.push('Rank histograms (pooled over leads; frequency per rank 0..M, flat = 1/(M+1)):', '');
         md.push(table(['arm', 'M', 'delta', 'chi^2', 'frequencies'], ens.map((a) => {

@@ -781,6 +781,8 @@ export interface EnsembleScores {
   crpsSkill: number[] | null;
   /** [F] RMSE of the ensemble mean (sqrt of the mean squared error). */
   rmse: number[];
+  /** [F] RMSE / RMSE_ref of the ensemble means on the same cases; null without a reference. */
+  rmseRatio: number[] | null;
   /** [F] sqrt of the mean unbiased member variance; null for M = 1. */
   spread: number[] | null;
   /** [F] sqrt((M+1)/M) spread / rmse; null for M = 1. */
@@ -794,7 +796,7 @@ export interface EnsembleScores {
   ci: null | {
     level: number; samples: number; seed: number;
     crpsFair: Interval | null; crps: Interval; crpsSkill: Interval | null;
-    rmse: Interval; spread: Interval | null; spreadSkill: Interval | null; energy: Interval;
+    rmse: Interval; rmseRatio: Interval | null; spread: Interval | null; spreadSkill: Interval | null; energy: Interval;
     brier: Interval[]; fss: Interval[];
   };
 }
@@ -823,11 +825,18 @@ export function scoreEnsemble(forecast: EnsembleArray, truth: ClipArray, o: Scor
   const energyS = energySums(p, kind, who);
   const brier = thresholds.length ? brierOf(p, thresholds) : [];
   const fss = fssOpts.map((e) => fssOf(p, e, who));
-  let refS: CaseSums | null = null;
+  let refS: CaseSums | null = null, refMse: CaseSums | null = null;
   if (o.reference) {
     const pr = prepare(`${who} (reference)`, o.reference, truth, o);
     refS = crpsSums(pr, pr.M === 1 ? 'standard' : 'fair', `${who} (reference)`);
+    refMse = mseSums(pr);
   }
+  // RMSE / RMSE_ref from the pooled squared errors of the same (resampled) cases: a paired statistic
+  const rmseRatioOf = (idx: Int32Array | null, f: number): number => {
+    const all = idx ?? Int32Array.from({ length: N }, (_, k) => k);
+    const a = ratioOfSumsStatistic(mseS)(all, f), b = ratioOfSumsStatistic(refMse!)(all, f);
+    return b > 0 ? Math.sqrt(a / b) : NaN;
+  };
   const mainS = crpsFairS ?? crpsStdS;
   const lead = (c: CaseSums, tr?: (v: number) => number) => leadScore(c, tr).perLead;
   const crpsMain = lead(mainS);
@@ -843,6 +852,7 @@ export function scoreEnsemble(forecast: EnsembleArray, truth: ClipArray, o: Scor
     crps: lead(crpsStdS),
     crpsSkill: refS ? crpsSkillScore(crpsMain, lead(refS)) : null,
     rmse: lead(mseS, Math.sqrt),
+    rmseRatio: refMse ? Array.from({ length: F }, (_, f) => rmseRatioOf(null, f)) : null,
     spread: varS ? lead(varS, Math.sqrt) : null,
     spreadSkill: varS ? Array.from({ length: F }, (_, f) => spreadSkillOf(varS, mseS, M, null, f)) : null,
     energy: lead(energyS),
@@ -865,6 +875,7 @@ export function scoreEnsemble(forecast: EnsembleArray, truth: ClipArray, o: Scor
       crps: { lower: first.lower, upper: first.upper },
       crpsSkill: refS ? ci(skillScoreStatistic(mainS, refS)) : null,
       rmse: ci(ratioOfSumsStatistic(mseS, Math.sqrt)),
+      rmseRatio: refMse ? ci(rmseRatioOf) : null,
       spread: varS ? ci(ratioOfSumsStatistic(varS, Math.sqrt)) : null,
       spreadSkill: varS ? ci(spreadSkillStatistic(varS, mseS, M)) : null,
       energy: ci(ratioOfSumsStatistic(energyS)),
