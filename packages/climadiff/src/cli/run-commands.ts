@@ -59,7 +59,7 @@ function datesKindOption(v: string): DateFeatureKind | 'auto' {
 export function register(program: Command): void {
   program.command('train')
     .description('train a space-time diffusion U-Net on clips of a NetCDF/Zarr file (checkpoints, metrics, loss curve in --out)')
-    .requiredOption('--data <file>', 'NetCDF or Zarr file with (time, lat, lon) variables')
+    .requiredOption('--data <files>', "NetCDF/Zarr data with (time, lat, lon) variables: one file, a comma-separated list, a quoted glob ('data/tas_*.nc') or a directory; several files are joined along time in calendar order")
     .requiredOption('--vars <names>', 'comma-separated variables used as channels')
     .requiredOption('--out <dir>', 'run folder (runs/NAME)')
     .option('--config <file>', 'training config JSON (validated; see TrainConfigSchema)')

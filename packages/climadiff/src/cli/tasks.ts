@@ -53,7 +53,7 @@ function addCommon(cmd: Command, defaults: { guidance: GuidanceMethod; weight: s
   return addSamplerOptions(cmd, { sampler: 'ancestral', steps: 256 })
     .requiredOption('--checkpoint <dir>', 'run folder, exported model folder, or builtin:NAME (e.g. builtin:earth)')
     .requiredOption('--out <path>', 'output: .nc (NetCDF-3), .nc4 (NetCDF-4, compressed) or .zarr; must not exist')
-    .option('--data <file>', "NetCDF/Zarr file with the model's variables (default: the model's own data, recreated from its recipe)")
+    .option('--data <files>', "NetCDF/Zarr data with the model's variables: a file, a list, a quoted glob or a directory, joined along time (default: the model's own data, recreated from its recipe)")
     .option('--starts <spec>', "cases: 'every:Nd[:test|validation|train|all]' (every N days through a split of the model's run) or dates 'YYYY-MM-DD[ hh:mm],...'", startsOption, { everyDays: 5, split: 'test' })
     .option('--max-cases <n>', 'at most this many cases (the first ones)', positiveInt)
     .option('--members <m>', 'ensemble members per case', positiveInt, 8)

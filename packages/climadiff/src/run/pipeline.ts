@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '@climadiff/torch';
 import type { Tensor } from '@climadiff/torch';
-import { openClipSource } from '../data/file-source.js';
+import { openDataSource, resolveDataFiles } from '../data/multi-source.js';
 import type { ClipSource } from '../data/clip-source.js';
 import { splitDatasets } from '../data/dataset.js';
 import { fileStaticFields, isLongitude } from '../data/statics.js';
@@ -89,12 +89,13 @@ function isGlobalLon(lon: Coordinate | undefined): boolean {
 
 export async function trainRun(o: TrainRunOptions): Promise<TrainResult & { data: RunData }> {
   const frames = o.frames ?? 8;
-  const source = await openClipSource(o.data, o.variables);
+  const source = await openDataSource(o.data, o.variables, { log: (m) => process.stderr.write(`${m}\n`) });
   const runDataPath = join(o.runDir, 'run-data.json');
   if (o.resume && !existsSync(runDataPath)) throw new CheckpointError(`${o.runDir}: nothing to resume (no run-data.json)`);
   const before = o.resume ? readRunData(o.runDir) : null;
   const useStatics = before ? before.statics.length > 0 : o.statics ?? false;
-  const statics = useStatics ? await fileStaticFields(o.data, source) : null;
+  // static fields come from the first file (they do not change in time)
+  const statics = useStatics ? await fileStaticFields(source.files?.[0]?.path ?? resolveDataFiles(o.data)[0]!, source) : null;
   if (statics && statics.names.length === 0) throw new DataError('bad-option', `${o.data}: no static fields found (no land fraction, latitude or orography)`);
   const dateKind: DateFeatureKind = before ? before.dateFeatures as DateFeatureKind : !o.dates || o.dates === 'auto' ? autoDateFeatures(source.time) : o.dates;
   if (dateKind !== 'none' && !source.time) throw new DataError('bad-option', `${o.data}: date conditioning needs a time coordinate`);

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { openClipSource } from '../data/file-source.js';
+import { openDataSource, resolveDataFiles } from '../data/multi-source.js';
 import type { ClipSource } from '../data/clip-source.js';
 import { fitNormStats, isPrecipitationLike, type NormStats } from '../data/normalise.js';
 import { monthIndices } from '../data/time-parts.js';
@@ -38,9 +39,14 @@ export async function ensureRecipeData(recipe: NonNullable<RunData['recipe']>, l
   return path;
 }
 
+/** Whether every file of a data spec (resolveDataFiles) is on this machine. */
+function dataPresent(spec: string): boolean {
+  try { return resolveDataFiles(spec).length > 0; } catch { return false; }
+}
+
 /** The run's data: its source file, or (when that is not on this machine) the simulator's output by the run's recipe. */
 export async function runSource(runData: RunData, log: (m: string) => void = () => {}): Promise<ClipSource> {
-  if (existsSync(runData.source)) return openClipSource(runData.source, runData.variables);
+  if (dataPresent(runData.source)) return openDataSource(runData.source, runData.variables);
   if (!runData.recipe) throw new DataError('missing-file', `the run's data ${runData.source} are not on this machine (and the run has no recipe to recreate them)`);
   return openClipSource(await ensureRecipeData(runData.recipe, log), runData.variables);
 }
