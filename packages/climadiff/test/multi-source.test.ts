@@ -142,6 +142,7 @@ test('files that disagree: one clear error naming the file; gaps are reported', 
   const logs: string[] = [];
   const gapped = await openMultiFileSource([y0, y2], VARS, { log: (m) => logs.push(m) });
   assert.deepEqual(gapped.gaps.map((g) => [g.after, g.before, g.missing]), [[y0, y2, 120]]);
+  assert.deepEqual(gapped.breaks, [120], 'no clip spans the missing steps');
   assert.match(logs[0]!, /120 time step\(s\) missing between .*earth_y0\.nc .* and .*earth_y2\.zarr/);
   gapped.close();
 });
@@ -158,6 +159,19 @@ test('train from a glob of yearly files, then sample and report from the run (it
   const s = cli('sample', '--checkpoint', 'run', '--n', '1', '--steps', '2', '--out', 's.nc', '--report', 'rep');
   assert.equal(s.status, 0, s.stderr);
   assert.ok(existsSync(join(dir, 'rep', 'report.md')));
+  // no validation split, two time blocks: recorded in the run, kept by a resume, a change refused
+  const noVal = cli('train', '--data', 'years', '--vars', 'tas', '--out', 'run3', '--frames', '4', '--config', 'one-step.json', '--split', 'blocks:2', '--validation', 'none', '--threads', '1');
+  assert.equal(noVal.status, 0, noVal.stderr);
+  assert.match(noVal.stderr, /warning: no validation split/);
+  const rd3 = JSON.parse(readFileSync(join(dir, 'run3', 'run-data.json'), 'utf8')) as { split: string; validation: boolean };
+  assert.deepEqual([rd3.split, rd3.validation], ['blocks:2', false]);
+  const changed = cli('train', '--data', 'years', '--vars', 'tas', '--out', 'run3', '--frames', '4', '--config', 'one-step.json', '--split', 'blocks', '--resume');
+  assert.equal(changed.status, 1);
+  assert.match(changed.stderr, /run3 was split 'blocks:2' without validation; a resumed run keeps its split/);
+  const badSplit = cli('train', '--data', 'years', '--vars', 'tas', '--out', 'run4', '--split', 'random');
+  assert.equal(badSplit.status, 1);
+  assert.match(badSplit.stderr, /unknown split 'random'/);
+  assert.ok(!existsSync(join(dir, 'run4')));
   const missing = cli('train', '--data', 'years/nothing_*.nc', '--vars', 'tas', '--out', 'run2', '--config', 'one-step.json');
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /years\/nothing_\*\.nc: no data file matches this pattern/);

@@ -7,6 +7,7 @@ import { trainRun, sampleRun, writeSamples, runInfo, DEFAULT_NORMALISATION } fro
 import { writeSampleReport } from '../run/sample-report.js';
 import { CHANNEL_TRANSFORMS, type ChannelTransform, type NormKind } from '../data/normalise.js';
 import { DATE_FEATURE_KINDS, type DateFeatureKind } from '../data/dates.js';
+import { parseSplitSpec } from '../data/split.js';
 import { parseTrainConfig } from '../train/config.js';
 import { DataError } from '../data/types.js';
 import { positiveInt, positiveNumber, commandLine, addSamplerOptions, samplerFromFlags, type SamplerFlags } from './options.js';
@@ -73,12 +74,15 @@ export function register(program: Command): void {
     .option('--normalisation <kind>', `per-variable | climatology (anomalies from the training years' monthly means) of every channel but a learned-transform one, after its transform (default ${DEFAULT_NORMALISATION})`, normalisationOption)
     .option('--transform <spec>', `value transform per variable, VAR=${CHANNEL_TRANSFORMS.join('|')}[,...] (default: sqrt for precipitation, none otherwise; docs/recipe.md)`, transformsOption)
     .option('--dates <kind>', `date conditioning: auto (time of year, and of day for sub-daily frames) | ${DATE_FEATURE_KINDS.join(' | ')}`, datesKindOption, 'auto')
+    .option('--split <spec>', "held-out data: blocks (default; 0.8/0.1/0.1 of the time axis), blocks:N (N time blocks), years:VAL:TEST (comma-separated years), seasons:N (one season in N test, one validation; the seed held out every fifth)")
+    .option('--validation <none>', "'none': hold out no validation data (small datasets; the test split stays)", (v) => { if (v !== 'none') throw new InvalidArgumentError("expected 'none'"); return v; })
     .option('--resume', 'continue from the run folder\'s latest checkpoint, bit for bit (with the same --threads)')
     .option('--threads <n>', THREADS_HELP, positiveInt)
     .option('--precision <p>', `${PRECISION_HELP} (recorded in the run)`)
     .option('--device <d>', DEVICE_HELP, deviceOption, 'cpu')
     .action(async (o: { data: string; vars: string; out: string; config?: string; frames: number; steps?: number; minutes?: number; batchSize?: number; previewEvery?: number; statics?: boolean; resume?: boolean; threads?: number; precision?: string; device: string;
-      normalisation?: NormKind; transform?: Record<string, ChannelTransform>; dates: DateFeatureKind | 'auto'; channels?: number }) => {
+      normalisation?: NormKind; transform?: Record<string, ChannelTransform>; dates: DateFeatureKind | 'auto'; channels?: number; split?: string; validation?: 'none' }) => {
+      if (o.split) parseSplitSpec(o.split); // a bad spec fails before anything is read
       if (o.threads) torch.setNumThreads(o.threads);
       const file = readConfig(o.config);
       const precision = precisionOption(o.precision ?? (file.precision as string | undefined), o.device);
@@ -94,6 +98,7 @@ export function register(program: Command): void {
           config, resume: o.resume ?? false, statics: o.statics ?? false, device: o.device, onProgress: bar.onProgress, dates: o.dates,
           ...(o.normalisation ? { normalisation: o.normalisation } : {}), ...(o.transform ? { transforms: o.transform } : {}),
           ...(o.channels ? { model: { channels: o.channels } } : {}),
+          ...(o.split ? { split: o.split } : {}), ...(o.validation === 'none' ? { validation: false } : {}),
           onLog: (m) => process.stderr.write(`\n${m}\n`),
         });
       } finally {

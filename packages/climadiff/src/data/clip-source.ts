@@ -25,6 +25,8 @@ export interface ClipSource {
   readonly time?: Coordinate;
   readonly lat?: Coordinate;
   readonly lon?: Coordinate;
+  /** Frames b that do not follow frame b - 1 by one time step (missing steps): no clip may span them. */
+  readonly breaks?: readonly number[];
   /** Reads frames [start, end) of every channel. */
   read(start: number, end: number): Promise<FrameBlock>;
 }

@@ -6,7 +6,8 @@ import * as torch from '@climadiff/torch';
 import type { ClipSource } from './clip-source.js';
 import { denormalise, fitNormStats, needsMonths, normalise, sourceMonths, type FitOptions, type NormKind, type NormStats } from './normalise.js';
 import { dateFeatureCount, timeFeatures, type DateFeatureKind } from './dates.js';
-import { clipSpan, splitByTimeBlocks, type SplitOptions, type TimeSplit } from './split.js';
+import { calendarLabels, clipSpan, splitByLabels, splitByTimeBlocks, type CalendarSplit, type SplitOptions, type TimeSplit } from './split.js';
+import { decodeTimeParts } from './time-parts.js';
 import type { StaticFields } from './statics.js';
 import { DataError } from './types.js';
 
@@ -216,13 +217,32 @@ export interface SplitDatasetOptions extends Omit<SplitOptions, 'timeSteps' | 'c
   dateFeatures?: DateFeatureKind;
   months?: ArrayLike<number>;
   statics?: StaticFields;
+  /** Hold out by date (whole years, or every n-th season) instead of time blocks; needs a time coordinate. */
+  calendar?: CalendarSplit;
+  /** false: no validation split (small datasets); time blocks then split 0.9 / 0 / 0.1 unless fractions are given. */
+  validation?: boolean;
 }
 
-/** Train / validation / test datasets of a time-block split, normalised with training statistics. */
+/**
+ * Train / validation / test datasets of a time-block or calendar split, normalised with training statistics. Clips
+ * never span the source's breaks (missing steps). Without validation the validation dataset has no clip.
+ */
 export async function splitDatasets(source: ClipSource, o: SplitDatasetOptions): Promise<{
   split: TimeSplit; stats: NormStats; train: ClipDataset; validation: ClipDataset; test: ClipDataset;
 }> {
-  const split = splitByTimeBlocks({ ...o, timeSteps: source.timeSteps, clipFrames: o.frames });
+  const withVal = o.validation ?? true;
+  const common = { clipFrames: o.frames, ...(o.frameStride ? { frameStride: o.frameStride } : {}), ...(o.clipStep ? { clipStep: o.clipStep } : {}),
+    ...(o.gap !== undefined ? { gap: o.gap } : {}), ...(source.breaks?.length ? { breaks: source.breaks } : {}) };
+  let split: TimeSplit;
+  if (o.calendar) {
+    if (!source.time) throw new DataError('no-time', 'a calendar split needs a time coordinate, and the data have none');
+    const labels = calendarLabels(decodeTimeParts(source.time), o.calendar, { validation: withVal });
+    split = splitByLabels({ ...common, labels, ...(withVal ? {} : { optional: ['validation'] as const }) });
+  } else {
+    const fractions = o.fractions ?? (withVal ? undefined : { train: 0.9, validation: 0, test: 0.1 });
+    if (!withVal && fractions && fractions.validation > 0) throw new DataError('bad-option', 'no validation split was asked for, but the fractions give it a share');
+    split = splitByTimeBlocks({ ...common, timeSteps: source.timeSteps, ...(o.blocks ? { blocks: o.blocks } : {}), ...(fractions ? { fractions } : {}) });
+  }
   const norm = o.normalisation ?? 'per-variable';
   const stats = typeof norm === 'string'
     ? await fitNormStats(source, { kind: norm, ranges: split.train.ranges, ...(o.months ? { months: o.months } : {}), ...(o.channels ? { channels: o.channels } : {}) })

@@ -143,6 +143,8 @@ export async function openMultiFileSource(paths: readonly string[], variables: r
       channels: first.channels, timeSteps: total, height: first.height, width: first.width,
       time, ...(first.lat ? { lat: first.lat } : {}), ...(first.lon ? { lon: first.lon } : {}),
       files, gaps,
+      // a clip never spans missing steps: each gap breaks the axis at the first step of the later file
+      breaks: gaps.map((g) => files.find((f) => f.path === g.before)!.start),
       async read(start: number, end: number): Promise<FrameBlock> {
         if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > total || start >= end) {
           throw new DataError('bad-range', `frames [${start}, ${end}) are outside [0, ${total})`);

@@ -7,6 +7,7 @@ import type { Tensor } from '@climadiff/torch';
 import { openDataSource, resolveDataFiles } from '../data/multi-source.js';
 import type { ClipSource } from '../data/clip-source.js';
 import { splitDatasets } from '../data/dataset.js';
+import { parseSplitSpec } from '../data/split.js';
 import { fileStaticFields, isLongitude } from '../data/statics.js';
 import { isPrecipitationLike, needsMonths, parseNormStats, type ChannelTransform, type NormKind, type NormStats } from '../data/normalise.js';
 import { autoDateFeatures, dateFeatureCount, type DateFeatureKind } from '../data/dates.js';
@@ -47,6 +48,10 @@ export interface TrainRunOptions {
   transforms?: Record<string, ChannelTransform>;
   /** Date conditioning (default 'auto': time of year, and of day for sub-daily frames; 'none' without a time axis). */
   dates?: DateFeatureKind | 'auto';
+  /** The split (parseSplitSpec: blocks, blocks:N, years:VAL:TEST, seasons:N; default blocks); kept by a resumed run. */
+  split?: string;
+  /** false: hold out no validation data (small datasets). */
+  validation?: boolean;
   /** How to recreate the data on another machine (recorded in the run). */
   recipe?: RunData['recipe'];
   /** Stop this invocation at this step (a checkpoint is written). */
@@ -103,7 +108,14 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainResult & { data
   const channels = Object.fromEntries(source.channels.map((c) => [c.name, { transform: o.transforms?.[c.name] ?? defaultTransform(c.name, c.units, c.standardName) }]));
   // on resume, the statistics the model was trained with (the data may be the same; the model must be)
   const resumeStats = o.resume ? parseNormStats(loadCheckpoint(o.runDir).normStats) : null;
+  const splitSpec = o.split ?? before?.split ?? 'blocks';
+  const withValidation = o.validation ?? before?.validation ?? true;
+  if (before && (splitSpec !== before.split || withValidation !== before.validation)) {
+    throw new DataError('bad-option', `${o.runDir} was split '${before.split}'${before.validation ? '' : ' without validation'}; a resumed run keeps its split`);
+  }
+  if (!withValidation) process.stderr.write('warning: no validation split: nothing is held out to watch for overfitting (the test split stays held out)\n');
   const { stats, split, train: trainSet, validation, test } = await splitDatasets(source, {
+    ...parseSplitSpec(splitSpec), validation: withValidation,
     frames, normalisation: resumeStats ?? o.normalisation ?? DEFAULT_NORMALISATION, channels, dateFeatures: dateKind, ...(statics ? { statics } : {}),
   });
   const runData: RunData = {
@@ -111,7 +123,7 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainResult & { data
     height: source.height, width: source.width,
     lat: source.lat ? Array.from(source.lat.values) : null, lon: source.lon ? Array.from(source.lon.values) : null,
     test: Array.from(test.starts), trainRanges: split.train.ranges.map(([a, b]) => [a, b] as [number, number]),
-    statics: statics?.names ?? [], dateFeatures: dateKind, time: timeInfo(source, trainSet.starts), recipe: o.recipe ?? before?.recipe ?? null,
+    statics: statics?.names ?? [], dateFeatures: dateKind, split: splitSpec, validation: withValidation, time: timeInfo(source, trainSet.starts), recipe: o.recipe ?? before?.recipe ?? null,
   };
   let modelConfig: UNet3DConfig;
   if (o.resume) {
@@ -153,7 +165,7 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainResult & { data
   // the trainer resolves the same way; previews sample in the run's precision
   const precision = resolvePrecision((config as { precision?: string }).precision, device);
   const result = await train({
-    model, config, device, data: trainSet, validation, runDir: o.runDir, resume: o.resume ?? false,
+    model, config, device, data: trainSet, ...(validation.starts.length > 0 ? { validation } : {}), runDir: o.runDir, resume: o.resume ?? false,
     modelConfig, normStats: JSON.parse(JSON.stringify(stats)), ...(o.untilStep ? { untilStep: o.untilStep } : {}),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...(o.onLog ? { onLog: o.onLog } : {}),
     // previews: the same seed every time, so successive GIFs show the same noise denoised by a better model

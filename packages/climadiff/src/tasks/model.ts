@@ -26,6 +26,9 @@ export const RunDataSchema = z.object({
   statics: z.array(z.string()).default([]),
   /** Date conditioning (data/dates.ts). */
   dateFeatures: z.enum(DATE_FEATURE_KINDS as [string, ...string[]]).default('none'),
+  /** How the data were split (data/split.ts parseSplitSpec) and whether a validation split was held out. */
+  split: z.string().default('blocks'),
+  validation: z.boolean().default(true),
   /**
    * The source's time axis: CF units and calendar, the step between a clip's frames (in those units), and the
    * times of the training clips' first frames (the calendar samples draw their dates from).
