@@ -172,6 +172,22 @@ test('train from a glob of yearly files, then sample and report from the run (it
   assert.equal(badSplit.status, 1);
   assert.match(badSplit.stderr, /unknown split 'random'/);
   assert.ok(!existsSync(join(dir, 'run4')));
+  // a selection: a box across the 0 meridian (8 of 16 longitudes: 270 to 90 east), two months, every second step; recorded in the run
+  // and applied again when the run's data are reopened (the sample report)
+  const boxed = cli('train', '--data', 'years', '--vars', 'tas', '--out', 'run5', '--frames', '4', '--config', 'one-step.json', '--statics',
+    '--box', '-90,90,270,90', '--months', '1,2', '--every', '2', '--threads', '1');
+  assert.equal(boxed.status, 0, boxed.stderr);
+  const rd5 = JSON.parse(readFileSync(join(dir, 'run5', 'run-data.json'), 'utf8')) as { selection: unknown; width: number; height: number; lon: number[] };
+  assert.deepEqual(rd5.selection, { lat: [-90, 90], lon: [270, 90], months: [1, 2], every: 2 });
+  assert.deepEqual([rd5.height, rd5.width], [H, 8]);
+  const lon0 = Array.from(ds.coords.get('lon')!.values).find((x) => x >= 270)!;
+  assert.deepEqual(rd5.lon, Array.from({ length: 8 }, (_, i) => lon0 + 22.5 * i), 'east from 270 across the seam, increasing');
+  const s5 = cli('sample', '--checkpoint', 'run5', '--n', '1', '--steps', '2', '--out', 's5.nc', '--report', 'rep5');
+  assert.equal(s5.status, 0, s5.stderr);
+  const badLevel = cli('train', '--data', 'years', '--vars', 'tas', '--out', 'run6', '--level', '500', '--config', 'one-step.json');
+  assert.equal(badLevel.status, 1);
+  assert.match(badLevel.stderr, /'tas' has no vertical dimension, so --level 500 does not apply/);
+  assert.ok(!existsSync(join(dir, 'run6')));
   const missing = cli('train', '--data', 'years/nothing_*.nc', '--vars', 'tas', '--out', 'run2', '--config', 'one-step.json');
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /years\/nothing_\*\.nc: no data file matches this pattern/);

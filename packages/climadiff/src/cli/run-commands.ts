@@ -8,6 +8,7 @@ import { writeSampleReport } from '../run/sample-report.js';
 import { CHANNEL_TRANSFORMS, type ChannelTransform, type NormKind } from '../data/normalise.js';
 import { DATE_FEATURE_KINDS, type DateFeatureKind } from '../data/dates.js';
 import { parseSplitSpec } from '../data/split.js';
+import type { SourceSelection } from '../data/select-source.js';
 import { parseTrainConfig } from '../train/config.js';
 import { DataError } from '../data/types.js';
 import { positiveInt, positiveNumber, commandLine, addSamplerOptions, samplerFromFlags, type SamplerFlags } from './options.js';
@@ -57,6 +58,24 @@ function datesKindOption(v: string): DateFeatureKind | 'auto' {
   return v as DateFeatureKind | 'auto';
 }
 
+function boxOption(v: string): number[] {
+  const p = v.split(',').map((x) => Number(x.trim()));
+  if (p.length !== 4 || !p.every(Number.isFinite)) throw new InvalidArgumentError('expected lat0,lat1,lon0,lon1 (degrees)');
+  return p;
+}
+
+function timeOption(v: string): [string | null, string | null] {
+  const p = v.split(',').map((x) => x.trim());
+  if (p.length !== 2 || (!p[0] && !p[1])) throw new InvalidArgumentError('expected FROM,TO (dates; one may be empty)');
+  return [p[0] || null, p[1] || null];
+}
+
+function monthsOption(v: string): number[] {
+  const p = v.split(',').map((x) => Number(x.trim()));
+  if (p.length === 0 || !p.every((m) => Number.isInteger(m) && m >= 1 && m <= 12)) throw new InvalidArgumentError('expected months 1-12, e.g. 12,1,2');
+  return p;
+}
+
 export function register(program: Command): void {
   program.command('train')
     .description('train a space-time diffusion U-Net on clips of a NetCDF/Zarr file (checkpoints, metrics, loss curve in --out)')
@@ -76,12 +95,25 @@ export function register(program: Command): void {
     .option('--dates <kind>', `date conditioning: auto (time of year, and of day for sub-daily frames) | ${DATE_FEATURE_KINDS.join(' | ')}`, datesKindOption, 'auto')
     .option('--split <spec>', "held-out data: blocks (default; 0.8/0.1/0.1 of the time axis), blocks:N (N time blocks), years:VAL:TEST (comma-separated years), seasons:N (one season in N test, one validation; the seed held out every fifth)")
     .option('--validation <none>', "'none': hold out no validation data (small datasets; the test split stays)", (v) => { if (v !== 'none') throw new InvalidArgumentError("expected 'none'"); return v; })
+    .option('--box <lat0,lat1,lon0,lon1>', 'train on a lat/lon box (degrees; lon0 > lon1 goes east across the date line)', boxOption)
+    .option('--level <value>', 'one vertical level by its coordinate value, in the file\'s units (e.g. 500 for 500 hPa)', Number)
+    .option('--coarsen <k>', 'area-weighted (cos latitude) k x k block means; trailing partial blocks dropped', positiveInt)
+    .option('--time <from,to>', 'inclusive dates, e.g. 1990,2009 or 1990-03-01,2009-11-30 (either may be empty)', timeOption)
+    .option('--months <list>', 'keep these months, e.g. 12,1,2 (winters); clips never span the jump between seasons', monthsOption)
+    .option('--every <n>', 'keep every n-th time step (after --time and --months)', positiveInt)
     .option('--resume', 'continue from the run folder\'s latest checkpoint, bit for bit (with the same --threads)')
     .option('--threads <n>', THREADS_HELP, positiveInt)
     .option('--precision <p>', `${PRECISION_HELP} (recorded in the run)`)
     .option('--device <d>', DEVICE_HELP, deviceOption, 'cpu')
     .action(async (o: { data: string; vars: string; out: string; config?: string; frames: number; steps?: number; minutes?: number; batchSize?: number; previewEvery?: number; statics?: boolean; resume?: boolean; threads?: number; precision?: string; device: string;
-      normalisation?: NormKind; transform?: Record<string, ChannelTransform>; dates: DateFeatureKind | 'auto'; channels?: number; split?: string; validation?: 'none' }) => {
+      normalisation?: NormKind; transform?: Record<string, ChannelTransform>; dates: DateFeatureKind | 'auto'; channels?: number; split?: string; validation?: 'none';
+      box?: number[]; level?: number; coarsen?: number; time?: [string | null, string | null]; months?: number[]; every?: number }) => {
+      const select: SourceSelection = {
+        ...(o.box ? { lat: [o.box[0]!, o.box[1]!] as [number, number], lon: [o.box[2]!, o.box[3]!] as [number, number] } : {}),
+        ...(o.level !== undefined ? { level: o.level } : {}), ...(o.coarsen ? { coarsen: o.coarsen } : {}), ...(o.time ? { time: o.time } : {}),
+        ...(o.months ? { months: o.months } : {}), ...(o.every ? { every: o.every } : {}),
+      };
+      if (o.level !== undefined && !Number.isFinite(o.level)) throw new DataError('bad-option', '--level must be a number (the level\'s coordinate value)');
       if (o.split) parseSplitSpec(o.split); // a bad spec fails before anything is read
       if (o.threads) torch.setNumThreads(o.threads);
       const file = readConfig(o.config);
@@ -99,6 +131,7 @@ export function register(program: Command): void {
           ...(o.normalisation ? { normalisation: o.normalisation } : {}), ...(o.transform ? { transforms: o.transform } : {}),
           ...(o.channels ? { model: { channels: o.channels } } : {}),
           ...(o.split ? { split: o.split } : {}), ...(o.validation === 'none' ? { validation: false } : {}),
+          ...(Object.keys(select).length ? { select } : {}),
           onLog: (m) => process.stderr.write(`\n${m}\n`),
         });
       } finally {

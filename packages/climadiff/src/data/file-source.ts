@@ -12,6 +12,8 @@ export interface FileSourceOptions {
   calendar?: string;
   /** Index along a vertical (or any other) dimension longer than 1 (default 0 when such a dimension exists: error). */
   level?: number;
+  /** Or the level by its coordinate value, in the file's units (e.g. 500 for 500 hPa; within 1e-6 relative). */
+  levelValue?: number;
 }
 
 export interface FileClipSource extends ClipSource { close(): void }
@@ -32,10 +34,27 @@ export async function openClipSource(path: string, variables: readonly string[],
       if (ti !== 0 || spatial.length !== 2) {
         throw new DataError('wrong-dimensions', `${path}: variable '${name}' has dimensions (${dims.join(', ')}) [${raw.shape.join(', ')}]; clips need (time, lat, lon) with time first`);
       }
-      const level = o.level ?? 0;
+      let level = o.level ?? 0;
+      if (o.levelValue !== undefined) {
+        // a level asked for by value: the variable must have a vertical dimension (one of length 1 must hold that value)
+        const z = dims.map((_, i) => i).filter((i) => i !== ti && !spatial.includes(i) && (raw.shape[i]! > 1 || coords.get(dims[i]!)?.axis === 'Z'));
+        if (z.length === 0) throw new DataError('bad-selection', `${path}: '${name}' has no vertical dimension, so --level ${o.levelValue} does not apply`);
+        for (const i of z.filter((i) => raw.shape[i] === 1)) {
+          const v = coords.get(dims[i]!)?.values[0];
+          if (v !== undefined && Math.abs(v - o.levelValue) > 1e-6 * Math.max(1, Math.abs(o.levelValue))) {
+            throw new DataError('empty-selection', `${path}: '${name}' has the single level ${v} along '${dims[i]}', not ${o.levelValue}`);
+          }
+        }
+      }
       for (const i of levels) {
-        if (o.level === undefined || level < 0 || level >= raw.shape[i]!) {
-          throw new DataError('wrong-dimensions', `${path}: variable '${name}' has ${raw.shape[i]} levels along '${dims[i]}'; choose one with level (0..${raw.shape[i]! - 1})`);
+        const values = coords.get(dims[i]!)?.values;
+        if (o.levelValue !== undefined) {
+          const want = o.levelValue;
+          const k = values ? Array.from(values).findIndex((v) => Math.abs(v - want) <= 1e-6 * Math.max(1, Math.abs(want))) : -1;
+          if (k < 0) throw new DataError('empty-selection', `${path}: '${name}' has no level ${want} along '${dims[i]}'${values ? `; the levels are ${Array.from(values).join(', ')}` : ' (no coordinate values)'}`);
+          level = k;
+        } else if (o.level === undefined || level < 0 || level >= raw.shape[i]!) {
+          throw new DataError('wrong-dimensions', `${path}: variable '${name}' has ${raw.shape[i]} levels along '${dims[i]}'${values ? ` (${Array.from(values).join(', ')})` : ''}; choose one with --level VALUE`);
         }
       }
       const g = { t: dims[0]!, y: dims[spatial[0]!]!, x: dims[spatial[1]!]!, T: raw.shape[0]!, H: raw.shape[spatial[0]!]!, W: raw.shape[spatial[1]!]! };

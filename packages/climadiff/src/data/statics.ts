@@ -75,8 +75,16 @@ export function findLandSea(ds: ClimateDataset, height: number, width: number): 
  * The static fields of a file's grid: land_sea_mask from the file's land fraction / mask variable (else from the
  * missing pattern of the clip channels), sin/cos latitude, and orography when the file has a surface height.
  */
-export async function fileStaticFields(path: string, source: ClipSource): Promise<StaticFields> {
-  const cells = source.height * source.width;
+/** A source that is a selection of a file's grid: the file's own source, and the spatial selection of one plane. */
+export interface SelectedGrid {
+  original: ClipSource;
+  selectPlane(plane: ArrayLike<number>): Float32Array;
+}
+
+export async function fileStaticFields(path: string, source: ClipSource, selected?: SelectedGrid): Promise<StaticFields> {
+  // the file's own grid, when the source is a selection of it (planes are found on it, then selected alike)
+  const fileGrid = selected?.original ?? source;
+  const cells = fileGrid.height * fileGrid.width;
   const src = await openSource(path);
   let planes: string[];
   try {
@@ -86,8 +94,9 @@ export async function fileStaticFields(path: string, source: ClipSource): Promis
     src.close();
   }
   const ds = planes.length > 0 ? await openDataset(path, { variables: planes, normalise: false }) : null;
-  const landSea = ds ? findLandSea(ds, source.height, source.width) : null;
-  const orography = ds ? findOrography(ds, source.height, source.width) : null;
+  const find = <T extends ArrayLike<number>>(f: T | null): Float32Array | T | null => (f && selected ? selected.selectPlane(f) : f);
+  const landSea = find(ds ? findLandSea(ds, fileGrid.height, fileGrid.width) : null);
+  const orography = find(ds ? findOrography(ds, fileGrid.height, fileGrid.width) : null);
   return staticFields(source, { ...(landSea ? { landSea } : {}), ...(orography ? { orography } : {}) });
 }
 

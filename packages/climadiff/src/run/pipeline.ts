@@ -4,7 +4,8 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '@climadiff/torch';
 import type { Tensor } from '@climadiff/torch';
-import { openDataSource, resolveDataFiles } from '../data/multi-source.js';
+import { resolveDataFiles } from '../data/multi-source.js';
+import { openSelectedSource, type SourceSelection } from '../data/select-source.js';
 import type { ClipSource } from '../data/clip-source.js';
 import { splitDatasets } from '../data/dataset.js';
 import { parseSplitSpec } from '../data/split.js';
@@ -52,6 +53,8 @@ export interface TrainRunOptions {
   split?: string;
   /** false: hold out no validation data (small datasets). */
   validation?: boolean;
+  /** What to take of the files (box, level, coarsening, dates, months, every n); kept by a resumed run. */
+  select?: SourceSelection;
   /** How to recreate the data on another machine (recorded in the run). */
   recipe?: RunData['recipe'];
   /** Stop this invocation at this step (a checkpoint is written). */
@@ -94,13 +97,18 @@ function isGlobalLon(lon: Coordinate | undefined): boolean {
 
 export async function trainRun(o: TrainRunOptions): Promise<TrainResult & { data: RunData }> {
   const frames = o.frames ?? 8;
-  const source = await openDataSource(o.data, o.variables, { log: (m) => process.stderr.write(`${m}\n`) });
   const runDataPath = join(o.runDir, 'run-data.json');
   if (o.resume && !existsSync(runDataPath)) throw new CheckpointError(`${o.runDir}: nothing to resume (no run-data.json)`);
   const before = o.resume ? readRunData(o.runDir) : null;
+  const selection = o.select ?? before?.selection ?? null;
+  if (before && JSON.stringify(selection) !== JSON.stringify(before.selection)) {
+    throw new DataError('bad-option', `${o.runDir} was trained on the selection ${JSON.stringify(before.selection)}; a resumed run keeps it`);
+  }
+  const source = await openSelectedSource(o.data, o.variables, selection, { log: (m) => process.stderr.write(`${m}\n`) });
   const useStatics = before ? before.statics.length > 0 : o.statics ?? false;
   // static fields come from the first file (they do not change in time)
-  const statics = useStatics ? await fileStaticFields(source.files?.[0]?.path ?? resolveDataFiles(o.data)[0]!, source) : null;
+  const firstFile = (source.original as { files?: { path: string }[] } | undefined ?? source as { files?: { path: string }[] }).files?.[0]?.path ?? resolveDataFiles(o.data)[0]!;
+  const statics = useStatics ? await fileStaticFields(firstFile, source, source.original && source.selectPlane ? { original: source.original, selectPlane: source.selectPlane } : undefined) : null;
   if (statics && statics.names.length === 0) throw new DataError('bad-option', `${o.data}: no static fields found (no land fraction, latitude or orography)`);
   const dateKind: DateFeatureKind = before ? before.dateFeatures as DateFeatureKind : !o.dates || o.dates === 'auto' ? autoDateFeatures(source.time) : o.dates;
   if (dateKind !== 'none' && !source.time) throw new DataError('bad-option', `${o.data}: date conditioning needs a time coordinate`);
@@ -123,7 +131,7 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainResult & { data
     height: source.height, width: source.width,
     lat: source.lat ? Array.from(source.lat.values) : null, lon: source.lon ? Array.from(source.lon.values) : null,
     test: Array.from(test.starts), trainRanges: split.train.ranges.map(([a, b]) => [a, b] as [number, number]),
-    statics: statics?.names ?? [], dateFeatures: dateKind, split: splitSpec, validation: withValidation, time: timeInfo(source, trainSet.starts), recipe: o.recipe ?? before?.recipe ?? null,
+    statics: statics?.names ?? [], dateFeatures: dateKind, split: splitSpec, validation: withValidation, selection, time: timeInfo(source, trainSet.starts), recipe: o.recipe ?? before?.recipe ?? null,
   };
   let modelConfig: UNet3DConfig;
   if (o.resume) {

@@ -6,8 +6,8 @@
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { openClipSource } from '../data/file-source.js';
-import { openDataSource, resolveDataFiles } from '../data/multi-source.js';
+import { resolveDataFiles } from '../data/multi-source.js';
+import { openSelectedSource } from '../data/select-source.js';
 import type { ClipSource } from '../data/clip-source.js';
 import { fitNormStats, isPrecipitationLike, type NormStats } from '../data/normalise.js';
 import { monthIndices } from '../data/time-parts.js';
@@ -46,9 +46,9 @@ function dataPresent(spec: string): boolean {
 
 /** The run's data: its source file, or (when that is not on this machine) the simulator's output by the run's recipe. */
 export async function runSource(runData: RunData, log: (m: string) => void = () => {}): Promise<ClipSource> {
-  if (dataPresent(runData.source)) return openDataSource(runData.source, runData.variables);
+  if (dataPresent(runData.source)) return openSelectedSource(runData.source, runData.variables, runData.selection);
   if (!runData.recipe) throw new DataError('missing-file', `the run's data ${runData.source} are not on this machine (and the run has no recipe to recreate them)`);
-  return openClipSource(await ensureRecipeData(runData.recipe, log), runData.variables);
+  return openSelectedSource(await ensureRecipeData(runData.recipe, log), runData.variables, runData.selection);
 }
 
 /** Held-out clips [N, C, F, H, W] (physical units, NaN where missing) starting at least F frames apart, and their frames' times. */

@@ -4,7 +4,7 @@
 // with a member dimension) and a GIF of truth / ensemble mean / members.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openDataSource } from '../data/multi-source.js';
+import { openSelectedSource } from '../data/select-source.js';
 import type { ClipSource } from '../data/clip-source.js';
 import { isPrecipitationLike } from '../data/normalise.js';
 import { DataError } from '../data/types.js';
@@ -78,7 +78,7 @@ export async function runTask(o: TaskRunOptions): Promise<TaskRunResult> {
   const m = loadSamplingModel(o.checkpoint);
   if ((o.device ?? 'cpu') !== 'cpu') m.model.to(o.device!);
   const where = o.data ?? 'the model\'s data';
-  const source: ClipSource = o.data ? await openDataSource(o.data, m.runData.variables, { log }) : await runSource(m.runData, log);
+  const source: ClipSource = o.data ? await openSelectedSource(o.data, m.runData.variables, m.runData.selection, { log }) : await runSource(m.runData, log);
   try {
     const F = m.runData.frames;
     const k = o.forecast?.known ?? Math.min(4, F - 1);

@@ -2,6 +2,7 @@
 // the normalisation statistics, the description of its data (grid, variables, units, time axis) and its static
 // conditioning fields. run/model-store.ts loads one from a run folder, an exported model or builtin:NAME.
 import { z } from 'zod';
+import { SourceSelectionSchema } from '../data/select-source.js';
 import type { Tensor } from '@climadiff/torch';
 import { DATE_FEATURE_KINDS } from '../data/dates.js';
 import type { NormStats } from '../data/normalise.js';
@@ -28,6 +29,8 @@ export const RunDataSchema = z.object({
   dateFeatures: z.enum(DATE_FEATURE_KINDS as [string, ...string[]]).default('none'),
   /** How the data were split (data/split.ts parseSplitSpec) and whether a validation split was held out. */
   split: z.string().default('blocks'),
+  /** What was selected of the source files (box, level, coarsening, dates, months, every n): applied whenever they are opened again. */
+  selection: SourceSelectionSchema.nullable().default(null),
   validation: z.boolean().default(true),
   /**
    * The source's time axis: CF units and calendar, the step between a clip's frames (in those units), and the
