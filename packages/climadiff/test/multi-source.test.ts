@@ -184,6 +184,16 @@ test('train from a glob of yearly files, then sample and report from the run (it
   assert.deepEqual(rd5.lon, Array.from({ length: 8 }, (_, i) => lon0 + 22.5 * i), 'east from 270 across the seam, increasing');
   const s5 = cli('sample', '--checkpoint', 'run5', '--n', '1', '--steps', '2', '--out', 's5.nc', '--report', 'rep5');
   assert.equal(s5.status, 0, s5.stderr);
+  // a grid the U-Net does not divide (6 latitudes within 70 degrees): --fit crop keeps the central 4; --split none
+  const fit = cli('train', '--data', 'years', '--vars', 'tas', '--out', 'run7', '--frames', '4', '--config', 'one-step.json', '--box', '-70,70,-180,180',
+    '--fit', 'crop', '--split', 'none', '--threads', '1');
+  assert.equal(fit.status, 0, fit.stderr);
+  assert.match(fit.stderr, /--fit crop: the 6x16 grid is cropped to its central 4x16/);
+  const rd7 = JSON.parse(readFileSync(join(dir, 'run7', 'run-data.json'), 'utf8')) as { selection: { crop: number[] }; height: number; test: number[]; split: string };
+  assert.deepEqual([rd7.selection.crop, rd7.height, rd7.test.length, rd7.split], [[4, 16], 4, 0, 'none']);
+  const unfit = cli('train', '--data', 'years', '--vars', 'tas', '--out', 'run8', '--box', '-70,70,-180,180', '--config', 'one-step.json');
+  assert.equal(unfit.status, 1);
+  assert.match(unfit.stderr, /the grid 6x16 must be divisible by 4 for a U-Net with 3 levels \(--fit crop keeps the central part/);
   const badLevel = cli('train', '--data', 'years', '--vars', 'tas', '--out', 'run6', '--level', '500', '--config', 'one-step.json');
   assert.equal(badLevel.status, 1);
   assert.match(badLevel.stderr, /'tas' has no vertical dimension, so --level 500 does not apply/);

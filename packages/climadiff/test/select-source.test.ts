@@ -44,6 +44,13 @@ test('a box across the seam: columns in order east from lon0, increasing longitu
   // frame t = 4 (second of the block), row 0 (lat -15 = y 1), column 2 (lon 0 = x 0)
   assert.equal(b.data[(1 * 3 + 0) * 4 + 2], value(4, 1, 0));
   assert.equal(b.data[(0 * 3 + 2) * 4 + 1], value(3, 3, 11));
+  // the whole circle from -180: columns start at 180
+  const circle = selectSource(src, { lon: [-180, 180] });
+  assert.deepEqual(Array.from(circle.lon!.values), [-180, -150, -120, -90, -60, -30, 0, 30, 60, 90, 120, 150]);
+  // a central crop of 2 x 8 cells
+  const crop = selectSource(src, { crop: [2, 8] });
+  assert.deepEqual([Array.from(crop.lat!.values), Array.from(crop.lon!.values)], [[-15, 15], [60, 90, 120, 150, 180, 210, 240, 270]]);
+  assert.throws(() => selectSource(src, { crop: [5, 8] }), /cannot crop a 4 x 12 grid to 5 x 8/);
   // the same box given in the -180..180 convention
   const s2 = selectSource(src, { lat: [-20, 50], lon: [-60, 30] });
   assert.deepEqual((await s2.read(3, 5)).data, b.data);

@@ -93,7 +93,7 @@ export function register(program: Command): void {
     .option('--normalisation <kind>', `per-variable | climatology (anomalies from the training years' monthly means) of every channel but a learned-transform one, after its transform (default ${DEFAULT_NORMALISATION})`, normalisationOption)
     .option('--transform <spec>', `value transform per variable, VAR=${CHANNEL_TRANSFORMS.join('|')}[,...] (default: sqrt for precipitation, none otherwise; docs/recipe.md)`, transformsOption)
     .option('--dates <kind>', `date conditioning: auto (time of year, and of day for sub-daily frames) | ${DATE_FEATURE_KINDS.join(' | ')}`, datesKindOption, 'auto')
-    .option('--split <spec>', "held-out data: blocks (default; 0.8/0.1/0.1 of the time axis), blocks:N (N time blocks), years:VAL:TEST (comma-separated years), seasons:N (one season in N test, one validation; the seed held out every fifth)")
+    .option('--split <spec>', "held-out data: blocks (default; 0.8/0.1/0.1 of the time axis), blocks:N (N time blocks), years:VAL:TEST (comma-separated years), seasons:N (one season in N test, one validation; the seed held out every fifth), none (nothing held out: files too short to split)")
     .option('--validation <none>', "'none': hold out no validation data (small datasets; the test split stays)", (v) => { if (v !== 'none') throw new InvalidArgumentError("expected 'none'"); return v; })
     .option('--box <lat0,lat1,lon0,lon1>', 'train on a lat/lon box (degrees; lon0 > lon1 goes east across the date line)', boxOption)
     .option('--level <value>', 'one vertical level by its coordinate value, in the file\'s units (e.g. 500 for 500 hPa)', Number)
@@ -101,13 +101,14 @@ export function register(program: Command): void {
     .option('--time <from,to>', 'inclusive dates, e.g. 1990,2009 or 1990-03-01,2009-11-30 (either may be empty)', timeOption)
     .option('--months <list>', 'keep these months, e.g. 12,1,2 (winters); clips never span the jump between seasons', monthsOption)
     .option('--every <n>', 'keep every n-th time step (after --time and --months)', positiveInt)
+    .option('--fit <how>', "a grid the U-Net's levels do not divide: crop (keep the central rows and columns that fit) | error (default)", (v) => { if (v !== 'crop' && v !== 'error') throw new InvalidArgumentError('expected crop or error'); return v; })
     .option('--resume', 'continue from the run folder\'s latest checkpoint, bit for bit (with the same --threads)')
     .option('--threads <n>', THREADS_HELP, positiveInt)
     .option('--precision <p>', `${PRECISION_HELP} (recorded in the run)`)
     .option('--device <d>', DEVICE_HELP, deviceOption, 'cpu')
     .action(async (o: { data: string; vars: string; out: string; config?: string; frames: number; steps?: number; minutes?: number; batchSize?: number; previewEvery?: number; statics?: boolean; resume?: boolean; threads?: number; precision?: string; device: string;
       normalisation?: NormKind; transform?: Record<string, ChannelTransform>; dates: DateFeatureKind | 'auto'; channels?: number; split?: string; validation?: 'none';
-      box?: number[]; level?: number; coarsen?: number; time?: [string | null, string | null]; months?: number[]; every?: number }) => {
+      box?: number[]; level?: number; coarsen?: number; time?: [string | null, string | null]; months?: number[]; every?: number; fit?: 'crop' | 'error' }) => {
       const select: SourceSelection = {
         ...(o.box ? { lat: [o.box[0]!, o.box[1]!] as [number, number], lon: [o.box[2]!, o.box[3]!] as [number, number] } : {}),
         ...(o.level !== undefined ? { level: o.level } : {}), ...(o.coarsen ? { coarsen: o.coarsen } : {}), ...(o.time ? { time: o.time } : {}),
@@ -131,7 +132,7 @@ export function register(program: Command): void {
           ...(o.normalisation ? { normalisation: o.normalisation } : {}), ...(o.transform ? { transforms: o.transform } : {}),
           ...(o.channels ? { model: { channels: o.channels } } : {}),
           ...(o.split ? { split: o.split } : {}), ...(o.validation === 'none' ? { validation: false } : {}),
-          ...(Object.keys(select).length ? { select } : {}),
+          ...(Object.keys(select).length ? { select } : {}), ...(o.fit ? { fit: o.fit } : {}),
           onLog: (m) => process.stderr.write(`\n${m}\n`),
         });
       } finally {

@@ -221,6 +221,8 @@ export interface SplitDatasetOptions extends Omit<SplitOptions, 'timeSteps' | 'c
   calendar?: CalendarSplit;
   /** false: no validation split (small datasets); time blocks then split 0.9 / 0 / 0.1 unless fractions are given. */
   validation?: boolean;
+  /** false: nothing held out, every clip trains (validation and test empty). */
+  holdOut?: boolean;
 }
 
 /**
@@ -234,7 +236,9 @@ export async function splitDatasets(source: ClipSource, o: SplitDatasetOptions):
   const common = { clipFrames: o.frames, ...(o.frameStride ? { frameStride: o.frameStride } : {}), ...(o.clipStep ? { clipStep: o.clipStep } : {}),
     ...(o.gap !== undefined ? { gap: o.gap } : {}), ...(source.breaks?.length ? { breaks: source.breaks } : {}) };
   let split: TimeSplit;
-  if (o.calendar) {
+  if (o.holdOut === false) {
+    split = splitByLabels({ ...common, labels: new Array<'train'>(source.timeSteps).fill('train'), optional: ['validation', 'test'] });
+  } else if (o.calendar) {
     if (!source.time) throw new DataError('no-time', 'a calendar split needs a time coordinate, and the data have none');
     const labels = calendarLabels(decodeTimeParts(source.time), o.calendar, { validation: withVal });
     split = splitByLabels({ ...common, labels, ...(withVal ? {} : { optional: ['validation'] as const }) });

@@ -25,12 +25,15 @@ export const SourceSelectionSchema = z.object({
   coarsen: z.number().int().positive().optional(),
   /** One vertical level by its coordinate value (file units, e.g. 500 hPa); applied when the file is opened. */
   level: z.number().optional(),
+  /** Keep the central [rows, columns] of the (coarsened) grid, e.g. to fit a U-Net's multiple. */
+  crop: z.tuple([z.number().int().positive(), z.number().int().positive()]).optional(),
 }).strict();
 export type SourceSelection = z.infer<typeof SourceSelectionSchema>;
 
 /** Whether a selection changes anything a ClipSource wrapper handles (level is the file reader's). */
 export function selectsAnything(s: SourceSelection | null | undefined): boolean {
-  return !!s && (s.time !== undefined || s.months !== undefined || (s.every ?? 1) > 1 || s.lat !== undefined || s.lon !== undefined || (s.coarsen ?? 1) > 1);
+  return !!s && (s.time !== undefined || s.months !== undefined || (s.every ?? 1) > 1 || s.lat !== undefined || s.lon !== undefined
+    || (s.coarsen ?? 1) > 1 || s.crop !== undefined);
 }
 
 const mod360 = (x: number): number => ((x % 360) + 360) % 360;
@@ -80,7 +83,8 @@ export function selectSource(source: ClipSource, sel: SourceSelection): Selected
   if (sel.lon) {
     if (!lon) throw new DataError('bad-selection', 'a longitude box needs a longitude coordinate');
     const [a, b] = sel.lon;
-    const width = mod360(b - a);
+    // lon1 - lon0 >= 360 (e.g. -180, 180) is the whole circle, starting at lon0
+    const width = Math.abs(b - a) >= 360 ? 360 - 1e-6 : mod360(b - a);
     const east = (i: number) => mod360(lon.values[i]! - a);
     cols = cols.filter((i) => east(i) <= width + 1e-9).sort((i, j) => east(i) - east(j));
     if (cols.length === 0) throw new DataError('empty-selection', `no longitude from ${a} east to ${b}`);
@@ -89,6 +93,15 @@ export function selectSource(source: ClipSource, sel: SourceSelection): Selected
     lonValues = cols.map((i) => lonValues![i]!);
   }
   const K = sel.coarsen ?? 1;
+  if (sel.crop) {
+    // the central block of the (coarsened) grid, in whole coarse cells
+    const [tH, tW] = sel.crop, Hc = Math.floor(rows.length / K), Wc = Math.floor(cols.length / K);
+    if (tH > Hc || tW > Wc) throw new DataError('bad-selection', `cannot crop a ${Hc} x ${Wc} grid to ${tH} x ${tW}`);
+    const oy = Math.floor((Hc - tH) / 2), ox = Math.floor((Wc - tW) / 2);
+    rows = rows.slice(oy * K, (oy + tH) * K);
+    cols = cols.slice(ox * K, (ox + tW) * K);
+    if (lonValues) lonValues = lonValues.slice(ox * K, (ox + tW) * K);
+  }
   const H1 = rows.length, W1 = cols.length;
   const H = Math.floor(H1 / K), W = Math.floor(W1 / K);
   if (H === 0 || W === 0) throw new DataError('bad-selection', `coarsening by ${K} leaves nothing of a ${H1} x ${W1} grid`);

@@ -197,10 +197,12 @@ export function calendarLabels(dates: readonly { year: number; month: number }[]
 
 /**
  * A split as the CLI and configs write it: 'blocks' or 'blocks:N' (N time blocks, each 0.8 / 0.1 / 0.1),
- * 'years:VAL:TEST' (comma-separated years, e.g. 'years:2008:2009,2010'), 'seasons:N' (calendarLabels).
+ * 'years:VAL:TEST' (comma-separated years, e.g. 'years:2008:2009,2010'), 'seasons:N' (calendarLabels), 'none' (every
+ * frame trains: nothing held out, for files too short to split).
  */
-export function parseSplitSpec(spec: string): { blocks?: number; calendar?: CalendarSplit } {
+export function parseSplitSpec(spec: string): { blocks?: number; calendar?: CalendarSplit; holdOut?: false } {
   const [kind, ...rest] = spec.trim().split(':');
+  if (kind === 'none' && rest.length === 0) return { holdOut: false };
   const years = (t: string | undefined, what: string): number[] => {
     const v = (t ?? '').split(',').map((x) => x.trim()).filter(Boolean).map(Number);
     if (!v.every(Number.isInteger)) throw new DataError('bad-option', `split '${spec}': the ${what} years must be integers`);
@@ -218,5 +220,5 @@ export function parseSplitSpec(spec: string): { blocks?: number; calendar?: Cale
     return { calendar: { kind: 'years', validation: years(rest[0], 'validation'), test } };
   }
   if (kind === 'seasons' && rest.length === 1) return { calendar: { kind: 'seasons', every: Number(rest[0]) } };
-  throw new DataError('bad-option', `unknown split '${spec}' (valid: blocks, blocks:N, years:VALIDATION:TEST with comma-separated years, seasons:N)`);
+  throw new DataError('bad-option', `unknown split '${spec}' (valid: blocks, blocks:N, years:VALIDATION:TEST with comma-separated years, seasons:N, none)`);
 }

@@ -55,6 +55,8 @@ export interface TrainRunOptions {
   validation?: boolean;
   /** What to take of the files (box, level, coarsening, dates, months, every n); kept by a resumed run. */
   select?: SourceSelection;
+  /** A grid that the U-Net's levels do not divide: 'crop' keeps its central rows and columns that fit; default an error. */
+  fit?: 'crop' | 'error';
   /** How to recreate the data on another machine (recorded in the run). */
   recipe?: RunData['recipe'];
   /** Stop this invocation at this step (a checkpoint is written). */
@@ -100,11 +102,18 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainResult & { data
   const runDataPath = join(o.runDir, 'run-data.json');
   if (o.resume && !existsSync(runDataPath)) throw new CheckpointError(`${o.runDir}: nothing to resume (no run-data.json)`);
   const before = o.resume ? readRunData(o.runDir) : null;
-  const selection = o.select ?? before?.selection ?? null;
+  let selection = o.select ?? before?.selection ?? null;
   if (before && JSON.stringify(selection) !== JSON.stringify(before.selection)) {
     throw new DataError('bad-option', `${o.runDir} was trained on the selection ${JSON.stringify(before.selection)}; a resumed run keeps it`);
   }
-  const source = await openSelectedSource(o.data, o.variables, selection, { log: (m) => process.stderr.write(`${m}\n`) });
+  let source = await openSelectedSource(o.data, o.variables, selection, { log: (m) => process.stderr.write(`${m}\n`) });
+  const multiple = 2 ** ((o.model?.channelMults?.length ?? 3) - 1);
+  if (!before && o.fit === 'crop' && (source.height % multiple !== 0 || source.width % multiple !== 0)) {
+    const crop: [number, number] = [Math.floor(source.height / multiple) * multiple, Math.floor(source.width / multiple) * multiple];
+    process.stderr.write(`--fit crop: the ${source.height}x${source.width} grid is cropped to its central ${crop[0]}x${crop[1]} (a multiple of ${multiple})\n`);
+    selection = { ...(selection ?? {}), crop };
+    source = await openSelectedSource(o.data, o.variables, selection);
+  }
   const useStatics = before ? before.statics.length > 0 : o.statics ?? false;
   // static fields come from the first file (they do not change in time)
   const firstFile = (source.original as { files?: { path: string }[] } | undefined ?? source as { files?: { path: string }[] }).files?.[0]?.path ?? resolveDataFiles(o.data)[0]!;
@@ -121,10 +130,16 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainResult & { data
   if (before && (splitSpec !== before.split || withValidation !== before.validation)) {
     throw new DataError('bad-option', `${o.runDir} was split '${before.split}'${before.validation ? '' : ' without validation'}; a resumed run keeps its split`);
   }
-  if (!withValidation) process.stderr.write('warning: no validation split: nothing is held out to watch for overfitting (the test split stays held out)\n');
+  // monthly anomalies need dates: a time axis that is not 'UNIT since DATE' (e.g. 'Month' 1..12) trains per variable
+  const datesKnown = autoDateFeatures(source.time) !== 'none';
+  const defaultNormalisation = datesKnown ? DEFAULT_NORMALISATION : 'per-variable';
+  if (!datesKnown && !o.normalisation && !o.resume) process.stderr.write(`note: the time axis of ${o.data} has no dates, so the normalisation is per-variable (monthly anomalies need dates)\n`);
+  const parsedSplit = parseSplitSpec(splitSpec);
+  if (parsedSplit.holdOut === false) process.stderr.write('warning: --split none: nothing is held out (no validation, no test clips); use it for files too short to split\n');
+  else if (!withValidation) process.stderr.write('warning: no validation split: nothing is held out to watch for overfitting (the test split stays held out)\n');
   const { stats, split, train: trainSet, validation, test } = await splitDatasets(source, {
-    ...parseSplitSpec(splitSpec), validation: withValidation,
-    frames, normalisation: resumeStats ?? o.normalisation ?? DEFAULT_NORMALISATION, channels, dateFeatures: dateKind, ...(statics ? { statics } : {}),
+    ...parsedSplit, validation: withValidation,
+    frames, normalisation: resumeStats ?? o.normalisation ?? defaultNormalisation, channels, dateFeatures: dateKind, ...(statics ? { statics } : {}),
   });
   const runData: RunData = {
     source: o.data, variables: o.variables, units: source.channels.map((c) => c.units ?? null), frames,
@@ -159,7 +174,7 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainResult & { data
   }
   const levels = modelConfig.channelMults.length - 1;
   if (source.height % 2 ** levels !== 0 || source.width % 2 ** levels !== 0) {
-    throw new DataError('shape-mismatch', `the grid ${source.height}x${source.width} must be divisible by ${2 ** levels} for a U-Net with ${levels + 1} levels`);
+    throw new DataError('shape-mismatch', `the grid ${source.height}x${source.width} must be divisible by ${2 ** levels} for a U-Net with ${levels + 1} levels (--fit crop keeps the central part that is; or select a box or coarsen)`);
   }
   mkdirSync(o.runDir, { recursive: true });
   writeFileSync(runDataPath, JSON.stringify(runData));
