@@ -194,6 +194,26 @@ test('train from a glob of yearly files, then sample and report from the run (it
   const unfit = cli('train', '--data', 'years', '--vars', 'tas', '--out', 'run8', '--box', '-70,70,-180,180', '--config', 'one-step.json');
   assert.equal(unfit.status, 1);
   assert.match(unfit.stderr, /the grid 6x16 must be divisible by 4 for a U-Net with 3 levels \(--fit crop keeps the central part/);
+  // one dataset config (paths relative to it) for all of it; the run keeps its own, from which the run is reproduced
+  writeFileSync(join(dir, 'dataset.json'), JSON.stringify({ data: 'years/earth_y*', variables: ['tas', 'pr'], transforms: { pr: 'sqrt' }, frames: 4,
+    select: { lat: [-70, 70], lon: [-180, 180], months: [1, 2] }, fit: 'crop', split: 'blocks', validation: false }));
+  const fromCfg = cli('train', '--dataset', 'dataset.json', '--out', 'run9', '--config', 'one-step.json', '--threads', '1');
+  assert.equal(fromCfg.status, 0, fromCfg.stderr);
+  const kept = JSON.parse(readFileSync(join(dir, 'run9', 'dataset.json'), 'utf8')) as { data: string[]; select: unknown; validation: boolean };
+  assert.deepEqual(kept.data, [y0, y1, y2], 'the files, absolute');
+  assert.deepEqual(kept.select, { lat: [-70, 70], lon: [-180, 180], months: [1, 2], crop: [4, 16] });
+  assert.equal(kept.validation, false);
+  const again = cli('train', '--dataset', join('run9', 'dataset.json'), '--out', 'run10', '--config', 'one-step.json', '--threads', '1');
+  assert.equal(again.status, 0, again.stderr);
+  const [rd9, rd10] = ['run9', 'run10'].map((r) => JSON.parse(readFileSync(join(dir, r, 'run-data.json'), 'utf8')) as Record<string, unknown>);
+  for (const k of ['height', 'width', 'lat', 'lon', 'selection', 'test', 'trainRanges', 'split', 'validation']) assert.deepEqual(rd10![k], rd9![k], k);
+  writeFileSync(join(dir, 'bad-dataset.json'), JSON.stringify({ data: 'years', variables: [], split: 'random', colour: 'red' }));
+  const badCfg = cli('train', '--dataset', 'bad-dataset.json', '--out', 'run11');
+  assert.equal(badCfg.status, 1);
+  assert.match(badCfg.stderr, /dataset config bad-dataset\.json is not valid:/);
+  assert.match(badCfg.stderr, /variables: /);
+  assert.match(badCfg.stderr, /split: not a split/);
+  assert.match(badCfg.stderr, /Unrecognized key/);
   const badLevel = cli('train', '--data', 'years', '--vars', 'tas', '--out', 'run6', '--level', '500', '--config', 'one-step.json');
   assert.equal(badLevel.status, 1);
   assert.match(badLevel.stderr, /'tas' has no vertical dimension, so --level 500 does not apply/);

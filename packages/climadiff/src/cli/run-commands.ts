@@ -9,6 +9,7 @@ import { CHANNEL_TRANSFORMS, type ChannelTransform, type NormKind } from '../dat
 import { DATE_FEATURE_KINDS, type DateFeatureKind } from '../data/dates.js';
 import { parseSplitSpec } from '../data/split.js';
 import type { SourceSelection } from '../data/select-source.js';
+import { readDatasetConfig } from '../data/dataset-config.js';
 import { parseTrainConfig } from '../train/config.js';
 import { DataError } from '../data/types.js';
 import { positiveInt, positiveNumber, commandLine, addSamplerOptions, samplerFromFlags, type SamplerFlags } from './options.js';
@@ -79,8 +80,9 @@ function monthsOption(v: string): number[] {
 export function register(program: Command): void {
   program.command('train')
     .description('train a space-time diffusion U-Net on clips of a NetCDF/Zarr file (checkpoints, metrics, loss curve in --out)')
-    .requiredOption('--data <files>', "NetCDF/Zarr data with (time, lat, lon) variables: one file, a comma-separated list, a quoted glob ('data/tas_*.nc') or a directory; several files are joined along time in calendar order")
-    .requiredOption('--vars <names>', 'comma-separated variables used as channels')
+    .option('--dataset <file>', 'dataset config JSON (data, variables, transforms, selection, split, fit; docs/data.md); flags given as well override it')
+    .option('--data <files>', "NetCDF/Zarr data with (time, lat, lon) variables: one file, a comma-separated list, a quoted glob ('data/tas_*.nc') or a directory; several files are joined along time in calendar order")
+    .option('--vars <names>', 'comma-separated variables used as channels')
     .requiredOption('--out <dir>', 'run folder (runs/NAME)')
     .option('--config <file>', 'training config JSON (validated; see TrainConfigSchema)')
     .option('--frames <n>', 'frames per training clip', positiveInt, 8)
@@ -106,16 +108,27 @@ export function register(program: Command): void {
     .option('--threads <n>', THREADS_HELP, positiveInt)
     .option('--precision <p>', `${PRECISION_HELP} (recorded in the run)`)
     .option('--device <d>', DEVICE_HELP, deviceOption, 'cpu')
-    .action(async (o: { data: string; vars: string; out: string; config?: string; frames: number; steps?: number; minutes?: number; batchSize?: number; previewEvery?: number; statics?: boolean; resume?: boolean; threads?: number; precision?: string; device: string;
+    .action(async (o: { dataset?: string; data?: string; vars?: string; out: string; config?: string; frames: number; steps?: number; minutes?: number; batchSize?: number; previewEvery?: number; statics?: boolean; resume?: boolean; threads?: number; precision?: string; device: string;
       normalisation?: NormKind; transform?: Record<string, ChannelTransform>; dates: DateFeatureKind | 'auto'; channels?: number; split?: string; validation?: 'none';
-      box?: number[]; level?: number; coarsen?: number; time?: [string | null, string | null]; months?: number[]; every?: number; fit?: 'crop' | 'error' }) => {
-      const select: SourceSelection = {
+      box?: number[]; level?: number; coarsen?: number; time?: [string | null, string | null]; months?: number[]; every?: number; fit?: 'crop' | 'error' }, cmd: Command) => {
+      const ds = o.dataset ? readDatasetConfig(o.dataset) : null;
+      const given = (name: string) => cmd.getOptionValueSource(name) === 'cli';
+      const data = o.data ?? (ds ? (Array.isArray(ds.data) ? ds.data.join(',') : ds.data) : undefined);
+      const variables = o.vars ? o.vars.split(',').map((s) => s.trim()).filter(Boolean) : ds?.variables;
+      if (!data || !variables?.length) throw new DataError('bad-option', 'train needs --data and --vars, or a --dataset config that gives them');
+      const flags: SourceSelection = {
         ...(o.box ? { lat: [o.box[0]!, o.box[1]!] as [number, number], lon: [o.box[2]!, o.box[3]!] as [number, number] } : {}),
         ...(o.level !== undefined ? { level: o.level } : {}), ...(o.coarsen ? { coarsen: o.coarsen } : {}), ...(o.time ? { time: o.time } : {}),
         ...(o.months ? { months: o.months } : {}), ...(o.every ? { every: o.every } : {}),
       };
       if (o.level !== undefined && !Number.isFinite(o.level)) throw new DataError('bad-option', '--level must be a number (the level\'s coordinate value)');
-      if (o.split) parseSplitSpec(o.split); // a bad spec fails before anything is read
+      const select: SourceSelection = { ...(ds?.select ?? {}), ...flags };
+      const split = o.split ?? ds?.split;
+      if (split) parseSplitSpec(split); // a bad spec fails before anything is read
+      const validation = o.validation === 'none' ? false : ds?.validation;
+      const transforms = o.transform ?? ds?.transforms as Record<string, ChannelTransform> | undefined;
+      const normalisation = o.normalisation ?? ds?.normalisation;
+      const fit = o.fit ?? ds?.fit;
       if (o.threads) torch.setNumThreads(o.threads);
       const file = readConfig(o.config);
       const precision = precisionOption(o.precision ?? (file.precision as string | undefined), o.device);
@@ -127,12 +140,13 @@ export function register(program: Command): void {
       let result;
       try {
         result = await trainRun({
-          data: o.data, variables: o.vars.split(',').map((s) => s.trim()).filter(Boolean), runDir: o.out, frames: o.frames,
-          config, resume: o.resume ?? false, statics: o.statics ?? false, device: o.device, onProgress: bar.onProgress, dates: o.dates,
-          ...(o.normalisation ? { normalisation: o.normalisation } : {}), ...(o.transform ? { transforms: o.transform } : {}),
+          data, variables, runDir: o.out, frames: given('frames') ? o.frames : ds?.frames ?? o.frames,
+          config, resume: o.resume ?? false, statics: o.statics ?? ds?.statics ?? false, device: o.device, onProgress: bar.onProgress,
+          dates: given('dates') ? o.dates : (ds?.dates as DateFeatureKind | 'auto' | undefined) ?? o.dates,
+          ...(normalisation ? { normalisation } : {}), ...(transforms ? { transforms } : {}),
           ...(o.channels ? { model: { channels: o.channels } } : {}),
-          ...(o.split ? { split: o.split } : {}), ...(o.validation === 'none' ? { validation: false } : {}),
-          ...(Object.keys(select).length ? { select } : {}), ...(o.fit ? { fit: o.fit } : {}),
+          ...(split ? { split } : {}), ...(validation !== undefined ? { validation } : {}),
+          ...(Object.keys(select).length ? { select } : {}), ...(fit ? { fit } : {}),
           onLog: (m) => process.stderr.write(`\n${m}\n`),
         });
       } finally {

@@ -1,10 +1,11 @@
 // The main job as library functions (the CLI and `npm run demo` are thin wrappers): train a space-time U-Net on
 // clips of a NetCDF/Zarr file, sample new sequences from a run's checkpoint in physical units, describe a run.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import * as torch from '@climadiff/torch';
 import type { Tensor } from '@climadiff/torch';
 import { resolveDataFiles } from '../data/multi-source.js';
+import type { DatasetConfig } from '../data/dataset-config.js';
 import { openSelectedSource, type SourceSelection } from '../data/select-source.js';
 import type { ClipSource } from '../data/clip-source.js';
 import { splitDatasets } from '../data/dataset.js';
@@ -178,6 +179,13 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainResult & { data
   }
   mkdirSync(o.runDir, { recursive: true });
   writeFileSync(runDataPath, JSON.stringify(runData));
+  // the dataset config of this run (data/dataset-config.ts), data paths absolute: the run's data from this file alone
+  const dataset: DatasetConfig = {
+    data: resolveDataFiles(o.data).map((f) => resolve(f)), variables: o.variables, frames,
+    ...(o.transforms ? { transforms: o.transforms } : {}), normalisation: stats.channels.some((c) => c.kind === 'climatology') ? 'climatology' : 'per-variable',
+    ...(selection ? { select: selection } : {}), split: splitSpec, validation: withValidation, statics: useStatics, dates: dateKind,
+  };
+  writeFileSync(join(o.runDir, 'dataset.json'), `${JSON.stringify(dataset, null, 1)}\n`);
   const staticsTensor = () => (statics ? torch.tensor(statics.data, [statics.names.length, statics.height, statics.width]) : null);
   if (statics) torch.scope(() => torch.save({ statics: staticsTensor()! }, join(o.runDir, STATICS_FILE)));
   torch.manualSeed((o.config?.seed as number | undefined) ?? 0);
