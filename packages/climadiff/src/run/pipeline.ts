@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as torch from '@climadiff/torch';
 import type { Tensor } from '@climadiff/torch';
-import { resolveDataFiles } from '../data/multi-source.js';
+import { resolveDataFiles, type MultiFileSource } from '../data/multi-source.js';
 import type { DatasetConfig } from '../data/dataset-config.js';
 import { openSelectedSource, type SourceSelection } from '../data/select-source.js';
 import type { ClipSource } from '../data/clip-source.js';
@@ -117,8 +117,9 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainResult & { data
   }
   const useStatics = before ? before.statics.length > 0 : o.statics ?? false;
   // static fields come from the first file (they do not change in time)
-  const firstFile = (source.original as { files?: { path: string }[] } | undefined ?? source as { files?: { path: string }[] }).files?.[0]?.path ?? resolveDataFiles(o.data)[0]!;
-  const statics = useStatics ? await fileStaticFields(firstFile, source, source.original && source.selectPlane ? { original: source.original, selectPlane: source.selectPlane } : undefined) : null;
+  const selected = source.original && source.selectPlane ? { original: source.original, selectPlane: source.selectPlane } : undefined;
+  const firstFile = ((selected?.original ?? source) as Partial<MultiFileSource>).files?.[0]?.path ?? resolveDataFiles(o.data)[0]!;
+  const statics = useStatics ? await fileStaticFields(firstFile, source, selected) : null;
   if (statics && statics.names.length === 0) throw new DataError('bad-option', `${o.data}: no static fields found (no land fraction, latitude or orography)`);
   const dateKind: DateFeatureKind = before ? before.dateFeatures as DateFeatureKind : !o.dates || o.dates === 'auto' ? autoDateFeatures(source.time) : o.dates;
   if (dateKind !== 'none' && !source.time) throw new DataError('bad-option', `${o.data}: date conditioning needs a time coordinate`);
