@@ -64,6 +64,7 @@ def full_config(c):
     b.setdefault("lon", "periodic")
     b.setdefault("lat", "zeros")
     c["boundary"] = b
+    c.setdefault("gridPadding", "none")
     c.setdefault("parameterisation", "v")
     c.setdefault("dateFeatures", 0)
     c.setdefault("learnedTransforms", [])
@@ -329,6 +330,22 @@ class UNet3D(nn.Module):
         if self.dateEmbed is not None:
             emb = emb + self.dateEmbed(date.to(torch.float32))
         emb_act = F.silu(emb)
+        m = 2 ** (len(c["channelMults"]) - 1)
+        ph, pw = (m - h % m) % m, (m - w % m) % m
+        if c["gridPadding"] != "none" and (ph or pw):
+            # models/config.ts gridPadding: padded to the multiple, the extra cell at the bottom/right, cropped after
+            top, left = ph // 2, pw // 2
+            mode = "reflect" if c["gridPadding"] == "reflect" else "constant"
+            if c["boundary"]["lon"] == "periodic":
+                x = torch.cat([x[..., w - left:], x, x[..., :pw - left]], 4) if pw else x
+                x = F.pad(x, (0, 0, top, ph - top, 0, 0), mode=mode) if ph else x
+            else:
+                x = F.pad(x, (left, pw - left, top, ph - top, 0, 0), mode=mode)
+            return self._unet(x, emb_act)[..., top:top + h, left:left + w]
+        return self._unet(x, emb_act)
+
+    def _unet(self, x, emb_act):
+        c = self.config
         hcur = self.stem(x)
         hs = [hcur]
         for level in self.down:

@@ -195,6 +195,47 @@ test('output shape follows outChannels; any number of frames works and temporal 
   }
 });
 
+test('parity with the PyTorch twin: grids the levels do not divide, padded (reflect, zeros; periodic longitude) and cropped', { skip: skipTwin ?? false }, () => {
+  for (const [gridPadding, lon, h, w] of [['reflect', 'zeros', 13, 10], ['zeros', 'periodic', 9, 14], ['reflect', 'periodic', 7, 11]] as const) {
+    const model = new UNet3D({ ...SMALL, channelMults: [1, 2, 2], attentionLevels: [2], boundary: { lon, lat: 'zeros' }, gridPadding }).eval();
+    perturb(model);
+    const x = torch.randn([2, 1, 3, h, w], { generator: gen });
+    const logsnr = torch.tensor([-2, 4], [2]);
+    const cond = torch.randn([2, 2, h, w], { generator: gen });
+    const y = torch.noGrad(() => model.forward(x, logsnr, cond));
+    assert.deepEqual(y.shape, [2, 1, 3, h, w], 'the prediction is on the input grid');
+    const { y: yt } = runTwin(model, { x, logsnr, cond });
+    const scale = y.abs().max().item();
+    assert.ok(maxAbsDiff(y, yt) < 1e-4 * Math.max(1, scale), `${gridPadding}/${lon} ${h}x${w}: max |ours - twin| = ${maxAbsDiff(y, yt)}`);
+  }
+});
+
+test('gridPadding: the padded forward is the unpadded network on the padded grid, cropped; gradients reach the input', () => {
+  const base: UNet3DConfigInput = { ...SMALL, condChannels: 0, channelMults: [1, 2, 2], attentionLevels: [2], boundary: { lon: 'zeros', lat: 'zeros' } };
+  const padded = new UNet3D({ ...base, gridPadding: 'zeros' }).eval();
+  perturb(padded);
+  const plain = new UNet3D(base).eval();
+  plain.loadStateDict(padded.stateDict());
+  const x = torch.randn([1, 1, 2, 13, 10], { generator: gen });
+  // 13 -> 16 rows (1 above, 2 below), 10 -> 12 columns (1 left, 1 right)
+  const big = torch.nn.functional.pad(x, [1, 1, 1, 2, 0, 0]);
+  const y = torch.noGrad(() => padded.forward(x, torch.tensor(0.5)));
+  const ref = torch.noGrad(() => plain.forward(big, torch.tensor(0.5))).narrow(3, 1, 13).narrow(4, 1, 10);
+  assert.ok(maxAbsDiff(y, ref) < 1e-6, `max diff ${maxAbsDiff(y, ref)}`);
+  // reflection differs from zeros (the mode is used), and the input gets a gradient through the padding
+  const reflect = new UNet3D({ ...base, gridPadding: 'reflect' }).eval();
+  reflect.loadStateDict(padded.stateDict());
+  const xg = x.clone().requiresGrad_(true);
+  const yr = reflect.forward(xg, torch.tensor(0.5));
+  assert.ok(maxAbsDiff(yr.detach(), y) > 1e-4, 'reflect and zeros padding give different edges');
+  yr.square().sum().backward();
+  assert.deepEqual(xg.grad!.shape, [1, 1, 2, 13, 10]);
+  assert.ok(xg.grad!.abs().sum().item() > 0);
+  assert.equal(padded.flops([1, 1, 2, 13, 10]), plain.flops([1, 1, 2, 16, 12]));
+  assert.throws(() => new UNet3D({ ...base, gridPadding: 'edge' as 'zeros' }), /gridPadding/);
+  assert.throws(() => new UNet3D({ ...base, gridPadding: 'reflect' }).forward(torch.zeros([1, 1, 2, 1, 8]), torch.tensor(0)), /too small to reflect/);
+});
+
 test('periodic longitude: rolling the input by k cells rolls the output by k cells', () => {
   const x = torch.randn([1, 1, 2, 8, 16], { generator: gen });
   const cond = torch.randn([1, 2, 8, 16], { generator: gen });
@@ -231,7 +272,7 @@ test('config validation and input errors are clear', () => {
   assert.throws(() => new UNet3D({ inChannels: 1, attentionLevels: [5] }), /attentionLevels/);
   assert.throws(() => new UNet3D({ inChannels: 1, chanels: 8 } as UNet3DConfigInput), /unknown field 'chanels'/);
   const model = new UNet3D(SMALL);
-  assert.throws(() => model.forward(torch.zeros([1, 1, 2, 9, 16]), torch.tensor(0), torch.zeros([1, 2, 9, 16])), (e: unknown) => e instanceof ModelInputError && /divisible by 2/.test(e.message));
+  assert.throws(() => model.forward(torch.zeros([1, 1, 2, 9, 16]), torch.tensor(0), torch.zeros([1, 2, 9, 16])), (e: unknown) => e instanceof ModelInputError && /divisible by 2.*gridPadding/.test(e.message));
   assert.throws(() => model.forward(torch.zeros([1, 1, 2, 8, 16]), torch.tensor(0)), /conditioning channels/);
   // the stored config round-trips through JSON to an identical model layout
   const again = new UNet3D(JSON.parse(JSON.stringify(model.toJSON())));

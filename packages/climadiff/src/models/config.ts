@@ -11,6 +11,8 @@ export interface BoundaryConfig {
   lat: 'zeros' | 'reflect';
 }
 
+export type GridPadding = 'none' | 'reflect' | 'zeros';
+
 export interface UNet3DConfig {
   /** Data channels of x (and of the prediction unless outChannels is given). */
   inChannels: number;
@@ -39,6 +41,14 @@ export interface UNet3DConfig {
   /** Width of the noise-level embedding; default 4 * channels. */
   embedChannels: number;
   boundary: BoundaryConfig;
+  /**
+   * A grid that the levels do not divide (H or W not a multiple of 2^(levels-1)): 'none' refuses it; 'reflect' or
+   * 'zeros' pads the input (x and cond) inside forward() up to the next multiple, split evenly between the two edges,
+   * and crops the prediction back to H x W. Longitude wraps around instead when boundary.lon is 'periodic'. The
+   * padding is only a boundary condition for the convolutions: the diffusion state, the loss and every output stay
+   * on the data's own grid.
+   */
+  gridPadding: GridPadding;
   /** What forward() predicts: v (the seed's choice), eps or x. */
   parameterisation: ModelParameterisation;
   /**
@@ -73,7 +83,7 @@ function nonNegInt(field: string, v: unknown): number {
 }
 
 const KNOWN = new Set(['inChannels', 'outChannels', 'condChannels', 'channels', 'channelMults', 'numResBlocks', 'attentionLevels',
-  'temporalAttention', 'headChannels', 'maxRelativeDistance', 'groups', 'dropout', 'embedChannels', 'boundary', 'parameterisation',
+  'temporalAttention', 'headChannels', 'maxRelativeDistance', 'groups', 'dropout', 'embedChannels', 'boundary', 'gridPadding', 'parameterisation',
   'dateFeatures', 'learnedTransforms']);
 
 /** Fills in defaults and validates; throws ModelConfigError naming the field, what is valid and what was given. */
@@ -108,6 +118,8 @@ export function unet3dConfig(input: UNet3DConfigInput): UNet3DConfig {
   const lat = b.lat ?? 'zeros';
   if (lon !== 'periodic' && lon !== 'zeros') bad('boundary.lon', "'periodic' or 'zeros'", lon);
   if (lat !== 'zeros' && lat !== 'reflect') bad('boundary.lat', "'zeros' or 'reflect'", lat);
+  const gridPadding = input.gridPadding ?? 'none';
+  if (gridPadding !== 'none' && gridPadding !== 'reflect' && gridPadding !== 'zeros') bad('gridPadding', "'none', 'reflect' or 'zeros'", gridPadding);
   const parameterisation = input.parameterisation ?? 'v';
   if (!['v', 'eps', 'x'].includes(parameterisation)) bad('parameterisation', "'v', 'eps' or 'x'", parameterisation);
   const lt = input.learnedTransforms ?? [];
@@ -138,6 +150,7 @@ export function unet3dConfig(input: UNet3DConfigInput): UNet3DConfig {
     dropout,
     embedChannels: posInt('embedChannels', input.embedChannels ?? 4 * channels),
     boundary: { lon, lat },
+    gridPadding,
     parameterisation,
     dateFeatures: nonNegInt('dateFeatures', input.dateFeatures ?? 0),
     learnedTransforms,

@@ -230,8 +230,51 @@ export class UNet3D extends Module {
       } else if (date !== undefined && date !== null) {
         throw new ModelInputError('UNet3D: a date was given but the model has dateFeatures = 0');
       }
-      return this.#unet(input, input === x ? null : input, ls, dt);
+      const pads = this.#padding(h, w);
+      if (!pads) return this.#unet(input, input === x ? null : input, ls, dt);
+      const padded = this.#pad(input, pads);
+      if (input !== x) input.dispose();
+      const y = this.#unet(padded, padded, ls, dt);
+      return y.narrow(3, pads[0], h).narrow(4, pads[2], w).contiguous();
     });
+  }
+
+  /**
+   * [top, bottom, left, right] cells that bring an H x W grid to the levels' multiple (config.gridPadding), null when
+   * none are needed; the shortfall is split evenly, the extra cell going to the bottom (right).
+   */
+  #padding(h: number, w: number): [number, number, number, number] | null {
+    const m = this.spatialMultiple;
+    const ph = (m - (h % m)) % m, pw = (m - (w % m)) % m;
+    if (ph === 0 && pw === 0) return null;
+    const c = this.config;
+    const pads: [number, number, number, number] = [ph >> 1, ph - (ph >> 1), pw >> 1, pw - (pw >> 1)];
+    // reflection needs more cells than it mirrors; wrapping needs as many as it copies
+    const lonWraps = c.boundary.lon === 'periodic';
+    if (c.gridPadding === 'reflect' && (pads[1] >= h || (!lonWraps && pads[3] >= w))) {
+      throw new ModelInputError(`UNet3D: a ${h} x ${w} grid is too small to reflect-pad to a multiple of ${m}`);
+    }
+    if (lonWraps && pads[3] > w) throw new ModelInputError(`UNet3D: a ${h} x ${w} grid is too small to wrap to a multiple of ${m}`);
+    return pads;
+  }
+
+  /** The input padded by `pads`: longitude wrapped on periodic grids, otherwise reflected or zero (config.gridPadding). */
+  #pad(t: Tensor, [top, bottom, left, right]: [number, number, number, number]): Tensor {
+    const c = this.config;
+    const mode = c.gridPadding === 'reflect' ? 'reflect' : 'constant';
+    let out = t;
+    if (c.boundary.lon === 'periodic') {
+      const w = t.shape[4]!;
+      if (left + right > 0) out = torch.cat([t.narrow(4, w - left, left), t, t.narrow(4, 0, right)], 4);
+      if (top + bottom > 0) {
+        const v = F.pad(out, [0, 0, top, bottom, 0, 0], { mode });
+        if (out !== t) out.dispose();
+        out = v;
+      }
+    } else {
+      out = F.pad(t, [left, right, top, bottom, 0, 0], { mode });
+    }
+    return out;
   }
 
   /**
@@ -274,8 +317,8 @@ export class UNet3D extends Module {
     if (x.ndim !== 5) throw new ModelInputError(`UNet3D: x must be [batch, channels, frames, lat, lon], got [${x.shape.join(', ')}]`);
     const s = x.shape as [number, number, number, number, number];
     const m = this.spatialMultiple;
-    if (s[3] % m !== 0 || s[4] % m !== 0) {
-      throw new ModelInputError(`UNet3D: lat and lon sizes must be divisible by ${m} (${this.config.channelMults.length} levels), got ${s[3]} x ${s[4]}`);
+    if (this.config.gridPadding === 'none' && (s[3] % m !== 0 || s[4] % m !== 0)) {
+      throw new ModelInputError(`UNet3D: lat and lon sizes must be divisible by ${m} (${this.config.channelMults.length} levels), got ${s[3]} x ${s[4]} (gridPadding 'reflect' or 'zeros' pads to the multiple)`);
     }
     return s;
   }
@@ -297,7 +340,9 @@ export class UNet3D extends Module {
     }
     const c = this.config;
     const m = this.spatialMultiple;
-    if (shape[3]! % m !== 0 || shape[4]! % m !== 0) throw new ModelInputError(`UNet3D.flops: lat and lon must be divisible by ${m}`);
+    if (c.gridPadding === 'none' && (shape[3]! % m !== 0 || shape[4]! % m !== 0)) throw new ModelInputError(`UNet3D.flops: lat and lon must be divisible by ${m}`);
+    // a padded grid costs what the grid of the next multiple costs
+    shape = [shape[0]!, shape[1]!, shape[2]!, Math.ceil(shape[3]! / m) * m, Math.ceil(shape[4]! / m) * m];
     const b = shape[0]!;
     const E = c.embedChannels;
     let total = 2 * b * (c.channels * E + E * E + (c.dateFeatures > 0 ? c.dateFeatures * E + E * E : 0));
