@@ -176,6 +176,27 @@ test('normalisation inverts exactly (float32 round-off) for per-variable and cli
   assert.throws(() => parseNormStats('not json'), DataError);
 });
 
+test('cells never observed in the fitted frames are recorded, and generated fields keep them missing', async () => {
+  const src = memorySource(makeDataset(24), ['tas', 'pr']);
+  for (const kind of ['per-variable', 'climatology'] as const) {
+    const stats = await fitNormStats(src, { kind });
+    // tas is missing in column 0 of the 4 x 5 grid, pr nowhere
+    assert.deepEqual(stats.channels[0]!.never, [0, 5, 10, 15]);
+    assert.equal(stats.channels[1]!.never, undefined);
+    // a generated (normalised) field without a mask: those cells come back NaN, every other cell finite
+    const shape = { channels: 2, frames: 3, height: 4, width: 5 };
+    const y = new Float32Array(2 * 3 * 20).map((_, k) => Math.sin(k));
+    const x = denormalise(parseNormStats(normStatsToJSON(stats)), y, null, shape, [0, 1, 2]);
+    for (let c = 0; c < 2; c++) for (let f = 0; f < 3; f++) for (let i = 0; i < 20; i++) {
+      const v = x[(c * 3 + f) * 20 + i]!;
+      assert.equal(Number.isNaN(v), c === 0 && i % 5 === 0, `channel ${c} frame ${f} cell ${i}: ${v}`);
+    }
+  }
+  const bad = { ...(await fitNormStats(src, { kind: 'climatology' })) };
+  bad.channels = [{ ...bad.channels[0]!, never: [20] }, bad.channels[1]!];
+  assert.throws(() => parseNormStats(normStatsToJSON(bad)), /outside the 4 x 5 grid/);
+});
+
 test('splitDatasets fits statistics on training frames only; static fields from missing pattern and latitude', async () => {
   const src = memorySource(makeDataset(120), ['tas']);
   const r = await splitDatasets(src, { frames: 4, blocks: 2, normalisation: 'climatology' });

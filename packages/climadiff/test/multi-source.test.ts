@@ -14,6 +14,7 @@ import { simulateEarth } from '../src/data/simulator/earth.js';
 import { writeDataset } from '../src/data/writers/dataset.js';
 import { sliceTime } from '../src/data/writers/common.js';
 import { openClipSource } from '../src/data/file-source.js';
+import { openDataset } from '../src/data/readers/index.js';
 import { openDataSource, openMultiFileSource, resolveDataFiles } from '../src/data/multi-source.js';
 import { splitDatasets } from '../src/data/dataset.js';
 import { DataError, type ClimateDataset, type Variable } from '../src/data/types.js';
@@ -147,7 +148,7 @@ test('files that disagree: one clear error naming the file; gaps are reported', 
   gapped.close();
 });
 
-test('train from a glob of yearly files, then sample and report from the run (its data found again by the glob)', () => {
+test('train from a glob of yearly files, then sample and report from the run (its data found again by the glob)', async () => {
   const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
   const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
   writeFileSync(join(dir, 'one-step.json'), JSON.stringify({ steps: 1, batchSize: 1, logEvery: 1, validateEvery: 0, checkpointEvery: 1, lrSchedule: { kind: 'constant', warmupSteps: 0 } }));
@@ -191,9 +192,24 @@ test('train from a glob of yearly files, then sample and report from the run (it
   assert.match(fit.stderr, /--fit crop: the 6x16 grid is cropped to its central 4x16/);
   const rd7 = JSON.parse(readFileSync(join(dir, 'run7', 'run-data.json'), 'utf8')) as { selection: { crop: number[] }; height: number; test: number[]; split: string };
   assert.deepEqual([rd7.selection.crop, rd7.height, rd7.test.length, rd7.split], [[4, 16], 4, 0, 'none']);
-  const unfit = cli('train', '--data', 'years', '--vars', 'tas', '--out', 'run8', '--box', '-70,70,-180,180', '--config', 'one-step.json');
+  const unfit = cli('train', '--data', 'years', '--vars', 'tas', '--out', 'run8', '--box', '-70,70,-180,180', '--config', 'one-step.json', '--fit', 'error');
   assert.equal(unfit.status, 1);
-  assert.match(unfit.stderr, /the grid 6x16 must be divisible by 4 for a U-Net with 3 levels \(--fit crop keeps the central part/);
+  assert.match(unfit.stderr, /the grid 6x16 must be divisible by 4 for a U-Net with 3 levels \(--fit reflect or zeros pads it inside the network, --fit crop/);
+  assert.ok(!existsSync(join(dir, 'run8')));
+  // by default the network pads it (reflect in latitude, wrapped in longitude): the run, its samples and report stay on 6 x 16;
+  // 12 steps (every 30th) are too few for the default split, so with no split asked for it trains on all of them, and says so
+  const padded = cli('train', '--data', 'years', '--vars', 'tas', '--out', 'run8', '--box', '-70,70,-180,180', '--config', 'one-step.json', '--every', '30', '--threads', '1');
+  assert.equal(padded.status, 0, padded.stderr);
+  assert.match(padded.stderr, /note: the \w+ split gets no clip of 8 frames: 12 time steps .* too few: training on all 12 time steps \(--split none\)/);
+  assert.equal((JSON.parse(readFileSync(join(dir, 'run8', 'run-data.json'), 'utf8')) as { split: string }).split, 'none');
+  assert.match(padded.stderr, /--fit reflect: the 6x16 grid is padded to 8x16 inside the network; data, loss and outputs stay on 6x16/);
+  const rd8 = JSON.parse(readFileSync(join(dir, 'run8', 'run-data.json'), 'utf8')) as { height: number; lat: number[] };
+  assert.equal(rd8.height, 6);
+  const s8 = cli('sample', '--checkpoint', 'run8', '--n', '1', '--steps', '2', '--out', 's8.nc', '--threads', '1');
+  assert.equal(s8.status, 0, s8.stderr);
+  const back8 = await openDataset(join(dir, 's8.nc'), { normalise: false });
+  assert.deepEqual(back8.variables.get('tas')!.shape, [1, 8, 6, 16]);
+  assert.deepEqual(Array.from(back8.coords.get('lat')!.values), rd8.lat);
   // one dataset config (paths relative to it) for all of it; the run keeps its own, from which the run is reproduced
   writeFileSync(join(dir, 'dataset.json'), JSON.stringify({ data: 'years/earth_y*', variables: ['tas', 'pr'], transforms: { pr: 'sqrt' }, frames: 4,
     select: { lat: [-70, 70], lon: [-180, 180], months: [1, 2] }, fit: 'crop', split: 'blocks', validation: false }));

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { resolvePrecision, type Precision } from '../models/precision.js';
-import { trainRun, sampleRun, writeSamples, runInfo, DEFAULT_NORMALISATION } from '../run/pipeline.js';
+import { trainRun, sampleRun, writeSamples, runInfo, DEFAULT_NORMALISATION, GRID_FITS, type GridFit } from '../run/pipeline.js';
 import { writeSampleReport } from '../run/sample-report.js';
 import { CHANNEL_TRANSFORMS, type ChannelTransform, type NormKind } from '../data/normalise.js';
 import { DATE_FEATURE_KINDS, type DateFeatureKind } from '../data/dates.js';
@@ -103,14 +103,14 @@ export function register(program: Command): void {
     .option('--time <from,to>', 'inclusive dates, e.g. 1990,2009 or 1990-03-01,2009-11-30 (either may be empty)', timeOption)
     .option('--months <list>', 'keep these months, e.g. 12,1,2 (winters); clips never span the jump between seasons', monthsOption)
     .option('--every <n>', 'keep every n-th time step (after --time and --months)', positiveInt)
-    .option('--fit <how>', "a grid the U-Net's levels do not divide: crop (keep the central rows and columns that fit) | error (default)", (v) => { if (v !== 'crop' && v !== 'error') throw new InvalidArgumentError('expected crop or error'); return v; })
+    .option('--fit <how>', "a grid the U-Net's levels do not divide: reflect (default) | zeros (pad inside the network, longitude wrapped on global grids; data, loss and outputs stay on the file's grid) | crop (keep the central rows and columns that fit) | error", (v) => { if (!(GRID_FITS as readonly string[]).includes(v)) throw new InvalidArgumentError(`expected ${GRID_FITS.join(', ')}`); return v; })
     .option('--resume', 'continue from the run folder\'s latest checkpoint, bit for bit (with the same --threads)')
     .option('--threads <n>', THREADS_HELP, positiveInt)
     .option('--precision <p>', `${PRECISION_HELP} (recorded in the run)`)
     .option('--device <d>', DEVICE_HELP, deviceOption, 'cpu')
     .action(async (o: { dataset?: string; data?: string; vars?: string; out: string; config?: string; frames: number; steps?: number; minutes?: number; batchSize?: number; previewEvery?: number; statics?: boolean; resume?: boolean; threads?: number; precision?: string; device: string;
       normalisation?: NormKind; transform?: Record<string, ChannelTransform>; dates: DateFeatureKind | 'auto'; channels?: number; split?: string; validation?: 'none';
-      box?: number[]; level?: number; coarsen?: number; time?: [string | null, string | null]; months?: number[]; every?: number; fit?: 'crop' | 'error' }, cmd: Command) => {
+      box?: number[]; level?: number; coarsen?: number; time?: [string | null, string | null]; months?: number[]; every?: number; fit?: GridFit }, cmd: Command) => {
       const ds = o.dataset ? readDatasetConfig(o.dataset) : null;
       const given = (name: string) => cmd.getOptionValueSource(name) === 'cli';
       const data = o.data ?? (ds ? (Array.isArray(ds.data) ? ds.data.join(',') : ds.data) : undefined);

@@ -22,7 +22,7 @@ export const DatasetConfigSchema = z.object({
   /** blocks, blocks:N, years:VAL:TEST, seasons:N or none (data/split.ts parseSplitSpec). */
   split: z.string().optional().refine((s) => s === undefined || tryParse(s), { message: 'not a split (blocks, blocks:N, years:VAL:TEST, seasons:N, none)' }),
   validation: z.boolean().optional(),
-  fit: z.enum(['crop', 'error']).optional(),
+  fit: z.enum(['reflect', 'zeros', 'crop', 'error']).optional(),
   frames: z.number().int().positive().optional(),
   statics: z.boolean().optional(),
   dates: z.enum(['auto', ...DATE_FEATURE_KINDS] as [string, ...string[]]).optional(),

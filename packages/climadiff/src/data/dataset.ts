@@ -225,13 +225,8 @@ export interface SplitDatasetOptions extends Omit<SplitOptions, 'timeSteps' | 'c
   holdOut?: boolean;
 }
 
-/**
- * Train / validation / test datasets of a time-block or calendar split, normalised with training statistics. Clips
- * never span the source's breaks (missing steps). Without validation the validation dataset has no clip.
- */
-export async function splitDatasets(source: ClipSource, o: SplitDatasetOptions): Promise<{
-  split: TimeSplit; stats: NormStats; train: ClipDataset; validation: ClipDataset; test: ClipDataset;
-}> {
+/** The train/validation/test split of a source that `splitDatasets` uses (DataError 'too-short' when a split gets no clip). */
+export function splitOf(source: ClipSource, o: Pick<SplitDatasetOptions, 'validation' | 'frames' | 'frameStride' | 'clipStep' | 'gap' | 'holdOut' | 'calendar' | 'fractions' | 'blocks'>): TimeSplit {
   const withVal = o.validation ?? true;
   const common = { clipFrames: o.frames, ...(o.frameStride ? { frameStride: o.frameStride } : {}), ...(o.clipStep ? { clipStep: o.clipStep } : {}),
     ...(o.gap !== undefined ? { gap: o.gap } : {}), ...(source.breaks?.length ? { breaks: source.breaks } : {}) };
@@ -247,6 +242,17 @@ export async function splitDatasets(source: ClipSource, o: SplitDatasetOptions):
     if (!withVal && fractions && fractions.validation > 0) throw new DataError('bad-option', 'no validation split was asked for, but the fractions give it a share');
     split = splitByTimeBlocks({ ...common, timeSteps: source.timeSteps, ...(o.blocks ? { blocks: o.blocks } : {}), ...(fractions ? { fractions } : {}) });
   }
+  return split;
+}
+
+/**
+ * Train / validation / test datasets of a time-block or calendar split, normalised with training statistics. Clips
+ * never span the source's breaks (missing steps). Without validation the validation dataset has no clip.
+ */
+export async function splitDatasets(source: ClipSource, o: SplitDatasetOptions): Promise<{
+  split: TimeSplit; stats: NormStats; train: ClipDataset; validation: ClipDataset; test: ClipDataset;
+}> {
+  const split = splitOf(source, o);
   const norm = o.normalisation ?? 'per-variable';
   const stats = typeof norm === 'string'
     ? await fitNormStats(source, { kind: norm, ranges: split.train.ranges, ...(o.months ? { months: o.months } : {}), ...(o.channels ? { channels: o.channels } : {}) })

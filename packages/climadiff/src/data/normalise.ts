@@ -41,6 +41,11 @@ export interface ChannelStats {
   min: number | null;
   /** Largest physical value in the fitted frames (sets a learned transform's domain). */
   max?: number | undefined;
+  /**
+   * Cells (row * width + column) without a single valid value in the fitted frames (land in an ocean field, a
+   * domain's outside): the inverse returns NaN there, so generated fields keep the data's mask.
+   */
+  never?: number[] | undefined;
 }
 
 /** Statistics of every channel (version 2: each channel has its own kind and transform). */
@@ -61,6 +66,7 @@ const channelSchema = z.object({
   climatology: z.array(z.number()).optional(),
   min: z.number().nullable(),
   max: z.number().optional(),
+  never: z.array(z.number().int().nonnegative()).optional(),
 });
 const statsSchema = z.union([
   z.object({ version: z.literal(2), height: z.number().int().nonnegative(), width: z.number().int().nonnegative(), channels: z.array(channelSchema).min(1) }),
@@ -101,6 +107,7 @@ export function parseNormStats(json: string | unknown): NormStats {
         throw new DataError('bad-stats', `climatology of '${c.name}' has ${c.climatology?.length ?? 0} values, expected 12 x ${s.height} x ${s.width}`);
       }
     }
+    if (c.never && s.height > 0 && c.never.some((i) => i >= s.height * s.width)) throw new DataError('bad-stats', `channel '${c.name}': a never-observed cell lies outside the ${s.height} x ${s.width} grid`);
     if (c.transform === 'learned' && (c.kind !== 'per-variable' || c.mean !== 0)) throw new DataError('bad-stats', `channel '${c.name}': a learned transform needs kind per-variable with mean 0`);
   }
   return s;
@@ -185,18 +192,20 @@ export async function fitNormStats(source: ClipSource, options: FitOptions): Pro
   const n: Float64Array[] = [], s1: Float64Array[] = [], s2: Float64Array[] = [];
   for (let c = 0; c < C; c++) { n.push(new Float64Array(cellsOf(c))); s1.push(new Float64Array(cellsOf(c))); s2.push(new Float64Array(cellsOf(c))); }
   const minRaw = new Float64Array(C).fill(Infinity), maxRaw = new Float64Array(C).fill(-Infinity);
+  const seen = Array.from({ length: C }, () => new Uint8Array(frame));
   for (const [a, b] of ranges) {
     for (let t0 = a; t0 < b; t0 += block) {
       const t1 = Math.min(b, t0 + block);
       const { data, mask, frames } = await source.read(t0, t1);
       for (let c = 0; c < C; c++) {
         const { kind, transform } = spec[c]!;
-        const nc = n[c]!, s1c = s1[c]!, s2c = s2[c]!;
+        const nc = n[c]!, s1c = s1[c]!, s2c = s2[c]!, seenc = seen[c]!;
         for (let f = 0; f < frames; f++) {
           const base = (c * frames + f) * frame;
           const cellBase = kind === 'climatology' ? months![t0 + f]! * frame : 0;
           for (let i = 0; i < frame; i++) {
             if (mask[base + i] !== 0) continue;
+            seenc[i] = 1;
             const raw = data[base + i]!;
             if (raw < minRaw[c]!) minRaw[c] = raw;
             if (raw > maxRaw[c]!) maxRaw[c] = raw;
@@ -220,7 +229,9 @@ export async function fitNormStats(source: ClipSource, options: FitOptions): Pro
       if (nTot === 0) throw new DataError('all-missing', `channel '${ch.name}' has no valid values in the frames used for normalisation`);
       const precip = isPrecipitationLike(ch.name, ch.units, ch.standardName);
       const min = minRaw[c]! >= 0 && (precip || transform !== 'none') ? 0 : null;
-      const base = { name: ch.name, units: ch.units, kind, transform, min, max: maxRaw[c]! };
+      const never: number[] = [];
+      seen[c]!.forEach((v, i) => { if (v === 0) never.push(i); });
+      const base = { name: ch.name, units: ch.units, kind, transform, min, max: maxRaw[c]!, ...(never.length > 0 ? { never } : {}) };
       if (kind === 'per-variable') {
         const m = s1c[0]! / nc[0]!;
         const v = Math.max(0, s2c[0]! / nc[0]! - m * m);
@@ -296,12 +307,13 @@ function applyAffine(stats: NormStats, data: Float32Array, mask: Uint8Array | nu
     const sqrt = ch.transform === 'sqrt';
     const lo = ch.min;
     const tol = 1e-5 * ch.std;
+    const never = inverse && ch.never?.length ? new Set(ch.never) : null;
     for (let f = 0; f < F; f++) {
       const base = (c * F + f) * frame;
       const climBase = clim ? months![f]! * frame : 0;
       for (let i = 0; i < frame; i++) {
         const k = base + i;
-        if (mask !== null && mask[k] !== 0) { out[k] = inverse ? NaN : 0; continue; }
+        if ((mask !== null && mask[k] !== 0) || never?.has(i)) { out[k] = inverse ? NaN : 0; continue; }
         const m = clim ? clim[climBase + i]! : ch.mean;
         if (!inverse) { out[k] = (forwardTransform(ch.transform, data[k]!) - m) / ch.std; continue; }
         let t = data[k]! * ch.std + m;

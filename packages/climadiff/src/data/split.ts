@@ -104,7 +104,7 @@ export function splitByTimeBlocks(o: SplitOptions): TimeSplit {
   }
   for (const s of used) {
     if (parts[s].starts.length === 0) {
-      throw new DataError('too-short', `the ${s} split gets no clip of ${span} frames: ${o.timeSteps} time steps in ${blocks} block(s) with gaps of ${gap} are too few`);
+      throw new DataError('too-short', `the ${s} split gets no clip of ${span} frames: ${o.timeSteps} time steps in ${blocks} block(s) with gaps of ${gap} are too few (--validation none holds out a test split only; --split none trains on everything; or fewer --frames)`);
     }
   }
   const finish = (s: SplitName): SplitPart => ({ ranges: parts[s].ranges, starts: Int32Array.from(parts[s].starts) });
@@ -157,7 +157,7 @@ export function splitByLabels(o: LabelSplitOptions): TimeSplit {
   for (const s of SPLIT_NAMES) {
     if (parts[s].starts.length === 0 && !(o.optional ?? []).includes(s)) {
       const frames = o.labels.filter((x) => x === s).length;
-      throw new DataError('too-short', `the ${s} split gets no clip of ${span} frames (${frames} frame(s) labelled ${s}, in runs shorter than a clip once ${gap}-frame gaps are left between splits)`);
+      throw new DataError('too-short', `the ${s} split gets no clip of ${span} frames (${frames} frame(s) labelled ${s}, in runs shorter than a clip once ${gap}-frame gaps are left between splits; --validation none or --split none for short data)`);
     }
   }
   const finish = (s: SplitName): SplitPart => ({ ranges: parts[s].ranges, starts: Int32Array.from(parts[s].starts) });

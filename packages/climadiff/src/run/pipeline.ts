@@ -8,7 +8,7 @@ import { resolveDataFiles, type MultiFileSource } from '../data/multi-source.js'
 import type { DatasetConfig } from '../data/dataset-config.js';
 import { openSelectedSource, type SourceSelection } from '../data/select-source.js';
 import type { ClipSource } from '../data/clip-source.js';
-import { splitDatasets } from '../data/dataset.js';
+import { splitDatasets, splitOf } from '../data/dataset.js';
 import { parseSplitSpec } from '../data/split.js';
 import { fileStaticFields, isLongitude } from '../data/statics.js';
 import { isPrecipitationLike, needsMonths, parseNormStats, type ChannelTransform, type NormKind, type NormStats } from '../data/normalise.js';
@@ -28,6 +28,9 @@ import type { GenerationModel } from '../tasks/model.js';
 export { readRunData, type RunData } from './model-store.js';
 export { samplesDataset, writeSamples, samplesGIF } from './samples.js';
 import { samplesGIF } from './samples.js';
+
+export type GridFit = 'reflect' | 'zeros' | 'crop' | 'error';
+export const GRID_FITS: readonly GridFit[] = ['reflect', 'zeros', 'crop', 'error'];
 
 export interface TrainRunOptions {
   data: string;
@@ -56,8 +59,12 @@ export interface TrainRunOptions {
   validation?: boolean;
   /** What to take of the files (box, level, coarsening, dates, months, every n); kept by a resumed run. */
   select?: SourceSelection;
-  /** A grid that the U-Net's levels do not divide: 'crop' keeps its central rows and columns that fit; default an error. */
-  fit?: 'crop' | 'error';
+  /**
+   * A grid that the U-Net's levels do not divide: 'reflect' (default) or 'zeros' pads it inside the network (longitude
+   * wrapped on global grids; models/config.ts gridPadding), so the loss, samples and scores stay on the file's own grid;
+   * 'crop' keeps its central rows and columns that fit; 'error' refuses it.
+   */
+  fit?: GridFit;
   /** How to recreate the data on another machine (recorded in the run). */
   recipe?: RunData['recipe'];
   /** Stop this invocation at this step (a checkpoint is written). */
@@ -127,8 +134,8 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainResult & { data
   const channels = Object.fromEntries(source.channels.map((c) => [c.name, { transform: o.transforms?.[c.name] ?? defaultTransform(c.name, c.units, c.standardName) }]));
   // on resume, the statistics the model was trained with (the data may be the same; the model must be)
   const resumeStats = o.resume ? parseNormStats(loadCheckpoint(o.runDir).normStats) : null;
-  const splitSpec = o.split ?? before?.split ?? 'blocks';
-  const withValidation = o.validation ?? before?.validation ?? true;
+  let splitSpec = o.split ?? before?.split ?? 'blocks';
+  let withValidation = o.validation ?? before?.validation ?? true;
   if (before && (splitSpec !== before.split || withValidation !== before.validation)) {
     throw new DataError('bad-option', `${o.runDir} was split '${before.split}'${before.validation ? '' : ' without validation'}; a resumed run keeps its split`);
   }
@@ -136,7 +143,17 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainResult & { data
   const datesKnown = autoDateFeatures(source.time) !== 'none';
   const defaultNormalisation = datesKnown ? DEFAULT_NORMALISATION : 'per-variable';
   if (!datesKnown && !o.normalisation && !o.resume) process.stderr.write(`note: the time axis of ${o.data} has no dates, so the normalisation is per-variable (monthly anomalies need dates)\n`);
-  const parsedSplit = parseSplitSpec(splitSpec);
+  let parsedSplit = parseSplitSpec(splitSpec);
+  // data too short for the default split (none was asked for): train on all of it, and say so
+  if (!before && o.split === undefined && o.validation === undefined) {
+    try {
+      splitOf(source, { ...parsedSplit, frames });
+    } catch (e) {
+      if (!(e instanceof DataError) || e.kind !== 'too-short') throw e;
+      process.stderr.write(`note: ${(e as Error).message.replace(/ \(--validation none.*$/, '')}: training on all ${source.timeSteps} time steps (--split none)\n`);
+      splitSpec = 'none'; withValidation = false; parsedSplit = parseSplitSpec(splitSpec);
+    }
+  }
   if (parsedSplit.holdOut === false) process.stderr.write('warning: --split none: nothing is held out (no validation, no test clips); use it for files too short to split\n');
   else if (!withValidation) process.stderr.write('warning: no validation split: nothing is held out to watch for overfitting (the test split stays held out)\n');
   const { stats, split, train: trainSet, validation, test } = await splitDatasets(source, {
@@ -166,6 +183,7 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainResult & { data
       ...o.model, inChannels: o.variables.length, condChannels: statics?.names.length ?? 0,
       dateFeatures: dateFeatureCount(dateKind), learnedTransforms: learned,
       boundary: { lon: isGlobalLon(source.lon) ? 'periodic' : 'zeros', lat: 'zeros', ...(o.model?.boundary ?? {}) },
+      gridPadding: o.fit === 'zeros' ? 'zeros' : o.fit === 'crop' || o.fit === 'error' ? 'none' : 'reflect',
     });
   }
   if (modelConfig.inChannels !== o.variables.length) {
@@ -175,8 +193,12 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainResult & { data
     throw new DataError('shape-mismatch', `the run's model takes ${modelConfig.condChannels} static channel(s) but ${o.data} gives ${statics?.names.length ?? 0} (${statics?.names.join(', ') ?? 'none'})`);
   }
   const levels = modelConfig.channelMults.length - 1;
-  if (source.height % 2 ** levels !== 0 || source.width % 2 ** levels !== 0) {
-    throw new DataError('shape-mismatch', `the grid ${source.height}x${source.width} must be divisible by ${2 ** levels} for a U-Net with ${levels + 1} levels (--fit crop keeps the central part that is; or select a box or coarsen)`);
+  if (modelConfig.gridPadding === 'none' && (source.height % 2 ** levels !== 0 || source.width % 2 ** levels !== 0)) {
+    throw new DataError('shape-mismatch', `the grid ${source.height}x${source.width} must be divisible by ${2 ** levels} for a U-Net with ${levels + 1} levels (--fit reflect or zeros pads it inside the network, --fit crop keeps the central part that is; or select a box or coarsen)`);
+  }
+  const padded = [source.height, source.width].map((n) => Math.ceil(n / 2 ** levels) * 2 ** levels);
+  if (!before && modelConfig.gridPadding !== 'none' && (padded[0] !== source.height || padded[1] !== source.width)) {
+    process.stderr.write(`--fit ${modelConfig.gridPadding}: the ${source.height}x${source.width} grid is padded to ${padded[0]}x${padded[1]} inside the network; data, loss and outputs stay on ${source.height}x${source.width}\n`);
   }
   mkdirSync(o.runDir, { recursive: true });
   writeFileSync(runDataPath, JSON.stringify(runData));
@@ -185,6 +207,7 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainResult & { data
     data: resolveDataFiles(o.data).map((f) => resolve(f)), variables: o.variables, frames,
     ...(o.transforms ? { transforms: o.transforms } : {}), normalisation: stats.channels.some((c) => c.kind === 'climatology') ? 'climatology' : 'per-variable',
     ...(selection ? { select: selection } : {}), split: splitSpec, validation: withValidation, statics: useStatics, dates: dateKind,
+    fit: modelConfig.gridPadding !== 'none' ? modelConfig.gridPadding : selection?.crop ? 'crop' : 'error',
   };
   writeFileSync(join(o.runDir, 'dataset.json'), `${JSON.stringify(dataset, null, 1)}\n`);
   const staticsTensor = () => (statics ? torch.tensor(statics.data, [statics.names.length, statics.height, statics.width]) : null);
