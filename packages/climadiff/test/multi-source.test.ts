@@ -17,6 +17,7 @@ import { openClipSource } from '../src/data/file-source.js';
 import { openDataset } from '../src/data/readers/index.js';
 import { openDataSource, openMultiFileSource, resolveDataFiles } from '../src/data/multi-source.js';
 import { splitDatasets } from '../src/data/dataset.js';
+import { openSelectedSource } from '../src/data/select-source.js';
 import { DataError, type ClimateDataset, type Variable } from '../src/data/types.js';
 
 torch.setNumThreads(1);
@@ -88,6 +89,19 @@ test('yearly files in any order join into the single file: time axis, reads acro
       assert.deepEqual(Array.from(q.x.toFloat32Array()), Array.from(p.x.toFloat32Array()), `batch ${k}`);
       assert.deepEqual(Array.from(q.date!.toFloat32Array()), Array.from(p.date!.toFloat32Array()));
     }
+    // and after the seed's preprocessing (a box across the seam, 2 x 2 area-weighted coarsening, every second step)
+    const sel = { lat: [-60, 60] as [number, number], lon: [300, 60] as [number, number], coarsen: 2, every: 2 };
+    const [c1, c2] = [await openSelectedSource(single, VARS, sel), await openSelectedSource([y1, y2, y0], VARS, sel)];
+    assert.deepEqual([c2.timeSteps, c2.height, c2.width], [c1.timeSteps, c1.height, c1.width]);
+    const [t1, t2] = [await splitDatasets(c1, opts), await splitDatasets(c2, opts)];
+    assert.deepEqual(t2.stats, t1.stats);
+    const e1 = t1.train.batches({ batchSize: 4, shuffle: true, seed: 1 }), e2 = t2.train.batches({ batchSize: 4, shuffle: true, seed: 1 });
+    for (let k = 0; k < 3; k++) {
+      const [p, q] = [(await e1.next()).value!, (await e2.next()).value!];
+      assert.deepEqual(Array.from(q.x.toFloat32Array()), Array.from(p.x.toFloat32Array()), `selected batch ${k}`);
+    }
+    c1.close!();
+    c2.close!();
   } finally {
     one.close();
     many.close();

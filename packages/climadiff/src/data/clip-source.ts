@@ -29,6 +29,8 @@ export interface ClipSource {
   readonly breaks?: readonly number[];
   /** Reads frames [start, end) of every channel. */
   read(start: number, end: number): Promise<FrameBlock>;
+  /** Releases the files behind the source (sources over files); reads fail after it. */
+  close?(): void;
 }
 
 const TIME_NAMES = new Set(['time', 't', 'times', 'date']);

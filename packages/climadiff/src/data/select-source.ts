@@ -141,6 +141,7 @@ export function selectSource(source: ClipSource, sel: SourceSelection): Selected
     channels, timeSteps: kept.length, height: H, width: W,
     ...(timeOut ? { time: timeOut } : {}), ...(latOut ? { lat: latOut } : {}), ...(lonOut ? { lon: lonOut } : {}),
     ...(breaks.length ? { breaks } : {}),
+    ...(source.close ? { close: () => source.close!() } : {}),
     async read(start: number, end: number): Promise<FrameBlock> {
       if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > kept.length || start >= end) {
         throw new DataError('bad-range', `frames [${start}, ${end}) are outside [0, ${kept.length})`);
