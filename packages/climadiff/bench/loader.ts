@@ -2,9 +2,11 @@
 // simulated Earth (tas, pr) is written as ten NetCDF files and as one; batches of 8 clips of 8 frames (climatology
 // anomalies, date features) are drawn from each, and the demo's U-Net trains on the same batch size and grid. The
 // figure that matters is the loader's share of a training step: time spent waiting for data when loading does not
-// overlap the step. Prints one JSON object; docs/benchmarks.md holds a measured table.
+// overlap the step, and the waiting that is left when batches are read ahead in a worker thread (readAhead 2) while a
+// step of --step-ms blocks the main thread (a GPU-speed step: libtorch calls block the thread that makes them).
+// Prints one JSON object; docs/benchmarks.md holds a measured table.
 //
-//   node dist/bench/loader.js [--files 10] [--steps-per-file 60] [--batches 20] [--threads T]
+//   node dist/bench/loader.js [--files 10] [--steps-per-file 60] [--batches 20] [--step-ms 100] [--threads T]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +25,7 @@ const arg = (name: string, dflt: number): number => {
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
 };
 const FILES = arg('files', 10), PER = arg('steps-per-file', 60), BATCHES = arg('batches', 20), THREADS = arg('threads', torch.getNumThreads());
+const STEP_MS = arg('step-ms', 100);
 const H = 64, W = 128, F = 8, B = 8;
 torch.setNumThreads(THREADS);
 const median = (v: number[]): number => { const s = [...v].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
@@ -59,6 +62,26 @@ try {
   };
   const one = await loader(single);
   const many = await loader(files);
+  // waiting for data per step when every step blocks the main thread for STEP_MS, reading in place or ahead
+  const overlapped = async (readAhead: number): Promise<number> => {
+    const source = await openDataSource(files, ['tas', 'pr']);
+    const { train } = await splitDatasets(source, { frames: F, normalisation: 'climatology', dateFeatures: 'year+day', reopen: { data: files, variables: ['tas', 'pr'], select: null } });
+    const waits: number[] = [];
+    const it = train.batches({ batchSize: B, shuffle: true, seed: 0, readAhead })[Symbol.asyncIterator]();
+    for (let k = 0; k <= BATCHES; k++) {
+      const t = performance.now();
+      const r = await it.next();
+      if (k > 0) waits.push(performance.now() - t); // the first batch has nothing to overlap with
+      if (r.done) break;
+      for (const v of [r.value.x, r.value.mask, r.value.date]) v?.dispose();
+      const until = performance.now() + STEP_MS;
+      while (performance.now() < until) { /* the step: the main thread is busy */ }
+    }
+    await it.return?.(undefined);
+    source.close();
+    return waits.reduce((a, b) => a + b, 0) / waits.length;
+  };
+  const waitInPlace = await overlapped(0), waitAhead = await overlapped(2);
 
   // the training step on the same batch: forward, loss, backward, optimizer (the demo's U-Net)
   const model = new UNet3D(unet3dConfig({ inChannels: 2, channels: 32, channelMults: [1, 2, 2], attentionLevels: [2], numResBlocks: 1, dateFeatures: 4 }));
@@ -87,6 +110,9 @@ try {
     waitingShareSingle: one.msPerBatch / (one.msPerBatch + step),
     waitingShareMulti: many.msPerBatch / (many.msPerBatch + step),
     multiOverSingle: many.msPerBatch / one.msPerBatch,
+    // a step of stepMs blocking the main thread: mean wait for the next batch, as a share of the step
+    stepMs: STEP_MS, waitInPlaceMs: waitInPlace, waitReadAheadMs: waitAhead,
+    waitingShareInPlace: waitInPlace / STEP_MS, waitingShareReadAhead: waitAhead / STEP_MS,
   }, null, 1)}\n`);
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -108,6 +108,32 @@ test('yearly files in any order join into the single file: time axis, reads acro
   }
 });
 
+test('read-ahead in a worker thread: the same batches bit for bit, early stops end the worker, errors arrive as exceptions', async () => {
+  const sel = { lat: [-60, 60] as [number, number], lon: [300, 60] as [number, number], coarsen: 2 };
+  const files = [y0, y1, y2];
+  const source = await openSelectedSource(files, VARS, sel);
+  const opts = { frames: 4, normalisation: 'climatology' as const, dateFeatures: 'year' as const, reopen: { data: files, variables: VARS, select: sel } };
+  const { train } = await splitDatasets(source, opts);
+  const all = async (readAhead: number, limit = Infinity): Promise<number[][]> => {
+    const out: number[][] = [];
+    for await (const b of train.batches({ batchSize: 5, shuffle: true, seed: 2, epoch: 1, readAhead })) {
+      out.push([...b.x.toFloat32Array(), ...b.mask.toFloat32Array(), ...b.date!.toFloat32Array(), ...b.starts]);
+      b.x.dispose(); b.mask.dispose(); b.date!.dispose();
+      if (out.length >= limit) break;
+    }
+    return out;
+  };
+  const inPlace = await all(0);
+  assert.ok(inPlace.length > 10);
+  assert.deepEqual(await all(3), inPlace);
+  assert.deepEqual(await all(1, 2), inPlace.slice(0, 2), 'a consumer that stops early');
+  // a source that cannot be opened again: the worker's error is the consumer's exception, naming the file
+  const { train: lost } = await splitDatasets(source, { ...opts, reopen: { data: [join(dir, 'gone.nc')], variables: VARS, select: sel } });
+  await assert.rejects(async () => { for await (const b of lost.batches({ batchSize: 5, readAhead: 2 })) b.x.dispose(); }, /gone\.nc/);
+  await assert.rejects(async () => { for await (const b of train.batches({ batchSize: 5, readAhead: -1 })) b.x.dispose(); }, /readAhead must be a non-negative integer/);
+  source.close!();
+});
+
 test('a list, a glob or a directory: the same files; one file is read as it is', async () => {
   assert.deepEqual(resolveDataFiles(`${y1},${y0}`), [y1, y0]);
   assert.deepEqual(resolveDataFiles(join(yearDir, 'earth_y*')), [y0, y1, y2]);

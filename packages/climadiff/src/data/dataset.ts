@@ -3,8 +3,11 @@
 // [B, C, F, H, W]. `splitDatasets` builds the train / validation / test datasets of a time-block split
 // with statistics fitted on the training frames only.
 import * as torch from '@climadiff/torch';
+import { Worker } from 'node:worker_threads';
 import type { ClipSource } from './clip-source.js';
-import { denormalise, fitNormStats, needsMonths, normalise, sourceMonths, type FitOptions, type NormKind, type NormStats } from './normalise.js';
+import { readBatch, readClip, type BatchArrays, type Clip, type ClipLayout } from './clip-reader.js';
+import type { SourceSelection } from './select-source.js';
+import { denormalise, fitNormStats, needsMonths, sourceMonths, type FitOptions, type NormKind, type NormStats } from './normalise.js';
 import { dateFeatureCount, timeFeatures, type DateFeatureKind } from './dates.js';
 import { calendarLabels, clipSpan, splitByLabels, splitByTimeBlocks, type CalendarSplit, type SplitOptions, type TimeSplit } from './split.js';
 import { decodeTimeParts } from './time-parts.js';
@@ -27,18 +30,18 @@ export interface ClipDatasetOptions {
   statics?: StaticFields;
   /** Date features of each clip's first frame in batches (`batch.date`, [B, D]); needs a time coordinate. */
   dateFeatures?: DateFeatureKind;
+  /** How to open the source again (files, variables, selection): lets `batches` read ahead in a worker thread. */
+  reopen?: SourceSpec;
 }
 
-export interface Clip {
-  /** (C, F, H, W), normalised, 0 where missing. */
-  data: Float32Array;
-  /** (C, F, H, W), 1 where missing. */
-  mask: Uint8Array;
-  shape: [number, number, number, number];
-  start: number;
-  /** Time index of every frame. */
-  frameIndices: Int32Array;
+/** A source as files, variables and a selection (data/select-source.ts openSelectedSource). */
+export interface SourceSpec {
+  data: string | string[];
+  variables: string[];
+  select: SourceSelection | null;
 }
+
+export type { Clip } from './clip-reader.js';
 
 export interface Batch {
   /** [B, C, F, H, W] float32. */
@@ -63,6 +66,12 @@ export interface BatchOptions {
   /** Each epoch gets its own permutation from (seed, epoch). */
   epoch?: number;
   dropLast?: boolean;
+  /**
+   * Batches read ahead in a worker thread while the consumer works (e.g. a training step), for datasets that know how
+   * to reopen their source (ClipDatasetOptions.reopen); 0 (default) reads each batch when it is asked for. The batches
+   * are the same either way, bit for bit.
+   */
+  readAhead?: number;
 }
 
 export class ClipDataset {
@@ -74,6 +83,7 @@ export class ClipDataset {
   readonly stats: NormStats | null;
   readonly statics: StaticFields | null;
   readonly dateFeatures: DateFeatureKind;
+  readonly reopen: SourceSpec | null;
   private readonly months: Int32Array | null;
   /** (T, D) date features of every time step. */
   private readonly features: Float32Array | null;
@@ -96,6 +106,7 @@ export class ClipDataset {
     if (this.dateFeatures !== 'none' && !source.time) throw new DataError('no-time', `date features need a time coordinate, and the data have none`);
     this.features = this.dateFeatures === 'none' ? null : timeFeatures(source.time!, this.dateFeatures);
     this.statics = o.statics ?? null;
+    this.reopen = o.reopen ?? null;
     if (this.statics && (this.statics.height !== source.height || this.statics.width !== source.width)) {
       throw new DataError('bad-shape', `static fields are ${this.statics.height}x${this.statics.width}, the data ${source.height}x${source.width}`);
     }
@@ -107,28 +118,17 @@ export class ClipDataset {
     return [this.source.channels.length, this.frames, this.source.height, this.source.width];
   }
 
+  /** What a clip needs besides the source (plain data: the read-ahead worker receives it). */
+  get layout(): ClipLayout {
+    return {
+      frames: this.frames, frameStride: this.frameStride, span: this.span, starts: this.starts, stats: this.stats, months: this.months,
+      statics: this.statics, features: this.features, dateCount: dateFeatureCount(this.dateFeatures),
+    };
+  }
+
   /** Clip i: normalised data and mask. */
-  async clip(i: number): Promise<Clip> {
-    if (!Number.isInteger(i) || i < 0 || i >= this.length) throw new DataError('bad-index', `clip ${i} is outside [0, ${this.length})`);
-    const start = this.starts[i]!;
-    const [C, F, H, W] = this.clipShape;
-    const frame = H * W;
-    const block = await this.source.read(start, start + this.span);
-    const data = new Float32Array(C * F * frame);
-    const mask = new Uint8Array(C * F * frame);
-    const frameIndices = Int32Array.from({ length: F }, (_, f) => start + f * this.frameStride);
-    for (let c = 0; c < C; c++) {
-      for (let f = 0; f < F; f++) {
-        const src = (c * block.frames + f * this.frameStride) * frame;
-        data.set(block.data.subarray(src, src + frame), (c * F + f) * frame);
-        mask.set(block.mask.subarray(src, src + frame), (c * F + f) * frame);
-      }
-    }
-    const shape = { channels: C, frames: F, height: H, width: W };
-    const out = this.stats
-      ? normalise(this.stats, data, mask, shape, this.months ? Array.from(frameIndices, (t) => this.months![t]!) : null)
-      : data.map((v, k) => (mask[k] !== 0 ? 0 : v));
-    return { data: out, mask, shape: [C, F, H, W], start, frameIndices };
+  clip(i: number): Promise<Clip> {
+    return readClip(this.source, this.layout, i);
   }
 
   /**
@@ -168,43 +168,69 @@ export class ClipDataset {
   /** Batches as tensors [B, C, F, H, W]; the last one is smaller unless dropLast. */
   async *batches(o: BatchOptions): AsyncGenerator<Batch> {
     if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new DataError('bad-option', `batchSize must be a positive integer, got ${o.batchSize}`);
+    const readAhead = o.readAhead ?? 0;
+    if (!Number.isInteger(readAhead) || readAhead < 0) throw new DataError('bad-option', `readAhead must be a non-negative integer, got ${o.readAhead}`);
     const order = this.order(o.shuffle ?? true, o.seed ?? 0, o.epoch ?? 0);
-    const [C, F, H, W] = this.clipShape;
-    const per = C * F * H * W;
+    const groups: Int32Array[] = [];
     for (let b0 = 0; b0 < order.length; b0 += o.batchSize) {
       const idx = order.subarray(b0, Math.min(order.length, b0 + o.batchSize));
       if (idx.length < o.batchSize && o.dropLast) break;
-      const B = idx.length;
-      const x = new Float32Array(B * per);
-      const m = new Float32Array(B * per);
-      const starts = new Int32Array(B);
-      const frameIndices = new Int32Array(B * F);
-      for (let b = 0; b < B; b++) {
-        const clip = await this.clip(idx[b]!);
-        x.set(clip.data, b * per);
-        for (let k = 0; k < per; k++) m[b * per + k] = clip.mask[k]!;
-        starts[b] = clip.start;
-        frameIndices.set(clip.frameIndices, b * F);
-      }
-      const batch: Batch = {
-        x: torch.tensor(x, [B, C, F, H, W]), mask: torch.tensor(m, [B, C, F, H, W]), indices: Int32Array.from(idx), starts, frameIndices,
-      };
-      if (this.statics && this.statics.names.length > 0) {
-        const S = this.statics.names.length, cells = H * W;
-        const s = new Float32Array(B * S * F * cells);
-        for (let b = 0; b < B; b++) for (let c = 0; c < S; c++) for (let f = 0; f < F; f++) {
-          s.set(this.statics.data.subarray(c * cells, (c + 1) * cells), ((b * S + c) * F + f) * cells);
-        }
-        batch.statics = torch.tensor(s, [B, S, F, H, W]);
-      }
-      if (this.features) {
-        const D = dateFeatureCount(this.dateFeatures);
-        const dd = new Float32Array(B * D);
-        for (let b = 0; b < B; b++) dd.set(this.features.subarray(starts[b]! * D, (starts[b]! + 1) * D), b * D);
-        batch.date = torch.tensor(dd, [B, D]);
-      }
-      yield batch;
+      groups.push(idx);
     }
+    if (readAhead > 0 && this.reopen && groups.length > 1) {
+      yield* readAheadBatches(this.reopen, this.layout, this.clipShape, groups, readAhead);
+      return;
+    }
+    for (const idx of groups) yield toBatch(await readBatch(this.source, this.layout, idx));
+  }
+}
+
+/** Typed arrays as a batch of tensors. */
+function toBatch(a: BatchArrays): Batch {
+  const [B, , F, H, W] = a.shape;
+  const batch: Batch = { x: torch.tensor(a.x, a.shape), mask: torch.tensor(a.mask, a.shape), indices: a.indices, starts: a.starts, frameIndices: a.frameIndices };
+  if (a.statics) batch.statics = torch.tensor(a.statics, [B, a.staticCount, F, H, W]);
+  if (a.date) batch.date = torch.tensor(a.date, [B, a.date.length / B]);
+  return batch;
+}
+
+/**
+ * The batches `groups` read by a worker thread (data/batch-worker.ts) that opens the source again, up to `depth`
+ * batches ahead of the consumer. The worker holds the event loop only while a batch is on its way, and stops when the
+ * generator ends, early or not.
+ */
+async function* readAheadBatches(spec: SourceSpec, layout: ClipLayout, clipShape: [number, number, number, number],
+  groups: Int32Array[], depth: number): AsyncGenerator<Batch> {
+  const worker = new Worker(new URL('./batch-worker.js', import.meta.url), { workerData: { spec, layout, clipShape } });
+  const waiting = new Map<number, { resolve: (a: BatchArrays) => void; reject: (e: Error) => void }>();
+  let failure: Error | null = null;
+  const fail = (e: Error): void => { failure ??= e; for (const w of waiting.values()) w.reject(failure); waiting.clear(); };
+  worker.on('message', (m: { id: number; batch?: BatchArrays; error?: { kind: string; message: string } }) => {
+    const w = waiting.get(m.id);
+    if (!w) return;
+    waiting.delete(m.id);
+    if (waiting.size === 0) worker.unref();
+    if (m.error) w.reject(new DataError(m.error.kind, m.error.message)); else w.resolve(m.batch!);
+  });
+  worker.on('error', (e) => fail(e instanceof Error ? e : new Error(String(e))));
+  worker.on('exit', (code) => fail(new DataError('read-ahead', `the read-ahead worker stopped (exit code ${code})`)));
+  const request = (id: number): Promise<BatchArrays> => new Promise((resolve, reject) => {
+    if (failure) { reject(failure); return; }
+    waiting.set(id, { resolve, reject });
+    worker.ref();
+    worker.postMessage({ id, idx: groups[id] });
+  });
+  const inFlight: Promise<BatchArrays>[] = [];
+  try {
+    let next = 0;
+    for (let k = 0; k < groups.length; k++) {
+      while (next < groups.length && next < k + depth + 1) inFlight.push(request(next++));
+      yield toBatch(await inFlight.shift()!);
+    }
+  } finally {
+    // batches read ahead but not consumed are dropped; their rejections (the worker stopping) are expected
+    for (const p of inFlight) p.catch(() => undefined);
+    await worker.terminate();
   }
 }
 
@@ -223,6 +249,8 @@ export interface SplitDatasetOptions extends Omit<SplitOptions, 'timeSteps' | 'c
   validation?: boolean;
   /** false: nothing held out, every clip trains (validation and test empty). */
   holdOut?: boolean;
+  /** How to open the source again, for reading ahead in a worker (ClipDatasetOptions.reopen). */
+  reopen?: SourceSpec;
 }
 
 /** The train/validation/test split of a source that `splitDatasets` uses (DataError 'too-short' when a split gets no clip). */
@@ -260,6 +288,7 @@ export async function splitDatasets(source: ClipSource, o: SplitDatasetOptions):
   const make = (starts: Int32Array): ClipDataset => new ClipDataset(source, {
     frames: o.frames, frameStride: o.frameStride ?? 1, starts, stats,
     ...(o.months ? { months: o.months } : {}), ...(o.statics ? { statics: o.statics } : {}), ...(o.dateFeatures ? { dateFeatures: o.dateFeatures } : {}),
+    ...(o.reopen ? { reopen: o.reopen } : {}),
   });
   return { split, stats, train: make(split.train.starts), validation: make(split.validation.starts), test: make(split.test.starts) };
 }

@@ -159,6 +159,7 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainResult & { data
   const { stats, split, train: trainSet, validation, test } = await splitDatasets(source, {
     ...parsedSplit, validation: withValidation,
     frames, normalisation: resumeStats ?? o.normalisation ?? defaultNormalisation, channels, dateFeatures: dateKind, ...(statics ? { statics } : {}),
+    reopen: { data: o.data, variables: o.variables, select: selection },
   });
   const runData: RunData = {
     source: o.data, variables: o.variables, units: source.channels.map((c) => c.units ?? null), frames,

@@ -75,6 +75,11 @@ export const TrainConfigSchema = z.object({
    * puts the per-element log-derivative of one channel on the scale of the per-element v-loss over all channels.
    */
   transformWeight: z.number().nonnegative().nullable().default(null),
+  /**
+   * Training batches read ahead in a worker thread while the step runs (data that can be reopened: files; in-memory
+   * data are read in place); 0 reads each batch when the step asks for it. Batches are identical either way.
+   */
+  readAhead: nonNegInt.default(2),
   /** Use the batch's missing-data mask (1 = missing) so missing elements never reach the loss. */
   maskedLoss: z.boolean().default(true),
   diffusion: DiffusionConfigSchema.default({ schedule: 'alpha-cosine', logsnrMin: -30, logsnrMax: 30, shift: 0 }),

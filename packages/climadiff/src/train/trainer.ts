@@ -145,7 +145,7 @@ export class Trainer {
     const cfg = this.config;
     for (;;) {
       if (this.iterator === null) {
-        this.iterator = this.options.data.batches({ batchSize: cfg.batchSize, shuffle: cfg.shuffle, seed: cfg.seed, epoch: this.epoch, dropLast: cfg.dropLast })[Symbol.asyncIterator]();
+        this.iterator = this.options.data.batches({ batchSize: cfg.batchSize, shuffle: cfg.shuffle, seed: cfg.seed, epoch: this.epoch, dropLast: cfg.dropLast, readAhead: cfg.readAhead })[Symbol.asyncIterator]();
         for (let i = 0; i < this.position; i++) {
           const r = await this.iterator.next();
           if (r.done) throw new CheckpointError(`cannot resume: epoch ${this.epoch} has fewer than ${this.position} batches (did the dataset change?)`);
@@ -256,6 +256,17 @@ export class Trainer {
 
   /** Runs until config.steps, config.minutes or options.untilStep. */
   async run(): Promise<TrainResult> {
+    try {
+      return await this.#run();
+    } finally {
+      // stops a read-ahead worker; the next run() continues the epoch from this.position
+      const it = this.iterator;
+      this.iterator = null;
+      await it?.return?.(undefined);
+    }
+  }
+
+  async #run(): Promise<TrainResult> {
     const cfg = this.config, o = this.options;
     const runDir = o.runDir;
     const metricsPath = runDir ? join(runDir, 'metrics.jsonl') : null;

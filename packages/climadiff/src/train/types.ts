@@ -27,7 +27,7 @@ export interface TrainBatch {
 
 /** A dataset the trainer reads: ClipDataset fits. The order of batches must depend only on the options. */
 export interface TrainData {
-  batches(options: { batchSize: number; shuffle?: boolean; seed?: number; epoch?: number; dropLast?: boolean }): AsyncIterable<TrainBatch>;
+  batches(options: { batchSize: number; shuffle?: boolean; seed?: number; epoch?: number; dropLast?: boolean; readAhead?: number }): AsyncIterable<TrainBatch>;
 }
 
 export interface TrainProgress {
