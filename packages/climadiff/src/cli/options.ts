@@ -4,6 +4,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { DataError } from '../data/types.js';
 import { SAMPLER_NAMES, samplerSettings, type SamplerName, type SamplerSettings } from '../diffusion/samplers/registry.js';
 import { GRID_KINDS, type GridKind } from '../diffusion/samplers/grids.js';
+import type { SourceSelection } from '../data/select-source.js';
 
 /** An integer option in [min, max]. */
 export function intOption(min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -75,4 +76,48 @@ export function samplerFromFlags(o: SamplerFlags): { sampler: SamplerName; steps
   };
   try { samplerSettings(o.sampler as SamplerName, sampling); } catch (e) { throw new DataError('bad-option', (e as Error).message); }
   return { sampler: o.sampler as SamplerName, steps: o.steps, sampling };
+}
+
+/** The selection flags of the commands that read data files (train, score). */
+export interface SelectionFlags {
+  box?: number[]; level?: number; coarsen?: number; time?: [string | null, string | null]; months?: number[]; every?: number;
+}
+
+function boxOption(v: string): number[] {
+  const p = v.split(',').map((x) => Number(x.trim()));
+  if (p.length !== 4 || !p.every(Number.isFinite)) throw new InvalidArgumentError('expected lat0,lat1,lon0,lon1 (degrees)');
+  return p;
+}
+
+function timeOption(v: string): [string | null, string | null] {
+  const p = v.split(',').map((x) => x.trim());
+  if (p.length !== 2 || (!p[0] && !p[1])) throw new InvalidArgumentError('expected FROM,TO (dates; one may be empty)');
+  return [p[0] || null, p[1] || null];
+}
+
+function monthsOption(v: string): number[] {
+  const p = v.split(',').map((x) => Number(x.trim()));
+  if (p.length === 0 || !p.every((m) => Number.isInteger(m) && m >= 1 && m <= 12)) throw new InvalidArgumentError('expected months 1-12, e.g. 12,1,2');
+  return p;
+}
+
+/** --box, --level, --coarsen, --time, --months, --every (data/select-source.ts); `what` says what the selection is of. */
+export function addSelectionOptions(cmd: Command, what: string): Command {
+  return cmd
+    .option('--box <lat0,lat1,lon0,lon1>', `${what}: a lat/lon box (degrees; lon0 > lon1 goes east across the date line)`, boxOption)
+    .option('--level <value>', 'one vertical level by its coordinate value, in the file\'s units (e.g. 500 for 500 hPa)', Number)
+    .option('--coarsen <k>', 'area-weighted (cos latitude) k x k block means; trailing partial blocks dropped', positiveInt)
+    .option('--time <from,to>', 'inclusive dates, e.g. 1990,2009 or 1990-03-01,2009-11-30 (either may be empty)', timeOption)
+    .option('--months <list>', 'keep these months, e.g. 12,1,2 (winters); clips never span the jump between seasons', monthsOption)
+    .option('--every <n>', 'keep every n-th time step (after --time and --months)', positiveInt);
+}
+
+/** The selection the flags give (empty when none was given). */
+export function selectionFromFlags(o: SelectionFlags): SourceSelection {
+  if (o.level !== undefined && !Number.isFinite(o.level)) throw new DataError('bad-option', '--level must be a number (the level\'s coordinate value)');
+  return {
+    ...(o.box ? { lat: [o.box[0]!, o.box[1]!] as [number, number], lon: [o.box[2]!, o.box[3]!] as [number, number] } : {}),
+    ...(o.level !== undefined ? { level: o.level } : {}), ...(o.coarsen ? { coarsen: o.coarsen } : {}), ...(o.time ? { time: o.time } : {}),
+    ...(o.months ? { months: o.months } : {}), ...(o.every ? { every: o.every } : {}),
+  };
 }

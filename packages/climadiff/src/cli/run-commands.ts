@@ -12,7 +12,7 @@ import type { SourceSelection } from '../data/select-source.js';
 import { readDatasetConfig } from '../data/dataset-config.js';
 import { parseTrainConfig } from '../train/config.js';
 import { DataError } from '../data/types.js';
-import { positiveInt, positiveNumber, commandLine, addSamplerOptions, samplerFromFlags, type SamplerFlags } from './options.js';
+import { positiveInt, positiveNumber, commandLine, addSamplerOptions, samplerFromFlags, addSelectionOptions, selectionFromFlags, type SamplerFlags, type SelectionFlags } from './options.js';
 import * as torch from '@climadiff/torch';
 import { runDemo } from '../run/demo.js';
 import { progressBar as trainProgressBar, countBar, type CountBar } from '../train/progress.js';
@@ -59,26 +59,8 @@ function datesKindOption(v: string): DateFeatureKind | 'auto' {
   return v as DateFeatureKind | 'auto';
 }
 
-function boxOption(v: string): number[] {
-  const p = v.split(',').map((x) => Number(x.trim()));
-  if (p.length !== 4 || !p.every(Number.isFinite)) throw new InvalidArgumentError('expected lat0,lat1,lon0,lon1 (degrees)');
-  return p;
-}
-
-function timeOption(v: string): [string | null, string | null] {
-  const p = v.split(',').map((x) => x.trim());
-  if (p.length !== 2 || (!p[0] && !p[1])) throw new InvalidArgumentError('expected FROM,TO (dates; one may be empty)');
-  return [p[0] || null, p[1] || null];
-}
-
-function monthsOption(v: string): number[] {
-  const p = v.split(',').map((x) => Number(x.trim()));
-  if (p.length === 0 || !p.every((m) => Number.isInteger(m) && m >= 1 && m <= 12)) throw new InvalidArgumentError('expected months 1-12, e.g. 12,1,2');
-  return p;
-}
-
 export function register(program: Command): void {
-  program.command('train')
+  const trainCmd = program.command('train')
     .description('train a space-time diffusion U-Net on clips of a NetCDF/Zarr file (checkpoints, metrics, loss curve in --out)')
     .option('--dataset <file>', 'dataset config JSON (data, variables, transforms, selection, split, fit; docs/data.md); flags given as well override it')
     .option('--data <files>', "NetCDF/Zarr data with (time, lat, lon) variables: one file, a comma-separated list, a quoted glob ('data/tas_*.nc') or a directory; several files are joined along time in calendar order")
@@ -96,13 +78,8 @@ export function register(program: Command): void {
     .option('--transform <spec>', `value transform per variable, VAR=${CHANNEL_TRANSFORMS.join('|')}[,...] (default: sqrt for precipitation, none otherwise; docs/recipe.md)`, transformsOption)
     .option('--dates <kind>', `date conditioning: auto (time of year, and of day for sub-daily frames) | ${DATE_FEATURE_KINDS.join(' | ')}`, datesKindOption, 'auto')
     .option('--split <spec>', "held-out data: blocks (default; 0.8/0.1/0.1 of the time axis), blocks:N (N time blocks), years:VAL:TEST (comma-separated years), seasons:N (one season in N test, one validation; the seed held out every fifth), none (nothing held out: files too short to split)")
-    .option('--validation <none>', "'none': hold out no validation data (small datasets; the test split stays)", (v) => { if (v !== 'none') throw new InvalidArgumentError("expected 'none'"); return v; })
-    .option('--box <lat0,lat1,lon0,lon1>', 'train on a lat/lon box (degrees; lon0 > lon1 goes east across the date line)', boxOption)
-    .option('--level <value>', 'one vertical level by its coordinate value, in the file\'s units (e.g. 500 for 500 hPa)', Number)
-    .option('--coarsen <k>', 'area-weighted (cos latitude) k x k block means; trailing partial blocks dropped', positiveInt)
-    .option('--time <from,to>', 'inclusive dates, e.g. 1990,2009 or 1990-03-01,2009-11-30 (either may be empty)', timeOption)
-    .option('--months <list>', 'keep these months, e.g. 12,1,2 (winters); clips never span the jump between seasons', monthsOption)
-    .option('--every <n>', 'keep every n-th time step (after --time and --months)', positiveInt)
+    .option('--validation <none>', "'none': hold out no validation data (small datasets; the test split stays)", (v) => { if (v !== 'none') throw new InvalidArgumentError("expected 'none'"); return v; });
+  addSelectionOptions(trainCmd, 'train on')
     .option('--fit <how>', "a grid the U-Net's levels do not divide: reflect (default) | zeros (pad inside the network, longitude wrapped on global grids; data, loss and outputs stay on the file's grid) | crop (keep the central rows and columns that fit) | error", (v) => { if (!(GRID_FITS as readonly string[]).includes(v)) throw new InvalidArgumentError(`expected ${GRID_FITS.join(', ')}`); return v; })
     .option('--resume', 'continue from the run folder\'s latest checkpoint, bit for bit (with the same --threads)')
     .option('--threads <n>', THREADS_HELP, positiveInt)
@@ -110,19 +87,13 @@ export function register(program: Command): void {
     .option('--device <d>', DEVICE_HELP, deviceOption, 'cpu')
     .action(async (o: { dataset?: string; data?: string; vars?: string; out: string; config?: string; frames: number; steps?: number; minutes?: number; batchSize?: number; previewEvery?: number; statics?: boolean; resume?: boolean; threads?: number; precision?: string; device: string;
       normalisation?: NormKind; transform?: Record<string, ChannelTransform>; dates: DateFeatureKind | 'auto'; channels?: number; split?: string; validation?: 'none';
-      box?: number[]; level?: number; coarsen?: number; time?: [string | null, string | null]; months?: number[]; every?: number; fit?: GridFit }, cmd: Command) => {
+      fit?: GridFit } & SelectionFlags, cmd: Command) => {
       const ds = o.dataset ? readDatasetConfig(o.dataset) : null;
       const given = (name: string) => cmd.getOptionValueSource(name) === 'cli';
       const data = o.data ?? (ds ? (Array.isArray(ds.data) ? ds.data.join(',') : ds.data) : undefined);
       const variables = o.vars ? o.vars.split(',').map((s) => s.trim()).filter(Boolean) : ds?.variables;
       if (!data || !variables?.length) throw new DataError('bad-option', 'train needs --data and --vars, or a --dataset config that gives them');
-      const flags: SourceSelection = {
-        ...(o.box ? { lat: [o.box[0]!, o.box[1]!] as [number, number], lon: [o.box[2]!, o.box[3]!] as [number, number] } : {}),
-        ...(o.level !== undefined ? { level: o.level } : {}), ...(o.coarsen ? { coarsen: o.coarsen } : {}), ...(o.time ? { time: o.time } : {}),
-        ...(o.months ? { months: o.months } : {}), ...(o.every ? { every: o.every } : {}),
-      };
-      if (o.level !== undefined && !Number.isFinite(o.level)) throw new DataError('bad-option', '--level must be a number (the level\'s coordinate value)');
-      const select: SourceSelection = { ...(ds?.select ?? {}), ...flags };
+      const select: SourceSelection = { ...(ds?.select ?? {}), ...selectionFromFlags(o) };
       const split = o.split ?? ds?.split;
       if (split) parseSplitSpec(split); // a bad spec fails before anything is read
       const validation = o.validation === 'none' ? false : ds?.validation;
