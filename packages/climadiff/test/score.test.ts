@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { writeNetCDF } from '../src/data/writers/index.js';
+import { sliceTime } from '../src/data/writers/common.js';
 import { DataError, type ClimateDataset, type Coordinate } from '../src/data/types.js';
 import { ensembleDataset } from '../src/run/ensemble-file.js';
 import { scoreFiles } from '../src/run/score.js';
@@ -295,6 +296,40 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
     process.stdout.write = ow; process.stderr.write = ew;
   }
 }
+
+test('a truth of yearly files, read with the selection the forecast file records (a box), as for training', async () => {
+  const years = join(dir, 'years');
+  mkdirSync(years, { recursive: true });
+  const full = truthDataset();
+  for (let y = 0; y < YEARS; y++) {
+    const part = sliceTime(full, 'time', y * 365 * PER_DAY, (y + 1) * 365 * PER_DAY);
+    part.variables.delete('sftlf');
+    await writeNetCDF(part, join(years, `truth_${2000 + y}.nc`));
+  }
+  // a perfect forecast on the box 60S-60N, 60W-60E (6 x 6 cells), the box recorded as the model's selection
+  const rows = LAT.flatMap((v, i) => (Math.abs(v) <= 60 ? [i] : [])), cols = LON.flatMap((v, j) => (Math.abs(v) <= 60 ? [j] : []));
+  const h = rows.length, w = cols.length, N = STARTS.length, M = 3;
+  const data = new Float32Array(M * N * F * h * w);
+  for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) for (let f = 0; f < F; f++) for (let r = 0; r < h; r++) for (let c = 0; c < w; c++) {
+    data[(((m * N + n) * F + f) * h + r) * w + c] = tv(STARTS[n]! + f, rows[r]! * W + cols[c]!);
+  }
+  const boxed: Ensemble = {
+    ...ensemble('forecast', STARTS, F, M, () => 0, { known: 2, leads: F }), data, shape: [M, N, 1, F, h, w],
+    lat: rows.map((i) => LAT[i]!), lon: cols.map((j) => LON[j]!),
+  };
+  const select = { lat: [-60, 60], lon: [-60, 60] };
+  const path = join(dir, 'boxed.nc');
+  await writeNetCDF(ensembleDataset(boxed, 'score test', { climadiff_selection: JSON.stringify(select) }), path);
+  const card = await scoreFiles({ forecasts: [{ label: 'climadiff', path }], truth: join(years, 'truth_*.nc'), out: join(dir, 'card-years'), baselines: ['persistence'], bootstrap: 0 });
+  const g = card.variables[0]!.regions[0]!;
+  assert.deepEqual(g.arms.find((a) => a.arm === 'climadiff')!.scores.rmse, [0, 0, 0, 0], 'the recorded box of the yearly files is the forecast grid');
+  assert.ok(g.arms.find((a) => a.arm === 'persistence')!.scores.rmse!.every((v) => v! > 0));
+  // without the selection the truth is on another grid; land regions need one truth file as it is
+  await assert.rejects(scoreFiles({ forecasts: [{ label: 'climadiff', path }], truth: join(years, 'truth_*.nc'), out: join(dir, 'card-x'), select: null, bootstrap: 0 }), /grid mismatch/);
+  await assert.rejects(scoreFiles({ forecasts: [{ label: 'climadiff', path }], truth: join(years, 'truth_*.nc'), out: join(dir, 'card-y'), regions: ['land'], bootstrap: 0 }),
+    /land and ocean regions read a land fraction from one truth file as it is/);
+  assert.ok(!existsSync(join(dir, 'card-x')) && !existsSync(join(dir, 'card-y')));
+});
 
 test('CLI: a summary and the paths on success, one line and a non-zero exit on bad input', async () => {
   const noise = gauss(mulberry32(3));

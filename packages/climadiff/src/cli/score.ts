@@ -7,7 +7,7 @@ import { DataError } from '../data/types.js';
 import { scoreFiles, BASELINE_NAMES, SCORE_REGIONS } from '../run/score.js';
 import { fmt } from '../eval/scorecard.js';
 import { countBar, type CountBar } from '../train/progress.js';
-import { intOption, positiveInt } from './options.js';
+import { addSelectionOptions, intOption, positiveInt, selectionFromFlags, type SelectionFlags } from './options.js';
 
 const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
 const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter(Boolean);
@@ -43,10 +43,10 @@ function trainOption(v: string): [string, string] {
 }
 
 export function register(program: Command): void {
-  program.command('score')
+  const cmd = program.command('score')
     .description('score ensemble files (climadiff tasks or other models) against a truth file, with baselines: fair CRPS, RMSE, spread/skill, rank histograms, Brier/FSS, bootstrap CIs -> a scorecard folder')
     .requiredOption('--forecast <[label=]file>', 'ensemble file to score (repeatable; the first is labelled "climadiff" unless labelled)', collect)
-    .requiredOption('--truth <file>', 'NetCDF/Zarr file with the true (time, lat, lon) fields')
+    .requiredOption('--truth <files>', "NetCDF/Zarr data with the true (time, lat, lon) fields: one file, a comma-separated list, a quoted glob or a directory")
     .requiredOption('--out <dir>', 'scorecard folder (scorecard.md, scorecard.json, charts, maps)')
     .option('--variables <list>', 'comma-separated variables (default: every ensemble variable of the first file)', list)
     .option('--baselines <spec>', `auto (by task) | none | comma-separated list of ${Object.keys(BASELINE_NAMES).join(', ')}`, baselinesOption, 'auto' as string[] | 'auto')
@@ -56,16 +56,18 @@ export function register(program: Command): void {
     .option('--seed <s>', 'seed of the bootstrap and the damped-persistence members', intOption(0), 0)
     .option('--members <m>', 'members of the damped-persistence baseline', positiveInt, 16)
     .option('--reference <label>', "reference of the CRPS skill score: a forecast's label or a baseline (default climatology); its interval is a paired bootstrap")
-    .option('--overwrite', 'replace an existing output folder')
+    .option('--overwrite', 'replace an existing output folder');
+  addSelectionOptions(cmd, "the truth's part on the forecasts' grid (default: the selection the forecast file records from its model's run)")
     .action(async (o: { forecast: string[]; truth: string; out: string; variables?: string[]; baselines: string[] | 'auto'; train?: [string, string]; regions?: string[];
-      bootstrap: number; seed: number; members: number; reference?: string; overwrite?: boolean }) => {
+      bootstrap: number; seed: number; members: number; reference?: string; overwrite?: boolean } & SelectionFlags) => {
+      const flags = selectionFromFlags(o);
       const forecasts = parseForecastArgs(o.forecast);
       const progress: { bar: CountBar | null } = { bar: null };
       let card;
       try {
         card = await scoreFiles({
           forecasts, truth: o.truth, out: o.out, baselines: o.baselines, bootstrap: o.bootstrap, seed: o.seed, members: o.members, overwrite: o.overwrite ?? false,
-          ...(o.reference ? { reference: o.reference } : {}),
+          ...(o.reference ? { reference: o.reference } : {}), ...(Object.keys(flags).length ? { select: flags } : {}),
           ...(o.variables ? { variables: o.variables } : {}), ...(o.train ? { train: o.train } : {}), ...(o.regions ? { regions: o.regions } : {}),
           log: (m) => { if (!progress.bar) process.stderr.write(`${m}\n`); },
           onProgress: (done, total) => {

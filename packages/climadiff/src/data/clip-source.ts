@@ -97,3 +97,36 @@ export function memorySource(ds: ClimateDataset, variables: readonly string[]): 
     },
   };
 }
+
+/**
+ * Every frame of a source as an in-memory dataset: one (time, lat, lon) variable per channel, NaN and masked where
+ * missing, with the source's coordinates (a selection of many files, read like one file). Reads in blocks of frames.
+ */
+export async function sourceDataset(source: ClipSource, blockFrames = 256): Promise<ClimateDataset> {
+  const { timeSteps: T, height: H, width: W } = source;
+  const frame = H * W;
+  const dims = [source.time?.name ?? 'time', source.lat?.name ?? 'lat', source.lon?.name ?? 'lon'];
+  const vars = source.channels.map((c) => ({ data: new Float32Array(T * frame), mask: new Uint8Array(T * frame), info: c }));
+  for (let t0 = 0; t0 < T; t0 += blockFrames) {
+    const t1 = Math.min(T, t0 + blockFrames);
+    const b = await source.read(t0, t1);
+    vars.forEach((v, c) => {
+      v.data.set(b.data.subarray(c * b.frames * frame, (c + 1) * b.frames * frame), t0 * frame);
+      v.mask.set(b.mask.subarray(c * b.frames * frame, (c + 1) * b.frames * frame), t0 * frame);
+    });
+  }
+  const coords = new Map<string, Coordinate>();
+  const axis = (c: Coordinate | undefined, name: string, a: 'T' | 'Y' | 'X', n: number): void => {
+    coords.set(name, c ? { ...c, axis: c.axis ?? a } : { name, values: Float64Array.from({ length: n }, (_, i) => i), axis: a, attrs: {} });
+  };
+  axis(source.time, dims[0]!, 'T', T);
+  axis(source.lat, dims[1]!, 'Y', H);
+  axis(source.lon, dims[2]!, 'X', W);
+  return {
+    variables: new Map(vars.map((v): [string, Variable] => [v.info.name, {
+      name: v.info.name, dims, shape: [T, H, W], data: v.data, mask: v.mask,
+      ...(v.info.units !== undefined ? { units: v.info.units } : {}), attrs: v.info.standardName ? { standard_name: v.info.standardName } : {},
+    }])),
+    coords, attrs: {},
+  };
+}

@@ -23,8 +23,11 @@
 // Masked tasks (interpolate, infill) are scored on the generated values only (known values masked out of the truth).
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { DataError, type Coordinate, type Variable } from '../data/types.js';
+import { DataError, type ClimateDataset, type Coordinate, type Variable } from '../data/types.js';
 import { dataVariableNames, openDataset, openSource, timeKey } from '../data/readers/index.js';
+import { resolveDataFiles } from '../data/multi-source.js';
+import { openSelectedSource, selectsAnything, SourceSelectionSchema, type SourceSelection } from '../data/select-source.js';
+import { sourceDataset } from '../data/clip-source.js';
 import { decodeTimeParts, formatTimeParts, timeUnitDays, yearFraction, coordinateCalendar, type TimeParts } from '../data/time-parts.js';
 import { isPrecipitationLike } from '../data/normalise.js';
 import { isLatitude, isLongitude } from '../data/statics.js';
@@ -47,8 +50,16 @@ import { encodePNG } from '../viz/render.js';
 export interface ScoreFilesOptions {
   /** Ensemble files to score, each with the label of its arm (the first is usually 'climadiff'). */
   forecasts: { label: string; path: string }[];
-  /** File with the true fields: (time, lat, lon) variables named like the forecast variables. */
+  /**
+   * The true fields: (time, lat, lon) variables named like the forecast variables, in one file or many (a list, a glob
+   * or a directory, joined along time as for training).
+   */
   truth: string;
+  /**
+   * What to take of the truth (box, level, coarsening, ...) so it is on the forecasts' grid; default the selection
+   * recorded in the first forecast file (the model's run), none for files without one; null: none.
+   */
+  select?: SourceSelection | null;
   /** Output folder (must not exist or be empty, unless overwrite). */
   out: string;
   /** Variables to score (default: every ensemble variable of the first forecast file). */
@@ -211,26 +222,15 @@ export async function scoreFiles(o: ScoreFilesOptions): Promise<Scorecard> {
     }
   }
 
-  // ---- truth file
-  const src = await openSource(o.truth);
-  let landName: string | null = null;
-  try {
-    const missing = variables.filter((v) => !src.variables.has(v));
-    if (missing.length) {
-      throw new DataError('unknown-variable', `the truth file ${o.truth} has no variable ${missing.map((v) => `'${v}'`).join(', ')} (it has ${dataVariableNames(src).join(', ') || 'no data variable'})`);
-    }
-    for (const v of src.variables.values()) {
-      const sn = v.attrs['standard_name'];
-      if (sn === 'land_area_fraction' || sn === 'land_binary_mask' || LAND_NAMES.includes(v.name.toLowerCase())) { landName = v.name; break; }
-    }
-  } finally {
-    src.close();
-  }
+  // ---- truth: one file as it is, or many files / a selection read through a source
+  const recorded = first.attrs['climadiff_selection'];
+  const select = o.select !== undefined ? o.select : typeof recorded === 'string' ? recordedSelection(recorded, first.path) : null;
   const wantLand = regionNames.includes('land') || regionNames.includes('ocean');
-  if (wantLand && !landName) {
-    throw new DataError('bad-option', `the land and ocean regions need a land fraction variable in the truth file (${LAND_NAMES.slice(0, 4).join(', ')}, ... or standard_name land_area_fraction); ${o.truth} has none`);
+  const viaSource = resolveDataFiles(o.truth).length > 1 || selectsAnything(select);
+  if (viaSource && wantLand) {
+    throw new DataError('bad-option', `the land and ocean regions read a land fraction from one truth file as it is; ${o.truth} is read ${selectsAnything(select) ? `with the selection ${JSON.stringify(select)}` : 'from several files'} (score the latitude regions, or give a single unselected truth file)`);
   }
-  const ds = await openDataset(o.truth, { variables: [...variables, ...(wantLand && landName && !variables.includes(landName) ? [landName] : [])] });
+  const { ds, landName } = viaSource ? await selectedTruth(o.truth, variables, select) : await truthFile(o.truth, variables, wantLand);
   const tv = variables.map((name) => ds.variables.get(name)!);
   const v0 = tv[0]!;
   for (const v of tv) {
@@ -690,4 +690,42 @@ function exampleMaps(o: {
     ...(o.precip ? { colormap: 'rain' as const, vmin: 0 } : {}),
   });
   return encodePNG(anim);
+}
+
+/** The truth from one file as it is, with its land fraction variable when the land or ocean regions want it. */
+async function truthFile(truth: string, variables: string[], wantLand: boolean): Promise<{ ds: ClimateDataset; landName: string | null }> {
+  const src = await openSource(truth);
+  let landName: string | null = null;
+  try {
+    const missing = variables.filter((v) => !src.variables.has(v));
+    if (missing.length) {
+      throw new DataError('unknown-variable', `the truth file ${truth} has no variable ${missing.map((v) => `'${v}'`).join(', ')} (it has ${dataVariableNames(src).join(', ') || 'no data variable'})`);
+    }
+    for (const v of src.variables.values()) {
+      const sn = v.attrs['standard_name'];
+      if (sn === 'land_area_fraction' || sn === 'land_binary_mask' || LAND_NAMES.includes(v.name.toLowerCase())) { landName = v.name; break; }
+    }
+  } finally {
+    src.close();
+  }
+  if (wantLand && !landName) {
+    throw new DataError('bad-option', `the land and ocean regions need a land fraction variable in the truth file (${LAND_NAMES.slice(0, 4).join(', ')}, ... or standard_name land_area_fraction); ${truth} has none`);
+  }
+  return { ds: await openDataset(truth, { variables: [...variables, ...(wantLand && landName && !variables.includes(landName) ? [landName] : [])] }), landName };
+}
+
+/** The truth from many files and/or a selection, read into memory through a source (data/select-source.ts). */
+async function selectedTruth(truth: string, variables: string[], select: SourceSelection | null): Promise<{ ds: ClimateDataset; landName: null }> {
+  const source = await openSelectedSource(truth, variables, select);
+  try { return { ds: await sourceDataset(source), landName: null }; } finally { source.close?.(); }
+}
+
+/** The selection a forecast file records (climadiff_selection), validated. */
+function recordedSelection(json: string, path: string): SourceSelection | null {
+  let parsed: unknown;
+  try { parsed = JSON.parse(json); } catch { throw new DataError('bad-file', `${path}: its climadiff_selection attribute is not JSON`); }
+  if (parsed === null) return null;
+  const r = SourceSelectionSchema.safeParse(parsed);
+  if (!r.success) throw new DataError('bad-file', `${path}: its climadiff_selection attribute is not a selection (${r.error.issues.map((i) => i.message).join('; ')})`);
+  return r.data;
 }

@@ -126,7 +126,9 @@ export async function runTask(o: TaskRunOptions): Promise<TaskRunResult> {
         break;
       }
     }
-    const ds = ensembleDataset(ensemble, o.history, { source: o.data ?? m.runData.source, model: o.checkpoint });
+    // the model's selection of its data: `climadiff score` takes the same part of the truth files by default
+    const ds = ensembleDataset(ensemble, o.history, { source: o.data ?? m.runData.source, model: o.checkpoint,
+      ...(m.runData.selection ? { climadiff_selection: JSON.stringify(m.runData.selection) } : {}) });
     // NetCDF-4: one member and one frame per chunk, deflated; NetCDF-3 and Zarr as their writers choose
     await writeDataset(ds, o.out, { format, history: o.history, ...(format === 'netcdf4' ? { chunks: { member: 1 } } : {}) });
     const files = [o.out];
