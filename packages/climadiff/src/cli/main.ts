@@ -13,6 +13,7 @@ import { register as registerRun, registerDemo } from './run-commands.js';
 import { register as registerReference } from './reference.js';
 import { register as registerScore } from './score.js';
 import { register as registerTasks } from './tasks.js';
+import { EXIT_STOPPED } from './options.js';
 
 export function buildProgram(): Command {
   // exitOverride before the commands are added, so that every subcommand inherits it: an invalid option value becomes a
@@ -42,6 +43,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     const err = e as Error & { code?: string; exitCode?: number };
     if (err.code?.startsWith('commander.')) return err.exitCode ?? 1; // commander printed its own message
+    if (err.name === 'ResumableStop') { process.stderr.write(`${err.message}\n`); return EXIT_STOPPED; }
     // Errors about the user's input (data, config, checkpoints, model shapes, libtorch arguments) are one
     // clear line; only programming errors (TypeError, ReferenceError, ...) carry a stack.
     const expected = e instanceof DataError || ['ConfigError', 'CheckpointError', 'ModelConfigError', 'ModelInputError',

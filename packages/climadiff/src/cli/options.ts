@@ -121,3 +121,50 @@ export function selectionFromFlags(o: SelectionFlags): SourceSelection {
     ...(o.months ? { months: o.months } : {}), ...(o.every ? { every: o.every } : {}),
   };
 }
+
+/** Exit status of a command that stopped early on request (a signal, a deadline) and can be resumed. */
+export const EXIT_STOPPED = 75;
+
+/** Thrown by a command that stopped early and can be resumed: main() prints the message and exits with EXIT_STOPPED. */
+export class ResumableStop extends Error {
+  override name = 'ResumableStop';
+}
+
+const SIGNAL_NUMBERS: Record<string, number> = { SIGINT: 2, SIGUSR1: 10, SIGUSR2: 12, SIGTERM: 15 };
+
+/**
+ * Graceful stops: the first of these signals aborts `signal` (the command finishes what it is doing, saves, and
+ * stops); a second one ends the process at once with 128 + the signal's number. `dispose` removes the handlers.
+ */
+export function gracefulStop(signals: NodeJS.Signals[], what: string): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const handler = (sig: NodeJS.Signals): void => {
+    if (controller.signal.aborted) {
+      process.stderr.write(`\n${sig} again: stopping now (the last checkpoint stays valid)\n`);
+      process.exit(128 + (SIGNAL_NUMBERS[sig] ?? 0));
+    }
+    process.stderr.write(`\n${sig}: ${what} (${sig} again stops at once)\n`);
+    controller.abort(sig);
+  };
+  for (const s of signals) process.on(s, handler);
+  return { signal: controller.signal, dispose: () => { for (const s of signals) process.off(s, handler); } };
+}
+
+/** --until HH:MM: the next time the local clock shows it (today or tomorrow), in ms since the epoch. */
+export function untilOption(v: string): number {
+  const m = /^(\d{1,2}):(\d{2})$/.exec(v.trim());
+  if (!m || Number(m[1]) > 23 || Number(m[2]) > 59) throw new InvalidArgumentError('expected HH:MM (local time, 24 h)');
+  const now = new Date();
+  const at = new Date(now.getFullYear(), now.getMonth(), now.getDate(), Number(m[1]), Number(m[2]), 0, 0);
+  if (at.getTime() <= now.getTime()) at.setDate(at.getDate() + 1);
+  return at.getTime();
+}
+
+/** --time-limit MINUTES or SLURM's [D-]HH:MM[:SS]: the time from now, in ms. */
+export function timeLimitOption(v: string): number {
+  const s = v.trim();
+  if (/^\d+(\.\d+)?$/.test(s)) return Number(s) * 60_000;
+  const m = /^(?:(\d+)-)?(\d{1,2}):(\d{2})(?::(\d{2}))?$/.exec(s);
+  if (!m) throw new InvalidArgumentError('expected minutes, or [D-]HH:MM[:SS] as SLURM writes it');
+  return (((Number(m[1] ?? 0) * 24 + Number(m[2])) * 60 + Number(m[3])) * 60 + Number(m[4] ?? 0)) * 1000;
+}

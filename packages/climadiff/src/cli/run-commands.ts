@@ -12,7 +12,7 @@ import type { SourceSelection } from '../data/select-source.js';
 import { readDatasetConfig } from '../data/dataset-config.js';
 import { parseTrainConfig } from '../train/config.js';
 import { DataError } from '../data/types.js';
-import { positiveInt, positiveNumber, commandLine, addSamplerOptions, samplerFromFlags, addSelectionOptions, selectionFromFlags, type SamplerFlags, type SelectionFlags } from './options.js';
+import { positiveInt, positiveNumber, commandLine, addSamplerOptions, samplerFromFlags, addSelectionOptions, selectionFromFlags, gracefulStop, untilOption, timeLimitOption, ResumableStop, type SamplerFlags, type SelectionFlags } from './options.js';
 import * as torch from '@climadiff/torch';
 import { runDemo } from '../run/demo.js';
 import { progressBar as trainProgressBar, countBar, type CountBar } from '../train/progress.js';
@@ -82,12 +82,15 @@ export function register(program: Command): void {
   addSelectionOptions(trainCmd, 'train on')
     .option('--fit <how>', "a grid the U-Net's levels do not divide: reflect (default) | zeros (pad inside the network, longitude wrapped on global grids; data, loss and outputs stay on the file's grid) | crop (keep the central rows and columns that fit) | error", (v) => { if (!(GRID_FITS as readonly string[]).includes(v)) throw new InvalidArgumentError(`expected ${GRID_FITS.join(', ')}`); return v; })
     .option('--resume', 'continue from the run folder\'s latest checkpoint, bit for bit (with the same --threads)')
+    .option('--until <HH:MM>', 'stop, with a checkpoint written, before this local time (the next time the clock shows it)', untilOption)
+    .option('--time-limit <t>', 'stop, with a checkpoint written, within this time: minutes or SLURM\'s [D-]HH:MM[:SS]', timeLimitOption)
     .option('--threads <n>', THREADS_HELP, positiveInt)
     .option('--precision <p>', `${PRECISION_HELP} (recorded in the run)`)
     .option('--device <d>', DEVICE_HELP, deviceOption, 'cpu')
     .action(async (o: { dataset?: string; data?: string; vars?: string; out: string; config?: string; frames: number; steps?: number; minutes?: number; batchSize?: number; previewEvery?: number; statics?: boolean; resume?: boolean; threads?: number; precision?: string; device: string;
       normalisation?: NormKind; transform?: Record<string, ChannelTransform>; dates: DateFeatureKind | 'auto'; channels?: number; split?: string; validation?: 'none';
-      fit?: GridFit } & SelectionFlags, cmd: Command) => {
+      fit?: GridFit; until?: number; timeLimit?: number } & SelectionFlags, cmd: Command) => {
+      const started = Date.now();
       const ds = o.dataset ? readDatasetConfig(o.dataset) : null;
       const given = (name: string) => cmd.getOptionValueSource(name) === 'cli';
       const data = o.data ?? (ds ? (Array.isArray(ds.data) ? ds.data.join(',') : ds.data) : undefined);
@@ -108,9 +111,13 @@ export function register(program: Command): void {
       if (cfg.steps === undefined && cfg.minutes === undefined) cfg.minutes = 10;
       const config = parseTrainConfig(cfg, o.config ?? 'training options');
       const bar = trainProgressBar();
+      // SIGINT / SIGTERM (what SLURM and Kubernetes send before a limit or an eviction) / SIGUSR1 (sbatch --signal=USR1@120)
+      const stop = gracefulStop(['SIGINT', 'SIGTERM', 'SIGUSR1'], 'finishing the step and writing a checkpoint');
+      const deadlines = [o.until, o.timeLimit !== undefined ? started + o.timeLimit : undefined].filter((d): d is number => d !== undefined);
       let result;
       try {
         result = await trainRun({
+          signal: stop.signal, ...(deadlines.length ? { deadline: Math.min(...deadlines) } : {}),
           data, variables, runDir: o.out, frames: given('frames') ? o.frames : ds?.frames ?? o.frames,
           config, resume: o.resume ?? false, statics: o.statics ?? ds?.statics ?? false, device: o.device, onProgress: bar.onProgress,
           dates: given('dates') ? o.dates : (ds?.dates as DateFeatureKind | 'auto' | undefined) ?? o.dates,
@@ -121,9 +128,13 @@ export function register(program: Command): void {
           onLog: (m) => process.stderr.write(`\n${m}\n`),
         });
       } finally {
+        stop.dispose();
         bar.stop();
       }
       process.stdout.write(`trained to step ${result.step} (${result.stopReason}); last loss ${result.lastLoss?.toFixed(4) ?? 'n/a'}; checkpoint ${result.checkpoint}\n`);
+      if (result.stopReason === 'signal' || result.stopReason === 'deadline') {
+        throw new ResumableStop(`stopped at step ${result.step} (${result.stopReason === 'signal' ? result.signalReason : 'before the time limit'}), resumable: run the same command with --resume`);
+      }
     });
 
   const sample = program.command('sample')

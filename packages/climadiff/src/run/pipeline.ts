@@ -69,6 +69,9 @@ export interface TrainRunOptions {
   recipe?: RunData['recipe'];
   /** Stop this invocation at this step (a checkpoint is written). */
   untilStep?: number;
+  /** A graceful stop and a wall-clock deadline (train/types.ts TrainOptions). */
+  signal?: AbortSignal;
+  deadline?: number;
   onProgress?: (p: TrainProgress) => void;
   onLog?: (m: string) => void;
 }
@@ -223,6 +226,7 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainResult & { data
   const result = await train({
     model, config, device, data: trainSet, ...(validation.starts.length > 0 ? { validation } : {}), runDir: o.runDir, resume: o.resume ?? false,
     modelConfig, normStats: JSON.parse(JSON.stringify(stats)), ...(o.untilStep ? { untilStep: o.untilStep } : {}),
+    ...(o.signal ? { signal: o.signal } : {}), ...(o.deadline !== undefined ? { deadline: o.deadline } : {}),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...(o.onLog ? { onLog: o.onLog } : {}),
     // previews: the same seed every time, so successive GIFs show the same noise denoised by a better model
     preview: ({ step, schedule, samples, steps }) => {

@@ -59,6 +59,11 @@ export class Trainer {
   private readonly options: TrainOptions;
   private readonly params: Tensor[];
   private iterator: AsyncIterator<TrainBatch> | null = null;
+  /** How long the last checkpoint took to write (deadlines leave room for one). */
+  private lastCheckpointMs = 0;
+  private checkpointTimed = false;
+  /** How long the run's end (a checkpoint and the loss curve) took when it was timed for a deadline. */
+  private finishMs = 0;
   private elapsedBefore = 0;
 
   constructor(options: TrainOptions) {
@@ -129,6 +134,16 @@ export class Trainer {
   saveCheckpoint(elapsedMs = this.elapsedBefore): string {
     const runDir = this.options.runDir;
     if (!runDir) throw new Error('saveCheckpoint needs a runDir');
+    const t = Date.now();
+    try {
+      return this.#writeCheckpoint(runDir, elapsedMs);
+    } finally {
+      this.lastCheckpointMs = Date.now() - t;
+      this.checkpointTimed = true;
+    }
+  }
+
+  #writeCheckpoint(runDir: string, elapsedMs: number): string {
     return torch.scope(() => saveCheckpoint(runDir, {
       step: this.step, updates: this.updates, samplesSeen: this.samplesSeen, data: { epoch: this.epoch, position: this.position },
       nonFiniteInARow: this.nonFiniteInARow, trainConfig: this.config, modelConfig: this.options.modelConfig,
@@ -287,6 +302,13 @@ export class Trainer {
     for (;;) {
       if (this.step >= target) { stopReason = o.untilStep !== undefined && this.step >= o.untilStep && this.step < (cfg.steps ?? Infinity) ? 'untilStep' : 'steps'; break; }
       if (Date.now() - t0 >= budgetMs) { stopReason = 'minutes'; break; }
+      // a turn of the event loop between steps: signal handlers (a graceful stop) run there, not inside awaits that
+      // resolve at once
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (o.signal?.aborted) { stopReason = 'signal'; break; }
+      // a step and the run's end (checkpoint and loss curve) must be done before the deadline: their recent times,
+      // with a margin of half again
+      if (o.deadline !== undefined && Date.now() + 1.5 * ((secPerStep ?? 0) * 1000 + Math.max(this.lastCheckpointMs, this.finishMs)) >= o.deadline) { stopReason = 'deadline'; break; }
       const ts = Date.now();
       const { loss, samples } = await this.trainStep();
       const dt = (Date.now() - ts) / 1000;
@@ -346,12 +368,22 @@ export class Trainer {
         }
       }
       if (runDir && cfg.checkpointEvery > 0 && this.step % cfg.checkpointEvery === 0) checkpoint = this.saveCheckpoint(elapsed());
+      // with a deadline, the first step is checkpointed at once: the deadline then knows what a checkpoint costs
+      else if (runDir && o.deadline !== undefined && !this.checkpointTimed) {
+        const t = Date.now();
+        checkpoint = this.saveCheckpoint(elapsed());
+        await writeLossCurve(metricsPath!, join(runDir, 'loss_curve.svg'), join(runDir, 'loss_curve.png'));
+        this.finishMs = Date.now() - t;
+      }
     }
     if (runDir) {
       checkpoint = this.saveCheckpoint(elapsed());
       await writeLossCurve(metricsPath!, join(runDir, 'loss_curve.svg'), join(runDir, 'loss_curve.png'));
     }
-    return { step: this.step, updates: this.updates, lastLoss, stopReason, lastValidation, checkpoint, resumedFrom: this.resumedFrom };
+    return {
+      step: this.step, updates: this.updates, lastLoss, stopReason, lastValidation, checkpoint, resumedFrom: this.resumedFrom,
+      ...(stopReason === 'signal' ? { signalReason: String(o.signal!.reason ?? 'aborted') } : {}),
+    };
   }
 }
 

@@ -79,6 +79,16 @@ export interface TrainOptions {
   device?: string;
   /** Stop this invocation once this step is reached (a checkpoint is written), e.g. to split a run. */
   untilStep?: number;
+  /**
+   * A graceful stop (SIGINT, SIGTERM, a scheduler's warning signal): when it is aborted the current step finishes, a
+   * checkpoint is written and metrics are flushed; stopReason is 'signal' and signal.reason says why.
+   */
+  signal?: AbortSignal;
+  /**
+   * Wall-clock time (ms since the epoch) by which this invocation must have stopped with its checkpoint written, e.g.
+   * the end of a cluster allocation: no step is started that would not finish, with a checkpoint, before it.
+   */
+  deadline?: number;
   onProgress?: (p: TrainProgress) => void;
   onValidation?: (r: ValidationResult) => void;
   /** Messages such as skipped non-finite steps (default: written to stderr). */
@@ -92,7 +102,9 @@ export interface TrainResult {
   updates: number;
   /** Last finite training loss. */
   lastLoss: number | null;
-  stopReason: 'steps' | 'minutes' | 'untilStep';
+  stopReason: 'steps' | 'minutes' | 'untilStep' | 'signal' | 'deadline';
+  /** With stopReason 'signal': the abort reason (e.g. 'SIGTERM'). */
+  signalReason?: string;
   lastValidation: ValidationResult | null;
   /** Folder of the last checkpoint written, when a runDir was given. */
   checkpoint: string | null;
