@@ -4,13 +4,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as torch from '@climadiff/torch';
 import { loadCheckpoint, train } from '../src/train/index.js';
 import { EXIT_STOPPED, timeLimitOption, untilOption } from '../src/cli/options.js';
+import { lockRun, RunLockedError } from '../src/train/lock.js';
 import { TinyDenoiser, SyntheticClips } from './train-fixture.js';
 
 const child = fileURLToPath(new URL('./train-stop-child.js', import.meta.url));
@@ -96,4 +99,55 @@ test('a deadline stops before it, with the checkpoint written; --until and --tim
   const until = untilOption('23:59');
   assert.ok(until > Date.now() && until - Date.now() <= 24 * 3600_000);
   assert.throws(() => untilOption('25:00'), /HH:MM/);
+});
+
+test('one writer per run folder: a second lock is refused with the holder named; a dead holder never blocks', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'climadiff-lock-'));
+  try {
+    const run = join(dir, 'run');
+    const a = await lockRun(run);
+    await assert.rejects(lockRun(run), (e: Error) => e instanceof RunLockedError
+      && e.message.includes(`pid ${process.pid} on ${hostname()}, since ${a.holder.started}`) && /kill -TERM/.test(e.message));
+    await a.release();
+    assert.ok(!existsSync(join(run, 'train.lock')) && !existsSync(join(run, 'train.lock.json')));
+    const b = await lockRun(run);
+    await b.release();
+    // a holder that died (SIGKILL leaves the lock behind, freshly refreshed): taken over at once on this host
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    mkdirSync(join(run, 'train.lock'));
+    utimesSync(join(run, 'train.lock'), new Date(), new Date());
+    writeFileSync(join(run, 'train.lock.json'), JSON.stringify({ pid: Number(dead.stdout), host: hostname(), started: '2026-01-01T00:00:00Z' }));
+    const c = await lockRun(run);
+    assert.equal(c.holder.pid, process.pid);
+    await c.release();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('two trainers on one run folder: the second exits non-zero with the lock message, the first finishes untouched', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'climadiff-two-'));
+  const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+  try {
+    const sim = spawnSync(process.execPath, [CLI, 'data', 'simulate', '--model', 'earth', '--frames', '64', '--lat', '8', '--lon', '16', '--spinup', '2', '--out', join(dir, 'e.nc'), '--no-progress'], { encoding: 'utf8' });
+    assert.equal(sim.status, 0, sim.stderr);
+    const args = ['train', '--data', join(dir, 'e.nc'), '--vars', 'tas', '--out', join(dir, 'run'), '--frames', '4', '--channels', '8', '--steps', '40', '--batch-size', '2', '--threads', '1'];
+    const first = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let firstOut = '';
+    first.stdout.on('data', (d: Buffer) => { firstOut += d.toString(); });
+    first.stderr.on('data', (d: Buffer) => { firstOut += d.toString(); });
+    const firstDone = new Promise<number | null>((resolve) => first.on('close', (code) => resolve(code)));
+    // the first holds the lock once it has written its run data
+    for (let i = 0; i < 600 && !existsSync(join(dir, 'run', 'train.lock.json')); i++) await new Promise((r) => setTimeout(r, 100));
+    const second = spawnSync(process.execPath, [CLI, ...args, '--resume'], { encoding: 'utf8' });
+    assert.equal(second.status, 1);
+    assert.match(second.stderr, new RegExp(`run is in use by another trainer: pid ${first.pid} on ${hostname()}`));
+    const again = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+    assert.equal(again.status, 1, 'a fresh trainer on the folder is refused too');
+    assert.equal(await firstDone, 0, firstOut);
+    assert.equal(loadCheckpoint(join(dir, 'run')).step, 40);
+    assert.match(firstOut, /trained to step 40 \(steps\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

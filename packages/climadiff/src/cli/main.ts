@@ -47,7 +47,7 @@ export async function main(argv: string[]): Promise<number> {
     // Errors about the user's input (data, config, checkpoints, model shapes, libtorch arguments) are one
     // clear line; only programming errors (TypeError, ReferenceError, ...) carry a stack.
     const expected = e instanceof DataError || ['ConfigError', 'CheckpointError', 'ModelConfigError', 'ModelInputError',
-      'TorchError', 'NonFiniteLossError', 'ZodError', 'PrecisionError'].includes(err.name);
+      'TorchError', 'NonFiniteLossError', 'ZodError', 'PrecisionError', 'RunLockedError'].includes(err.name);
     process.stderr.write(`climadiff: ${expected ? err.message : err.stack ?? err.message}\n`);
     return 1;
   }

@@ -230,7 +230,10 @@ async function* readAheadBatches(spec: SourceSpec, layout: ClipLayout, clipShape
   } finally {
     // batches read ahead but not consumed are dropped; their rejections (the worker stopping) are expected
     for (const p of inFlight) p.catch(() => undefined);
-    await worker.terminate();
+    // the process must live until the worker has stopped, and a worker stopped while it was unreferenced does not
+    // keep it alive by itself (the process would end here, silently): a timer holds it meanwhile
+    const hold = setInterval(() => undefined, 1000);
+    try { await worker.terminate(); } finally { clearInterval(hold); }
   }
 }
 

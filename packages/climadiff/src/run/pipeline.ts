@@ -17,8 +17,9 @@ import { coordinateCalendar, decodeTimeParts, formatTimeParts } from '../data/ti
 import { DataError, type Coordinate } from '../data/types.js';
 import { UNet3D, unet3dConfig, resolvePrecision, type Precision, type UNet3DConfig, type UNet3DConfigInput } from '../models/index.js';
 import { train, type TrainConfigInput, type TrainProgress, type TrainResult } from '../train/index.js';
-import { loadCheckpoint, CheckpointError } from '../train/checkpoint.js';
+import { loadCheckpoint, hasCheckpoint, CheckpointError } from '../train/checkpoint.js';
 import { readMetrics } from '../train/metrics.js';
+import { lockRun, type RunLock } from '../train/lock.js';
 import { loadSamplingModel, readRunData, STATICS_FILE, type RunData } from './model-store.js';
 import { generate, type GenerateResult, type SamplerName } from '../tasks/generate.js';
 import type { SamplerSettings } from '../diffusion/samplers/registry.js';
@@ -108,10 +109,25 @@ function isGlobalLon(lon: Coordinate | undefined): boolean {
   return Math.abs(step * v.length - 360) < step * 0.51;
 }
 
+/**
+ * Trains a run folder (new, or resumed). One writer per folder (train/lock.ts): an existing folder is locked before
+ * anything in it is read, a new one before it is created, so a refused second trainer changes nothing.
+ */
 export async function trainRun(o: TrainRunOptions): Promise<TrainResult & { data: RunData }> {
+  const early = existsSync(o.runDir) ? await lockRun(o.runDir) : null;
+  try {
+    return await trainRunIn(o, early ? null : () => lockRun(o.runDir));
+  } finally {
+    await early?.release();
+  }
+}
+
+async function trainRunIn(o: TrainRunOptions, takeLock: (() => Promise<RunLock>) | null): Promise<TrainResult & { data: RunData }> {
   const frames = o.frames ?? 8;
   const runDataPath = join(o.runDir, 'run-data.json');
   if (o.resume && !existsSync(runDataPath)) throw new CheckpointError(`${o.runDir}: nothing to resume (no run-data.json)`);
+  // a run folder holding a run is continued with resume, never trained over (checked before anything is written)
+  if (!o.resume && hasCheckpoint(o.runDir)) throw new CheckpointError(`${o.runDir} already holds a run; pass --resume to continue it or choose another folder`);
   const before = o.resume ? readRunData(o.runDir) : null;
   let selection = o.select ?? before?.selection ?? null;
   if (before && JSON.stringify(selection) !== JSON.stringify(before.selection)) {
@@ -204,39 +220,44 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainResult & { data
   if (!before && modelConfig.gridPadding !== 'none' && (padded[0] !== source.height || padded[1] !== source.width)) {
     process.stderr.write(`--fit ${modelConfig.gridPadding}: the ${source.height}x${source.width} grid is padded to ${padded[0]}x${padded[1]} inside the network; data, loss and outputs stay on ${source.height}x${source.width}\n`);
   }
-  mkdirSync(o.runDir, { recursive: true });
-  writeFileSync(runDataPath, JSON.stringify(runData));
-  // the dataset config of this run (data/dataset-config.ts), data paths absolute: the run's data from this file alone
-  const dataset: DatasetConfig = {
-    data: resolveDataFiles(o.data).map((f) => resolve(f)), variables: o.variables, frames,
-    ...(o.transforms ? { transforms: o.transforms } : {}), normalisation: stats.channels.some((c) => c.kind === 'climatology') ? 'climatology' : 'per-variable',
-    ...(selection ? { select: selection } : {}), split: splitSpec, validation: withValidation, statics: useStatics, dates: dateKind,
-    fit: modelConfig.gridPadding !== 'none' ? modelConfig.gridPadding : selection?.crop ? 'crop' : 'error',
-  };
-  writeFileSync(join(o.runDir, 'dataset.json'), `${JSON.stringify(dataset, null, 1)}\n`);
-  const staticsTensor = () => (statics ? torch.tensor(statics.data, [statics.names.length, statics.height, statics.width]) : null);
-  if (statics) torch.scope(() => torch.save({ statics: staticsTensor()! }, join(o.runDir, STATICS_FILE)));
-  torch.manualSeed((o.config?.seed as number | undefined) ?? 0);
-  const device = o.device ?? 'cpu';
-  const model = new UNet3D(modelConfig);
-  if (device !== 'cpu') model.to(device);
-  const config = o.config ?? { minutes: 10 };
-  // the trainer resolves the same way; previews sample in the run's precision
-  const precision = resolvePrecision((config as { precision?: string }).precision, device);
-  const result = await train({
-    model, config, device, data: trainSet, ...(validation.starts.length > 0 ? { validation } : {}), runDir: o.runDir, resume: o.resume ?? false,
-    modelConfig, normStats: JSON.parse(JSON.stringify(stats)), ...(o.untilStep ? { untilStep: o.untilStep } : {}),
-    ...(o.signal ? { signal: o.signal } : {}), ...(o.deadline !== undefined ? { deadline: o.deadline } : {}),
-    ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...(o.onLog ? { onLog: o.onLog } : {}),
-    // previews: the same seed every time, so successive GIFs show the same noise denoised by a better model
-    preview: ({ step, schedule, samples, steps }) => {
-      const m: GenerationModel = { model, schedule, stats, runData, statics: staticsTensor() };
-      const r = sampleModel(m, { n: samples, steps, seed: 0, precision, device });
-      mkdirSync(join(o.runDir, 'previews'), { recursive: true });
-      writeFileSync(join(o.runDir, 'previews', `step-${String(step).padStart(6, '0')}.gif`), samplesGIF(r, undefined, `samples at step ${step}`));
-    },
-  });
-  return { ...result, data: runData };
+  const lock = takeLock ? await takeLock() : null;
+  try {
+    mkdirSync(o.runDir, { recursive: true });
+    writeFileSync(runDataPath, JSON.stringify(runData));
+    // the dataset config of this run (data/dataset-config.ts), data paths absolute: the run's data from this file alone
+    const dataset: DatasetConfig = {
+      data: resolveDataFiles(o.data).map((f) => resolve(f)), variables: o.variables, frames,
+      ...(o.transforms ? { transforms: o.transforms } : {}), normalisation: stats.channels.some((c) => c.kind === 'climatology') ? 'climatology' : 'per-variable',
+      ...(selection ? { select: selection } : {}), split: splitSpec, validation: withValidation, statics: useStatics, dates: dateKind,
+      fit: modelConfig.gridPadding !== 'none' ? modelConfig.gridPadding : selection?.crop ? 'crop' : 'error',
+    };
+    writeFileSync(join(o.runDir, 'dataset.json'), `${JSON.stringify(dataset, null, 1)}\n`);
+    const staticsTensor = () => (statics ? torch.tensor(statics.data, [statics.names.length, statics.height, statics.width]) : null);
+    if (statics) torch.scope(() => torch.save({ statics: staticsTensor()! }, join(o.runDir, STATICS_FILE)));
+    torch.manualSeed((o.config?.seed as number | undefined) ?? 0);
+    const device = o.device ?? 'cpu';
+    const model = new UNet3D(modelConfig);
+    if (device !== 'cpu') model.to(device);
+    const config = o.config ?? { minutes: 10 };
+    // the trainer resolves the same way; previews sample in the run's precision
+    const precision = resolvePrecision((config as { precision?: string }).precision, device);
+    const result = await train({
+      model, config, device, data: trainSet, ...(validation.starts.length > 0 ? { validation } : {}), runDir: o.runDir, resume: o.resume ?? false,
+      modelConfig, normStats: JSON.parse(JSON.stringify(stats)), ...(o.untilStep ? { untilStep: o.untilStep } : {}),
+      ...(o.signal ? { signal: o.signal } : {}), ...(o.deadline !== undefined ? { deadline: o.deadline } : {}),
+      ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...(o.onLog ? { onLog: o.onLog } : {}),
+      // previews: the same seed every time, so successive GIFs show the same noise denoised by a better model
+      preview: ({ step, schedule, samples, steps }) => {
+        const m: GenerationModel = { model, schedule, stats, runData, statics: staticsTensor() };
+        const r = sampleModel(m, { n: samples, steps, seed: 0, precision, device });
+        mkdirSync(join(o.runDir, 'previews'), { recursive: true });
+        writeFileSync(join(o.runDir, 'previews', `step-${String(step).padStart(6, '0')}.gif`), samplesGIF(r, undefined, `samples at step ${step}`));
+      },
+    });
+    return { ...result, data: runData };
+  } finally {
+    await lock?.release();
+  }
 }
 
 /** The time axis as a run records it: units, calendar, the step between a clip's frames, the training clips' start times. */

@@ -6,3 +6,4 @@ export * from './metrics.js';
 export * from './trainer.js';
 export * from './progress.js';
 export * from './load.js';
+export * from './lock.js';
