@@ -67,6 +67,22 @@ test('a killed run continues where it stopped and gives the same ensemble as an 
   assert.match(again.stderr, /resuming: [12] of 3 case\(s\) already done/);
   const a = await readEnsembleFile(join(dir, 'whole.nc')), b = await readEnsembleFile(join(dir, 'cut.nc'));
   assert.deepEqual(b.data, a.data);
+  // SIGTERM: the cases in progress finish, the finished ones are kept, exit 75; the same command continues
+  const term = spawn(process.execPath, [CLI, ...args, '--out', 'term.nc'], { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let termErr = '';
+  term.stderr!.on('data', (d: Buffer) => { termErr += d.toString(); });
+  const termPartial = join(dir, 'term.nc.partial');
+  const poll = setInterval(() => {
+    if (existsSync(termPartial) && readdirSync(termPartial).some((f) => /^case-\d+\.f32$/.test(f))) { clearInterval(poll); term.kill('SIGTERM'); }
+  }, 20);
+  const termCode = await new Promise<number | null>((r) => term.on('close', (code) => { clearInterval(poll); r(code); }));
+  assert.equal(termCode, 75, termErr);
+  assert.match(termErr, /SIGTERM: finishing the cases in progress/);
+  assert.match(termErr, /forecast stopped \(SIGTERM\) after [12] of 3 case\(s\), kept in term\.nc\.partial: run the same command to continue/);
+  assert.ok(!existsSync(join(dir, 'term.nc')));
+  const resumed = cli(...args, '--out', 'term.nc');
+  assert.equal(resumed.status, 0, resumed.stderr);
+  assert.deepEqual((await readEnsembleFile(join(dir, 'term.nc'))).data, a.data);
   // other settings on the same partial folder are refused
   const c2 = spawn(process.execPath, [CLI, ...args, '--out', 'cut2.nc'], { cwd: dir, env, stdio: 'ignore' });
   await new Promise((r) => setTimeout(r, 50));

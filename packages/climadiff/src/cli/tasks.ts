@@ -7,7 +7,8 @@ import { resolvePrecision } from '../models/precision.js';
 import { GUIDANCE_METHODS, type GuidanceMethod, type StartSpec, type InfillMask } from '../tasks/index.js';
 import { runTask, type TaskName, type TaskRunOptions } from '../run/task-run.js';
 import { countBar, type CountBar } from '../train/progress.js';
-import { positiveInt, positiveNumber, intOption, commandLine, addSamplerOptions, samplerFromFlags, type SamplerFlags } from './options.js';
+import { positiveInt, positiveNumber, intOption, commandLine, addSamplerOptions, samplerFromFlags, gracefulStop, ResumableStop, type SamplerFlags } from './options.js';
+import { EnsembleStopped } from '../tasks/ensemble.js';
 
 /** --starts 'every:5d[:test|validation|train|all]' or a comma-separated list of dates. */
 export function startsOption(v: string): StartSpec {
@@ -77,16 +78,22 @@ async function run(task: TaskName, o: CommonFlags, cmd: Command, extra: Partial<
   try { precision = resolvePrecision(o.precision, o.device); } catch (e) { throw new DataError('bad-option', `--precision: ${(e as Error).message}`); }
   const guidance = { method: o.guidance ?? defaults.guidance, weight: o.weight ?? defaults.weight };
   const bar: { b: CountBar | null } = { b: null };
+  const stop = gracefulStop(['SIGINT', 'SIGTERM', 'SIGUSR1'], 'finishing the cases in progress, keeping every finished case');
   let r;
   try {
     r = await runTask({
+      signal: stop.signal,
       task, checkpoint: o.checkpoint, ...(o.data ? { data: o.data } : {}), out: o.out, gif: o.gif === false ? null : o.gif, starts: o.starts,
       ...(o.maxCases ? { maxCases: o.maxCases } : {}), members: o.members, steps, sampler, sampling,
       guidance, seed: o.seed, batch: o.batch, precision, device: o.device, history: commandLine(cmd), ...extra,
       log: (m) => process.stderr.write(`${m}\n`),
       onProgress: (done, total) => { bar.b ??= countBar(task, total); bar.b.update(Math.round(done)); },
     });
+  } catch (e) {
+    if (!(e instanceof EnsembleStopped)) throw e;
+    throw new ResumableStop(`${task} ${e.message}, kept in ${o.out}.partial: run the same command to continue`);
   } finally {
+    stop.dispose();
     bar.b?.stop();
   }
   const [M, N, , F] = r.ensemble.shape;

@@ -51,6 +51,8 @@ export interface TaskRunOptions {
   history: string;
   onProgress?: (done: number, total: number) => void;
   log?: (m: string) => void;
+  /** A graceful stop between batches of cases: finished cases stay in OUT.partial, and EnsembleStopped is thrown. */
+  signal?: AbortSignal;
 }
 
 export interface TaskRunResult {
@@ -97,7 +99,7 @@ export async function runTask(o: TaskRunOptions): Promise<TaskRunResult> {
     const common: EnsembleOptions = {
       members: o.members, ...(o.steps ? { steps: o.steps } : {}), ...(o.sampler ? { sampler: o.sampler } : {}), ...(o.sampling ? { sampling: o.sampling } : {}), ...(o.guidance ? { guidance: o.guidance } : {}),
       seed: o.seed ?? 0, ...(o.batch ? { batch: o.batch } : {}), ...(o.precision ? { precision: o.precision } : {}), ...(o.device ? { device: o.device } : {}),
-      done,
+      done, ...(o.signal ? { signal: o.signal } : {}),
       onCase: (i, members) => {
         const file = join(partial, `case-${String(i).padStart(6, '0')}.f32`);
         writeFileSync(`${file}.tmp`, members);

@@ -17,7 +17,7 @@ function setUp(m: GenerationModel, source: ClipSource, where: string) {
   return { time, timeUnits: { units: time.units, calendar: coordinateCalendar(time) }, C: source.channels.length, HW: source.height * source.width };
 }
 
-function ensembleOf(m: GenerationModel, task: string, r: ReturnType<typeof runCases>, N: number, frames: number, truth: Float32Array, known: Uint8Array | null,
+function ensembleOf(m: GenerationModel, task: string, r: Awaited<ReturnType<typeof runCases>>, N: number, frames: number, truth: Float32Array, known: Uint8Array | null,
   starts: number[], times: Float64Array, timeUnits: { units: string; calendar: string }, frameStep: number, o: EnsembleOptions, settings: Record<string, unknown>): Ensemble {
   const { runData } = m;
   return {
@@ -106,7 +106,7 @@ export async function forecast(m: GenerationModel, source: ClipSource, o: Foreca
     }
     return { data: out, nfe, clamped };
   };
-  const r = runCases(m, N, L, produce, o);
+  const r = await runCases(m, N, L, produce, o);
   const times = new Float64Array(N * L);
   o.starts.forEach((s, i) => times.set(windowTimes(time, s, L), i * L));
   return ensembleOf(m, 'forecast', r, N, L, truth, null, o.starts, times, timeUnits, frameStepOf(time), o, { known: k, leads: L, windows });
@@ -144,7 +144,7 @@ async function maskedTask(m: GenerationModel, source: ClipSource, task: string, 
       return { kind: 'values', values: repeatMembers(vals, M), known: repeatMembers(kn.slice(), M), ...(o.errorVariance ? { errorVariance: o.errorVariance } : {}) };
     },
   }));
-  const r = runCases(m, N, F, oneShot(m, cases, F, timeUnits, o), o);
+  const r = await runCases(m, N, F, oneShot(m, cases, F, timeUnits, o), o);
   const times = new Float64Array(N * F);
   cases.forEach((c, i) => times.set(c.times, i * F));
   return ensembleOf(m, task, r, N, F, truth, known, starts, times, timeUnits, frameStepOf(time), o, settings);

@@ -105,7 +105,7 @@ export async function downscale(m: GenerationModel, source: ClipSource, o: Downs
     },
   }));
   const opts: EnsembleOptions = { ...o, guidance: o.guidance ?? { method: 'reconstruction', weight: K * K } };
-  const r = runCases(m, N, F, oneShot(m, cases, F, timeUnits, opts), opts);
+  const r = await runCases(m, N, F, oneShot(m, cases, F, timeUnits, opts), opts);
   const M = o.members;
   // mismatch of every member's block means against its case's input
   const mismatch = runData.variables.map((variable, c): BlockMismatch => {

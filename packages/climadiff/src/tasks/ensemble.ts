@@ -28,6 +28,16 @@ export interface EnsembleOptions {
   onCase?: (index: number, members: Float32Array) => void;
   /** Progress: cases finished, sampler step within the current batch. */
   onProgress?: (p: EnsembleProgress) => void;
+  /** A graceful stop: checked between batches of cases; the finished cases have gone to onCase (EnsembleStopped). */
+  signal?: AbortSignal;
+}
+
+/** Thrown when EnsembleOptions.signal stopped a run between batches: `done` of `cases` are finished (and reported). */
+export class EnsembleStopped extends Error {
+  override name = 'EnsembleStopped';
+  constructor(readonly done: number, readonly cases: number, readonly reason: string) {
+    super(`stopped (${reason}) after ${done} of ${cases} case(s)`);
+  }
 }
 
 export interface EnsembleProgress { casesDone: number; cases: number; step: number; steps: number; batchCases: number }
@@ -101,9 +111,9 @@ export function oneShot(m: GenerationModel, cases: CaseSpec[], frames: number, t
  * size, on the other cases of its batch, or on which cases were resumed (up to the rounding of batched arithmetic).
  * Returns the members [M, N, C, F, H, W].
  */
-export function runCases(m: GenerationModel, N: number, frames: number, produce: BatchProducer, o: EnsembleOptions): {
+export async function runCases(m: GenerationModel, N: number, frames: number, produce: BatchProducer, o: EnsembleOptions): Promise<{
   data: Float32Array; nfe: NetworkEvaluations; seconds: number; clamped: ClampReport[];
-} {
+}> {
   const M = o.members;
   if (!Number.isInteger(M) || M < 1) throw new DataError('bad-option', `members must be a positive integer, got ${String(M)}`);
   if (N === 0) throw new DataError('bad-option', 'no cases to run');
@@ -126,6 +136,9 @@ export function runCases(m: GenerationModel, N: number, frames: number, produce:
     finished++;
   }
   for (let b = 0; b < todo.length; b += perCase) {
+    // a turn of the event loop between batches, where a signal handler can ask for a stop
+    if (o.signal) await new Promise<void>((resolve) => setImmediate(resolve));
+    if (o.signal?.aborted) throw new EnsembleStopped(finished, N, String(o.signal.reason ?? 'aborted'));
     const batch = todo.slice(b, b + perCase);
     const generators = batch.flatMap((k) => Array.from({ length: M }, (_, i) => new torch.Generator({ seed: exampleSeed(o.seed ?? 0, k, i) })));
     const r = produce(batch, generators, (step, steps) => o.onProgress?.({ casesDone: finished, cases: N, step: step + 1, steps, batchCases: batch.length }));
