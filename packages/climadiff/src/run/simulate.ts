@@ -1,6 +1,6 @@
 // Runs a built-in simulator (docs/simulator.md) and writes CF NetCDF or Zarr through the shared writers; used by
 // `climadiff data simulate` and by the reference recipes (run/sample-report.ts), so it lives below the CLI.
-import cliProgress from 'cli-progress';
+import { countBar } from '../train/progress.js';
 import { DataError } from '../data/types.js';
 import type { ClimateDataset } from '../data/types.js';
 import { simulateEarth } from '../data/simulator/earth.js';
@@ -21,10 +21,8 @@ export async function runSimulate(opts: SimulateOptions, history?: string): Prom
   outputKindOf(opts.out); // a bad extension fails before simulating
   if (opts.model === 'earth' && opts.size !== undefined) throw new DataError('bad-option', 'simulate: --size is for --model qg; use --lat/--lon for earth');
   if (opts.model === 'qg' && (opts.lat !== undefined || opts.lon !== undefined)) throw new DataError('bad-option', 'simulate: --lat/--lon are for --model earth; use --size for qg');
-  const bar = opts.progress && process.stderr.isTTY
-    ? new cliProgress.SingleBar({ stream: process.stderr, format: `simulate ${opts.model} [{bar}] {value}/{total} frames | eta {eta}s`, hideCursor: true }, cliProgress.Presets.shades_classic)
-    : null;
-  bar?.start(opts.frames, 0);
+  // a bar on a terminal, a line every 10 s elsewhere (logs of background jobs)
+  const bar = opts.progress ? countBar(`simulate ${opts.model}`, opts.frames, { unit: 'frames' }) : null;
   let ds: ClimateDataset;
   try {
     const common = { frames: opts.frames, seed: opts.seed, everyHours: opts.every, spinupDays: opts.spinup, onFrame: (i: number) => bar?.update(i + 1) };
