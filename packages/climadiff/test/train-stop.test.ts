@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as torch from '@climadiff/torch';
-import { loadCheckpoint, train } from '../src/train/index.js';
+import { loadCheckpoint, readMetrics, truncateMetrics, train } from '../src/train/index.js';
 import { EXIT_STOPPED, timeLimitOption, untilOption } from '../src/cli/options.js';
 import { lockRun, RunLockedError } from '../src/train/lock.js';
 import { TinyDenoiser, SyntheticClips } from './train-fixture.js';
@@ -147,6 +147,22 @@ test('two trainers on one run folder: the second exits non-zero with the lock me
     assert.equal(await firstDone, 0, firstOut);
     assert.equal(loadCheckpoint(join(dir, 'run')).step, 40);
     assert.match(firstOut, /trained to step 40 \(steps\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('metrics.jsonl with a torn last line: readers keep every whole record and say which line they skipped; a resume rewrites it whole', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'climadiff-metrics-'));
+  try {
+    const path = join(dir, 'metrics.jsonl');
+    writeFileSync(path, '{"step":1,"loss":0.5}\n{"step":2,"loss":0.4}\n{"step":3,"lo');
+    const said: string[] = [];
+    assert.deepEqual(readMetrics(path, (m) => said.push(m)).map((r) => r.step), [1, 2]);
+    assert.equal(said.length, 1);
+    assert.match(said[0]!, /line 3 is not a metrics record \(a torn last line: the writer was killed while appending\); skipped/);
+    truncateMetrics(path, 2);
+    assert.equal(readFileSync(path, 'utf8'), '{"step":1,"loss":0.5}\n{"step":2,"loss":0.4}\n');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

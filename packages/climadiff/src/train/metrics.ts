@@ -25,21 +25,26 @@ export function appendMetrics(path: string, record: MetricsRecord): void {
   appendFileSync(path, `${JSON.stringify(record)}\n`);
 }
 
-/** Every parseable line of a metrics file (a torn last line after a kill is ignored). */
-export function readMetrics(path: string): MetricsRecord[] {
+/** Every record of a metrics file; lines that are not (a torn last line after a kill) are skipped and reported to `onSkipped`. */
+export function readMetrics(path: string, onSkipped: ((message: string) => void) | null = (m) => process.stderr.write(`warning: ${m}\n`)): MetricsRecord[] {
   if (!existsSync(path)) return [];
   const out: MetricsRecord[] = [];
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    if (line.trim() === '') continue;
-    try { const r = JSON.parse(line) as MetricsRecord; if (typeof r.step === 'number') out.push(r); } catch { /* torn line */ }
-  }
+  readFileSync(path, 'utf8').split('\n').forEach((line, i, lines) => {
+    if (line.trim() === '') return;
+    let r: MetricsRecord | null = null;
+    try { r = JSON.parse(line) as MetricsRecord; } catch { /* below */ }
+    if (r !== null && typeof r === 'object' && typeof r.step === 'number') { out.push(r); return; }
+    // a process killed while appending leaves a torn last line: skipped, and said (a resumed run rewrites the file)
+    const last = lines.slice(i + 1).every((l) => l.trim() === '');
+    onSkipped?.(`${path}: line ${i + 1} is not a metrics record${last ? ' (a torn last line: the writer was killed while appending)' : ''}; skipped`);
+  });
   return out;
 }
 
 /** On resume: drops lines logged after the checkpoint's step (they will be logged again). Atomic rewrite. */
 export function truncateMetrics(path: string, step: number): void {
   if (!existsSync(path)) return;
-  const keep = readMetrics(path).filter((r) => r.step <= step);
+  const keep = readMetrics(path, null).filter((r) => r.step <= step);
   const tmp = `${path}.tmp`;
   writeFileSync(tmp, keep.map((r) => `${JSON.stringify(r)}\n`).join(''));
   renameSync(tmp, path);
