@@ -4,14 +4,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as torch from '@climadiff/torch';
-import { loadCheckpoint, readMetrics, truncateMetrics, train } from '../src/train/index.js';
+import { CheckpointError, listCheckpoints, loadCheckpoint, readMetrics, truncateMetrics, train } from '../src/train/index.js';
 import { EXIT_STOPPED, timeLimitOption, untilOption } from '../src/cli/options.js';
 import { lockRun, RunLockedError } from '../src/train/lock.js';
 import { TinyDenoiser, SyntheticClips } from './train-fixture.js';
@@ -165,5 +165,33 @@ test('metrics.jsonl with a torn last line: readers keep every whole record and s
     assert.equal(readFileSync(path, 'utf8'), '{"step":1,"loss":0.5}\n{"step":2,"loss":0.4}\n');
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a full disk during a checkpoint: the previous checkpoint and latest stay, the error names the folder and the bytes needed', async (t) => {
+  if (process.getuid?.() !== 0) { t.skip('mounting a small tmpfs needs root'); return; }
+  const mnt = mkdtempSync(join(tmpdir(), 'climadiff-full-'));
+  const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', mnt], { encoding: 'utf8' });
+  if (m.status !== 0) { rmSync(mnt, { recursive: true, force: true }); t.skip(`cannot mount a tmpfs here: ${m.stderr.trim()}`); return; }
+  try {
+    torch.setNumThreads(1);
+    const runDir = join(mnt, 'run');
+    const config = { seed: 3, steps: 4, batchSize: 4, logEvery: 100, checkpointEvery: 1, validateEvery: 0 };
+    await train({ model: new TinyDenoiser(), data: new SyntheticClips(), runDir, untilStep: 2, config });
+    // fill the file system
+    const fd = openSync(join(mnt, 'filler'), 'w');
+    try { for (;;) writeSync(fd, Buffer.alloc(4096)); } catch (e) { assert.equal((e as NodeJS.ErrnoException).code, 'ENOSPC'); } finally { closeSync(fd); }
+    await assert.rejects(train({ model: new TinyDenoiser(), data: new SyntheticClips(), runDir, resume: true, config }), (e: Error) => {
+      assert.ok(e instanceof CheckpointError, String(e));
+      assert.match(e.message, new RegExp(`could not write checkpoint ckpt-000003 in ${runDir}: .*\\(a checkpoint needs about \\d+\\.\\d kB, 0\\.0 kB free\\); the previous checkpoint ckpt-000002 is intact`));
+      return true;
+    });
+    assert.equal(loadCheckpoint(runDir).step, 2);
+    assert.equal(readFileSync(join(runDir, 'latest'), 'utf8').trim(), 'ckpt-000002');
+    assert.deepEqual(readdirSync(runDir).filter((f) => f.endsWith('.tmp')), [], 'nothing half-written is left');
+    assert.deepEqual(listCheckpoints(runDir).map((c) => c.step), [1, 2]);
+  } finally {
+    spawnSync('umount', [mnt]);
+    rmSync(mnt, { recursive: true, force: true });
   }
 });

@@ -6,7 +6,7 @@
 // absent: loadCheckpoint then takes the newest complete ckpt-* folder; *.tmp folders are never read). Weights use PyTorch's dotted names, so Python's
 // safetensors loads them; the optimizer state is PyTorch's state_dict layout, its tensors in
 // optimizer.safetensors under 'state.<position>.<key>'.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import * as torch from '@climadiff/torch';
@@ -154,6 +154,38 @@ export function saveCheckpoint(runDir: string, data: CheckpointData, options: { 
   const name = checkpointName(data.step);
   const final = join(runDir, name);
   const tmp = `${final}.tmp`;
+  try {
+    return writeCheckpoint(runDir, data, options, name, final, tmp);
+  } catch (e) {
+    // nothing half-written stays, and `latest` still names the previous checkpoint (the rename below is the last
+    // step that can fail before the pointer moves)
+    rmSync(tmp, { recursive: true, force: true });
+    if (e instanceof CheckpointError) throw e;
+    const need = folderBytes(join(runDir, readLatest(runDir) ?? '')) || tensorBytes(data);
+    let free = '';
+    try { const st = statfsSync(runDir); free = `, ${formatBytes(st.bavail * st.bsize)} free`; } catch { /* not every file system says */ }
+    throw new CheckpointError(`could not write checkpoint ${name} in ${runDir}: ${(e as Error).message.split('\n')[0]} (a checkpoint needs about ${formatBytes(need)}${free}); ` +
+      `the previous checkpoint${readLatest(runDir) ? ` ${readLatest(runDir)}` : ''} is intact and --resume continues from it`);
+  }
+}
+
+/** Bytes of the files in a folder (0 when it does not exist). */
+function folderBytes(dir: string): number {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) return 0;
+  return readdirSync(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+}
+
+/** About the bytes of a checkpoint's tensors in float32: model, EMA and Adam's two moments per parameter. */
+function tensorBytes(data: CheckpointData): number {
+  const n = (r: Record<string, Tensor>) => Object.values(r).reduce((a, t) => a + t.numel() * 4, 0);
+  return 3 * n(data.model) + n(data.ema);
+}
+
+function formatBytes(b: number): string {
+  return b >= 1e9 ? `${(b / 1e9).toFixed(2)} GB` : b >= 1e6 ? `${(b / 1e6).toFixed(1)} MB` : `${(b / 1e3).toFixed(1)} kB`;
+}
+
+function writeCheckpoint(runDir: string, data: CheckpointData, options: { keep?: number }, name: string, final: string, tmp: string): string {
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp);
   const files = { model: 'model.safetensors', ema: 'ema.safetensors', optimizer: 'optimizer.safetensors' };

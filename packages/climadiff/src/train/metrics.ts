@@ -1,6 +1,7 @@
 // The metrics log (metrics.jsonl: one JSON object per line) and the loss curve drawn from it: an SVG made
 // with vega-lite + vega (headless, renderer 'none') and a PNG raster plot drawn here with pngjs and the
 // bitmap font of src/viz.
+import { CheckpointError } from './checkpoint.js';
 import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { PNG } from 'pngjs';
 import * as vega from 'vega';
@@ -22,7 +23,11 @@ export interface MetricsRecord {
 }
 
 export function appendMetrics(path: string, record: MetricsRecord): void {
-  appendFileSync(path, `${JSON.stringify(record)}\n`);
+  try {
+    appendFileSync(path, `${JSON.stringify(record)}\n`);
+  } catch (e) {
+    throw new CheckpointError(`could not append to ${path}: ${(e as Error).message} (the checkpoints are unaffected; free space and --resume)`);
+  }
 }
 
 /** Every record of a metrics file; lines that are not (a torn last line after a kill) are skipped and reported to `onSkipped`. */
