@@ -46,6 +46,12 @@ test('forecast: an ensemble file with member, init_time and lead_time that reads
   assert.equal(e.times[3]! - e.times[0]!, 72);
   assert.ok(e.data.every((d) => d.every(Number.isFinite)));
   assert.equal(e.settings['known'], 2);
+  // RUN/latest is the run's latest checkpoint; RUN/best needs a validated one (this run validated none)
+  const latest = cli('forecast', ...base.map((x) => (x === 'run' ? join('run', 'latest') : x)), '--starts', 'every:3d:all', '--max-cases', '1', '--known', '2', '--leads', '1', '--out', 'latest.nc', '--no-gif');
+  assert.equal(latest.status, 0, latest.stderr);
+  const best = cli('forecast', ...base.map((x) => (x === 'run' ? join('run', 'best') : x)), '--starts', 'every:3d:all', '--max-cases', '1', '--out', 'best.nc');
+  assert.equal(best.status, 1);
+  assert.match(best.stderr, /^climadiff: run has no 'best' checkpoint \(none was validated/);
 });
 
 test('a killed run continues where it stopped and gives the same ensemble as an uninterrupted one', async () => {

@@ -165,6 +165,31 @@ test('weighted losses by option; validation loss and bits/dim, metrics.jsonl, lo
   assert.ok(statSync(join(dir, 'loss_curve.png')).size > 1000);
 });
 
+test('checkpoint policy: the newest N and the best K by validation loss; best names the lowest', async () => {
+  const dir = tmp();
+  await train({
+    model: freshModel(), data, validation: new SyntheticClips(8, [2, 3, 6, 8], { seed: 5 }), runDir: dir,
+    config: { ...BASE, steps: 24, validateEvery: 3, checkpointEvery: 8, keepCheckpoints: 1, keepBest: 2, validation: { maxBatches: 2, elboSteps: 0, elboSamples: 1 } },
+  });
+  const vals = readMetrics(join(dir, 'metrics.jsonl'), null).filter((r) => typeof r.val_loss === 'number').map((r) => ({ step: r.step, loss: r.val_loss as number }));
+  assert.equal(vals.length, 8);
+  // every new best was written when it was found: the lowest two validations are on disk, with the newest checkpoint
+  const byLoss = [...vals].sort((a, b) => a.loss - b.loss || a.step - b.step);
+  const want = new Set([24, byLoss[0]!.step, byLoss[1]!.step].map((k) => `ckpt-${String(k).padStart(6, '0')}`));
+  assert.deepEqual(new Set(readdirSync(dir).filter((f) => /^ckpt-\d+$/.test(f))), want);
+  assert.equal(readFileSync(join(dir, 'best'), 'utf8').trim(), `ckpt-${String(byLoss[0]!.step).padStart(6, '0')}`);
+  const best = loadCheckpoint(dir, 'best');
+  assert.equal(best.step, byLoss[0]!.step);
+  assert.equal(best.valLoss, byLoss[0]!.loss, 'the loss recorded with the checkpoint is the one in the metrics');
+  assert.equal(loadCheckpoint(dir).step, 24);
+  // keepBest 0: no best pointer, only the newest
+  const plain = tmp();
+  await train({ model: freshModel(), data, validation: new SyntheticClips(8, [2, 3, 6, 8], { seed: 5 }), runDir: plain,
+    config: { ...BASE, steps: 6, validateEvery: 2, checkpointEvery: 3, keepCheckpoints: 1, keepBest: 0, validation: { maxBatches: 1, elboSteps: 0, elboSamples: 1 } } });
+  assert.deepEqual(readdirSync(plain).filter((f) => /^ckpt-\d+$/.test(f) || f === 'best'), ['ckpt-000006']);
+  assert.throws(() => loadCheckpoint(plain, 'best'), /has no 'best' checkpoint/);
+});
+
 test('checkpoints: keep the newest K, clear errors for missing or corrupt ones, no silent overwrite, bad config', async () => {
   const dir = tmp();
   await train({ model: freshModel(), config: { ...BASE, steps: 20, checkpointEvery: 5, keepCheckpoints: 2 }, data, runDir: dir });

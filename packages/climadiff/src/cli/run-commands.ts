@@ -139,7 +139,7 @@ export function register(program: Command): void {
 
   const sample = program.command('sample')
     .description('generate sequences from a run\'s checkpoint (EMA weights), in physical units on the training grid')
-    .requiredOption('--checkpoint <dir>', 'run folder written by climadiff train, an exported model folder, or builtin:NAME (e.g. builtin:earth)')
+    .requiredOption('--checkpoint <dir>', 'run folder written by climadiff train (its latest checkpoint; RUN/best: the lowest validation loss), an exported model folder, or builtin:NAME (e.g. builtin:earth)')
     .requiredOption('--out <file>', 'samples.nc, samples.zarr or samples.gif')
     .option('--dates <list>', "comma-separated first-frame dates 'YYYY-MM-DD[ hh:mm]' (sample i gets date i mod count; default: drawn from the training calendar)")
     .option('--report <dir>', 'also write diagnostics of the samples against the run\'s held-out data (physical values and anomalies) into this folder')

@@ -52,7 +52,7 @@ interface CommonFlags extends SamplerFlags {
 
 function addCommon(cmd: Command, defaults: { guidance: GuidanceMethod; weight: string }): Command {
   return addSamplerOptions(cmd, { sampler: 'ancestral', steps: 256 })
-    .requiredOption('--checkpoint <dir>', 'run folder, exported model folder, or builtin:NAME (e.g. builtin:earth)')
+    .requiredOption('--checkpoint <dir>', 'run folder (RUN/best: its checkpoint with the lowest validation loss), exported model folder, or builtin:NAME (e.g. builtin:earth)')
     .requiredOption('--out <path>', 'output: .nc (NetCDF-3), .nc4 (NetCDF-4, compressed) or .zarr; must not exist')
     .option('--data <files>', "NetCDF/Zarr data with the model's variables: a file, a list, a quoted glob or a directory, joined along time (default: the model's own data, recreated from its recipe)")
     .option('--starts <spec>', "cases: 'every:Nd[:test|validation|train|all]' (every N days through a split of the model's run) or dates 'YYYY-MM-DD[ hh:mm],...'", startsOption, { everyDays: 5, split: 'test' })

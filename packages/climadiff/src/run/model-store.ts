@@ -1,8 +1,8 @@
 // Where sampling finds a trained model: a run folder (its latest checkpoint's EMA weights, run-data.json,
 // statics.safetensors) or an exported model folder (model.json + ema.safetensors [+ statics.safetensors]), such as
 // the reference models committed under packages/climadiff/models/NAME, named `builtin:NAME`.
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import * as torch from '@climadiff/torch';
@@ -89,9 +89,15 @@ function buildModel(config: unknown, weights: Record<string, Tensor>, where: str
   return model.eval();
 }
 
-/** Loads `builtin:NAME`, an exported model folder or a run folder (its latest checkpoint, EMA weights). */
+/** Loads `builtin:NAME`, an exported model folder, a run folder (its latest checkpoint, EMA weights) or RUN/best. */
 export function loadSamplingModel(spec: string): SamplingModel {
-  const dir = resolveModelPath(spec);
+  let dir = resolveModelPath(spec);
+  // RUN/best or RUN/latest: that checkpoint of the run (the pointer files a run folder keeps)
+  let which: 'latest' | 'best' = 'latest';
+  const base = basename(dir);
+  if ((base === 'best' || base === 'latest') && existsSync(join(dirname(dir), 'run-data.json')) && !(existsSync(dir) && statSync(dir).isDirectory())) {
+    which = base; dir = dirname(dir);
+  }
   if (existsSync(join(dir, MODEL_FILE))) {
     let m: ExportedModel;
     try { m = ExportedModelSchema.parse(JSON.parse(readFileSync(join(dir, MODEL_FILE), 'utf8'))); } catch (e) {
@@ -108,7 +114,7 @@ export function loadSamplingModel(spec: string): SamplingModel {
     };
   }
   const runData = readRunData(dir);
-  const ck = loadCheckpoint(dir);
+  const ck = loadCheckpoint(dir, which);
   const model = buildModel(ck.modelConfig, ck.ema, `checkpoint ${ck.dir}`);
   const diffusion = DiffusionConfigSchema.parse(ck.diffusionConfig ?? ck.trainConfig.diffusion);
   checkParameterisation(model, diffusion, `checkpoint ${ck.dir}`);

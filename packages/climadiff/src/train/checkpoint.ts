@@ -16,6 +16,11 @@ import { TrainConfigSchema, type TrainConfig } from './config.js';
 export const CHECKPOINT_FORMAT = 'climadiff-checkpoint';
 export const CHECKPOINT_VERSION = 1;
 export const LATEST = 'latest';
+/** The pointer to the checkpoint with the lowest validation loss. */
+export const BEST = 'best';
+
+/** What a run folder keeps: the newest `keep` checkpoints, and the `keepBest` with the lowest validation loss. */
+export interface KeepPolicy { keep?: number; keepBest?: number }
 
 /** A checkpoint that is missing, incomplete or corrupt; the message says which file and what is wrong. */
 export class CheckpointError extends Error {
@@ -52,6 +57,8 @@ export const CheckpointJsonSchema = z.object({
   files: z.object({ model: z.string(), ema: z.string(), optimizer: z.string() }).strict(),
   createdAt: z.string(),
   elapsedMs: z.number().nonnegative(),
+  /** The validation loss measured at this checkpoint's step, when there was one (ranks checkpoints for `best`). */
+  valLoss: z.number().nullable().optional(),
 }).strict();
 export type CheckpointJson = z.infer<typeof CheckpointJsonSchema>;
 
@@ -72,6 +79,8 @@ export interface CheckpointData {
   scaler?: Record<string, number> | null;
   rng: { train: Tensor; default: Tensor };
   elapsedMs: number;
+  /** The validation loss at this step, if validation ran at it. */
+  valLoss?: number | null;
 }
 
 /** A loaded checkpoint: the folder it came from, its JSON, and the tensors. */
@@ -149,7 +158,7 @@ export function listCheckpoints(runDir: string): { name: string; step: number }[
  * Writes a checkpoint into runDir atomically (see the file comment), points `latest` at it and keeps the
  * newest `keep` checkpoints. Returns the folder written.
  */
-export function saveCheckpoint(runDir: string, data: CheckpointData, options: { keep?: number } = {}): string {
+export function saveCheckpoint(runDir: string, data: CheckpointData, options: KeepPolicy = {}): string {
   mkdirSync(runDir, { recursive: true });
   const name = checkpointName(data.step);
   const final = join(runDir, name);
@@ -185,7 +194,7 @@ function formatBytes(b: number): string {
   return b >= 1e9 ? `${(b / 1e9).toFixed(2)} GB` : b >= 1e6 ? `${(b / 1e6).toFixed(1)} MB` : `${(b / 1e3).toFixed(1)} kB`;
 }
 
-function writeCheckpoint(runDir: string, data: CheckpointData, options: { keep?: number }, name: string, final: string, tmp: string): string {
+function writeCheckpoint(runDir: string, data: CheckpointData, options: KeepPolicy, name: string, final: string, tmp: string): string {
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp);
   const files = { model: 'model.safetensors', ema: 'ema.safetensors', optimizer: 'optimizer.safetensors' };
@@ -199,6 +208,7 @@ function writeCheckpoint(runDir: string, data: CheckpointData, options: { keep?:
     modelConfig: data.modelConfig ?? null, diffusionConfig: data.diffusionConfig ?? null, normStats: data.normStats ?? null,
     optimizer: opt.json, scheduler: data.scheduler, ...(data.scaler ? { scaler: data.scaler } : {}), rng: { train: b64(data.rng.train), default: b64(data.rng.default) },
     files, createdAt: new Date().toISOString(), elapsedMs: data.elapsedMs,
+    ...(data.valLoss !== undefined && data.valLoss !== null && Number.isFinite(data.valLoss) ? { valLoss: data.valLoss } : {}),
   };
   writeFileSynced(join(tmp, 'checkpoint.json'), `${JSON.stringify(json, null, 1)}\n`);
   fsyncPath(tmp);
@@ -210,28 +220,53 @@ function writeCheckpoint(runDir: string, data: CheckpointData, options: { keep?:
   }
   renameSync(tmp, final);
   fsyncPath(runDir);
-  const latestTmp = join(runDir, `${LATEST}.tmp`);
-  writeFileSynced(latestTmp, `${name}\n`);
-  renameSync(latestTmp, join(runDir, LATEST));
-  fsyncPath(runDir);
-  prune(runDir, options.keep ?? 3, name);
+  writePointer(runDir, LATEST, name);
+  // `best`: the lowest validation loss among the checkpoints that have one
+  const keepBest = options.keepBest ?? 1;
+  const ranked = keepBest > 0 ? rankedByValidation(runDir) : [];
+  if (ranked.length > 0 && readPointer(runDir, BEST) !== ranked[0]!.name) writePointer(runDir, BEST, ranked[0]!.name);
+  prune(runDir, options.keep ?? 3, keepBest, name, ranked);
   return final;
 }
 
-function prune(runDir: string, keep: number, current: string): void {
+/** Writes a pointer file (latest, best) atomically: a synced temporary file renamed over it. */
+function writePointer(runDir: string, pointer: string, name: string): void {
+  const tmp = join(runDir, `${pointer}.tmp`);
+  writeFileSynced(tmp, `${name}\n`);
+  renameSync(tmp, join(runDir, pointer));
+  fsyncPath(runDir);
+}
+
+/** The checkpoints with a validation loss, lowest first (ties: the earlier step). */
+export function rankedByValidation(runDir: string): { name: string; step: number; valLoss: number }[] {
+  return listCheckpoints(runDir).flatMap((c) => {
+    try {
+      const j = JSON.parse(readFileSync(join(runDir, c.name, 'checkpoint.json'), 'utf8')) as { valLoss?: number | null };
+      return typeof j.valLoss === 'number' && Number.isFinite(j.valLoss) ? [{ ...c, valLoss: j.valLoss }] : [];
+    } catch { return []; }
+  }).sort((a, b) => a.valLoss - b.valLoss || a.step - b.step);
+}
+
+function prune(runDir: string, keep: number, keepBest: number, current: string, ranked: { name: string }[]): void {
   const all = listCheckpoints(runDir);
-  for (const c of all.slice(0, Math.max(0, all.length - keep))) {
-    if (c.name !== current) rmSync(join(runDir, c.name), { recursive: true, force: true });
+  const kept = new Set([current, ...all.slice(Math.max(0, all.length - keep)).map((c) => c.name), ...ranked.slice(0, keepBest).map((c) => c.name)]);
+  if (keepBest === 0) rmSync(join(runDir, BEST), { force: true });
+  for (const c of all) {
+    if (!kept.has(c.name)) rmSync(join(runDir, c.name), { recursive: true, force: true });
   }
   for (const f of readdirSync(runDir)) {
     if (/^ckpt-\d+\.tmp$/.test(f)) rmSync(join(runDir, f), { recursive: true, force: true });
   }
 }
 
-function readLatest(runDir: string): string | null {
-  const p = join(runDir, LATEST);
+function readPointer(runDir: string, pointer: string): string | null {
+  const p = join(runDir, pointer);
   if (!existsSync(p)) return null;
   return readFileSync(p, 'utf8').trim();
+}
+
+function readLatest(runDir: string): string | null {
+  return readPointer(runDir, LATEST);
 }
 
 /** True when runDir holds a checkpoint that loadCheckpoint would read. */
@@ -244,8 +279,14 @@ export function hasCheckpoint(runDir: string): boolean {
  * pointer is absent (a kill before the first pointer update), the newest complete ckpt-* folder.
  * Throws CheckpointError with the path and the problem when there is none or it is corrupt.
  */
-export function loadCheckpoint(runDir: string): LoadedCheckpoint {
+export function loadCheckpoint(runDir: string, which: 'latest' | 'best' = 'latest'): LoadedCheckpoint {
   if (!existsSync(runDir)) throw new CheckpointError(`no checkpoint: the run folder ${runDir} does not exist`);
+  if (which === 'best') {
+    const best = readPointer(runDir, BEST);
+    if (best === null) throw new CheckpointError(`${runDir} has no '${BEST}' checkpoint (none was validated: set validateEvery, and keepBest above 0)`);
+    if (!NAME_RE.test(best)) throw new CheckpointError(`${join(runDir, BEST)} is corrupt: it names '${best.slice(0, 80)}', not a ckpt-NNNNNN folder`);
+    return loadCheckpointDir(join(runDir, best));
+  }
   let name = readLatest(runDir);
   if (name === null) {
     const all = listCheckpoints(runDir);
@@ -286,6 +327,6 @@ export function loadCheckpointDir(dir: string): LoadedCheckpoint {
     nonFiniteInARow: json.nonFiniteInARow, trainConfig: json.trainConfig, modelConfig: json.modelConfig,
     diffusionConfig: json.diffusionConfig, normStats: json.normStats, model, ema, optimizer, scheduler: json.scheduler, scaler: json.scaler ?? null,
     rng: { train: fromB64(json.rng.train, `${jsonPath} rng.train`), default: fromB64(json.rng.default, `${jsonPath} rng.default`) },
-    elapsedMs: json.elapsedMs,
+    elapsedMs: json.elapsedMs, valLoss: json.valLoss ?? null,
   };
 }

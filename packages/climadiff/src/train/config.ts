@@ -99,6 +99,11 @@ export const TrainConfigSchema = z.object({
   checkpointEvery: nonNegInt.default(500),
   /** Checkpoints kept in the run folder (the newest ones). */
   keepCheckpoints: positiveInt.default(3),
+  /**
+   * Checkpoints kept besides the newest ones: the keepBest with the lowest validation loss (a checkpoint is written
+   * whenever validation finds a new best); the run folder's `best` names the lowest. 0: none, and no `best`.
+   */
+  keepBest: nonNegInt.default(1),
   /** Sample previews every this many steps with the EMA weights (0 disables): previews/step-NNNNNN.gif in the run folder. */
   previewEvery: nonNegInt.default(0),
   /** Sequences per preview. */

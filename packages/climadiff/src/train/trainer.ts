@@ -21,7 +21,7 @@ export * from './types.js';
 export { makeSchedule, trainingDenoiser } from './objective.js';
 import { parseTrainConfig, type TrainConfig } from './config.js';
 import { EMA } from './ema.js';
-import { saveCheckpoint, loadCheckpoint, hasCheckpoint, CheckpointError, type LoadedCheckpoint } from './checkpoint.js';
+import { saveCheckpoint, loadCheckpoint, hasCheckpoint, rankedByValidation, CheckpointError, type LoadedCheckpoint } from './checkpoint.js';
 import { appendMetrics, truncateMetrics, writeLossCurve } from './metrics.js';
 
 
@@ -62,6 +62,8 @@ export class Trainer {
   /** How long the last checkpoint took to write (deadlines leave room for one). */
   private lastCheckpointMs = 0;
   private checkpointTimed = false;
+  /** The last validation loss and its step (recorded with a checkpoint at that step). */
+  private validatedAt: { step: number; loss: number } | null = null;
   /** How long the run's end (a checkpoint and the loss curve) took when it was timed for a deadline. */
   private finishMs = 0;
   private elapsedBefore = 0;
@@ -152,7 +154,8 @@ export class Trainer {
       ema: this.ema.stateDict(), optimizer: this.optimizer.stateDict(), scheduler: this.scheduler.stateDict(),
       scaler: this.scaler ? this.scaler.stateDict() as Record<string, number> : null,
       rng: { train: this.generator.getState(), default: torch.defaultGenerator.getState() }, elapsedMs,
-    }, { keep: this.config.keepCheckpoints }));
+      valLoss: this.validatedAt?.step === this.step ? this.validatedAt.loss : null,
+    }, { keep: this.config.keepCheckpoints, keepBest: this.config.keepBest }));
   }
 
   /** The next batch in (seed, epoch) order; on resume the consumed part of the epoch is skipped once. */
@@ -351,6 +354,13 @@ export class Trainer {
       if (cfg.validateEvery > 0 && this.step % cfg.validateEvery === 0 && o.validation) {
         lastValidation = await this.validate();
         if (lastValidation) {
+          this.validatedAt = { step: this.step, loss: lastValidation.loss };
+          // a new best is written now (unless a checkpoint follows at this step anyway), so `best` is on disk
+          const best = runDir ? rankedByValidation(runDir)[0] : undefined;
+          const checkpointNow = cfg.checkpointEvery > 0 && this.step % cfg.checkpointEvery === 0;
+          if (runDir && cfg.keepBest > 0 && !checkpointNow && Number.isFinite(lastValidation.loss) && (!best || lastValidation.loss < best.valLoss)) {
+            checkpoint = this.saveCheckpoint(elapsed());
+          }
           o.onValidation?.(lastValidation);
           if (metricsPath) {
             appendMetrics(metricsPath, { step: this.step, val_loss: lastValidation.loss, ...(lastValidation.bpd === null ? {} : { bpd: lastValidation.bpd }) });
