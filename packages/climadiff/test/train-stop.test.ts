@@ -131,6 +131,16 @@ test('two trainers on one run folder: the second exits non-zero with the lock me
   try {
     const sim = spawnSync(process.execPath, [CLI, 'data', 'simulate', '--model', 'earth', '--frames', '64', '--lat', '8', '--lon', '16', '--spinup', '2', '--out', join(dir, 'e.nc'), '--no-progress'], { encoding: 'utf8' });
     assert.equal(sim.status, 0, sim.stderr);
+    // a time budget alone trains (constant rate after the warm-up), and --time-limit stops it with exit 75
+    const budget = spawnSync(process.execPath, [CLI, 'train', '--data', join(dir, 'e.nc'), '--vars', 'tas', '--out', join(dir, 'budget'), '--frames', '4', '--channels', '8',
+      '--minutes', '0.05', '--batch-size', '2', '--threads', '1'], { encoding: 'utf8' });
+    assert.equal(budget.status, 0, budget.stderr);
+    assert.match(budget.stderr, /note: no --steps, so the learning rate is constant after 100 warm-up steps/);
+    assert.match(budget.stdout, /trained to step \d+ \(minutes\)/);
+    const limited = spawnSync(process.execPath, [CLI, 'train', '--data', join(dir, 'e.nc'), '--vars', 'tas', '--out', join(dir, 'budget'), '--frames', '4', '--channels', '8',
+      '--steps', '100000', '--time-limit', '0.05', '--batch-size', '2', '--threads', '1', '--resume'], { encoding: 'utf8' });
+    assert.equal(limited.status, 75, limited.stderr);
+    assert.match(limited.stderr, /stopped at step \d+ \(before the time limit\), resumable: run the same command with --resume/);
     const args = ['train', '--data', join(dir, 'e.nc'), '--vars', 'tas', '--out', join(dir, 'run'), '--frames', '4', '--channels', '8', '--steps', '40', '--batch-size', '2', '--threads', '1'];
     const first = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let firstOut = '';

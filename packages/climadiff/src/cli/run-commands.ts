@@ -10,7 +10,8 @@ import { DATE_FEATURE_KINDS, type DateFeatureKind } from '../data/dates.js';
 import { parseSplitSpec } from '../data/split.js';
 import type { SourceSelection } from '../data/select-source.js';
 import { readDatasetConfig } from '../data/dataset-config.js';
-import { parseTrainConfig } from '../train/config.js';
+import { parseTrainConfig, type TrainConfig } from '../train/config.js';
+import { hasCheckpoint, loadCheckpoint } from '../train/checkpoint.js';
 import { DataError } from '../data/types.js';
 import { positiveInt, positiveNumber, commandLine, addSamplerOptions, samplerFromFlags, addSelectionOptions, selectionFromFlags, gracefulStop, untilOption, timeLimitOption, ResumableStop, type SamplerFlags, type SelectionFlags } from './options.js';
 import * as torch from '@climadiff/torch';
@@ -59,6 +60,16 @@ function datesKindOption(v: string): DateFeatureKind | 'auto' {
   return v as DateFeatureKind | 'auto';
 }
 
+/**
+ * A resumed run's training config without its budget (the resuming command gives that); a cosine schedule keeps
+ * decaying to the end the run first had (its steps).
+ */
+function resumedConfig(c: TrainConfig): Record<string, unknown> {
+  const ls = c.lrSchedule.kind === 'warmup-cosine' && c.lrSchedule.totalSteps === undefined && c.steps !== undefined
+    ? { ...c.lrSchedule, totalSteps: c.steps } : c.lrSchedule;
+  return { ...c, lrSchedule: ls, steps: undefined, minutes: undefined };
+}
+
 export function register(program: Command): void {
   const trainCmd = program.command('train')
     .description('train a space-time diffusion U-Net on clips of a NetCDF/Zarr file (checkpoints, metrics, loss curve in --out)')
@@ -104,11 +115,20 @@ export function register(program: Command): void {
       const normalisation = o.normalisation ?? ds?.normalisation;
       const fit = o.fit ?? ds?.fit;
       if (o.threads) torch.setNumThreads(o.threads);
-      const file = readConfig(o.config);
-      const precision = precisionOption(o.precision ?? (file.precision as string | undefined), o.device);
-      const cfg = { ...file, ...(o.steps ? { steps: o.steps } : {}), ...(o.minutes ? { minutes: o.minutes } : {}),
+      // a resumed run keeps its training config (schedule, optimizer, ...) unless --config is given; its budget (steps,
+      // minutes) is this command's
+      const resumed = o.resume && !o.config && hasCheckpoint(o.out) ? resumedConfig(loadCheckpoint(o.out).trainConfig) : null;
+      const file: Record<string, unknown> = resumed ?? readConfig(o.config);
+      const precision = precisionOption(o.precision ?? (file['precision'] as string | undefined), o.device);
+      const cfg: Record<string, unknown> = { ...file, ...(o.steps ? { steps: o.steps } : {}), ...(o.minutes ? { minutes: o.minutes } : {}),
         ...(o.batchSize ? { batchSize: o.batchSize } : {}), ...(o.previewEvery ? { previewEvery: o.previewEvery } : {}), precision };
-      if (cfg.steps === undefined && cfg.minutes === undefined) cfg.minutes = 10;
+      if (cfg['steps'] === undefined && cfg['minutes'] === undefined) cfg['minutes'] = 10;
+      // a time budget without a step count: a cosine schedule has no end to decay to, so the rate stays constant
+      // after its warm-up (give --steps, or lrSchedule in --config, for a decay)
+      if (cfg['steps'] === undefined && cfg['lrSchedule'] === undefined) {
+        cfg['lrSchedule'] = { kind: 'constant', warmupSteps: 100 };
+        process.stderr.write('note: no --steps, so the learning rate is constant after 100 warm-up steps (give --steps for the cosine decay)\n');
+      }
       const config = parseTrainConfig(cfg, o.config ?? 'training options');
       const bar = trainProgressBar();
       // SIGINT / SIGTERM (what SLURM and Kubernetes send before a limit or an eviction) / SIGUSR1 (sbatch --signal=USR1@120)
