@@ -30,7 +30,8 @@ function run(runDir: string, signal?: NodeJS.Signals, after = 2, delayMs = 0): P
     });
     p.stderr.on('data', (d: Buffer) => { err += d.toString(); });
     const guard = setTimeout(() => { p.kill('SIGKILL'); reject(new Error(`child hung: ${err}`)); }, 60_000);
-    p.on('exit', (code) => {
+    // 'close', not 'exit': the child's output may still be on its way when it exits
+    p.on('close', (code) => {
       clearTimeout(guard);
       const steps = [...out.matchAll(/step (\d+)/g)].map((m) => Number(m[1]));
       resolve({ code, last: steps.length ? steps[steps.length - 1]! : 0, out: out + err });
