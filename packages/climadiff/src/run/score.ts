@@ -23,11 +23,11 @@
 // Masked tasks (interpolate, infill) are scored on the generated values only (known values masked out of the truth).
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { DataError, type ClimateDataset, type Coordinate, type Variable } from '../data/types.js';
-import { dataVariableNames, openDataset, openSource, timeKey } from '../data/readers/index.js';
+import { DataError, type Coordinate, type Variable } from '../data/types.js';
+import { timeKey } from '../data/readers/index.js';
 import { resolveDataFiles } from '../data/multi-source.js';
-import { openSelectedSource, selectsAnything, SourceSelectionSchema, type SourceSelection } from '../data/select-source.js';
-import { sourceDataset } from '../data/clip-source.js';
+import { selectsAnything, type SourceSelection } from '../data/select-source.js';
+import { recordedSelection, selectedTruth, truthFile } from './score-truth.js';
 import { decodeTimeParts, formatTimeParts, timeUnitDays, yearFraction, coordinateCalendar, type TimeParts } from '../data/time-parts.js';
 import { isPrecipitationLike } from '../data/normalise.js';
 import { isLatitude, isLongitude } from '../data/statics.js';
@@ -112,7 +112,6 @@ export const AUTO_BASELINES: Readonly<Record<string, readonly string[]>> = Objec
 /** Region names scoreFiles understands (besides 'global'). */
 export const SCORE_REGIONS: readonly string[] = ['tropics', 'extratropics', 'northernExtratropics', 'southernExtratropics', 'land', 'ocean'];
 
-const LAND_NAMES = ['sftlf', 'lsm', 'landsea', 'land_sea_mask', 'lsmask', 'landmask', 'slmsk', 'land_fraction', 'landfrac'];
 
 const canon = (s: string): string => s.toLowerCase().replace(/[-_\s]/g, '');
 
@@ -692,40 +691,3 @@ function exampleMaps(o: {
   return encodePNG(anim);
 }
 
-/** The truth from one file as it is, with its land fraction variable when the land or ocean regions want it. */
-async function truthFile(truth: string, variables: string[], wantLand: boolean): Promise<{ ds: ClimateDataset; landName: string | null }> {
-  const src = await openSource(truth);
-  let landName: string | null = null;
-  try {
-    const missing = variables.filter((v) => !src.variables.has(v));
-    if (missing.length) {
-      throw new DataError('unknown-variable', `the truth file ${truth} has no variable ${missing.map((v) => `'${v}'`).join(', ')} (it has ${dataVariableNames(src).join(', ') || 'no data variable'})`);
-    }
-    for (const v of src.variables.values()) {
-      const sn = v.attrs['standard_name'];
-      if (sn === 'land_area_fraction' || sn === 'land_binary_mask' || LAND_NAMES.includes(v.name.toLowerCase())) { landName = v.name; break; }
-    }
-  } finally {
-    src.close();
-  }
-  if (wantLand && !landName) {
-    throw new DataError('bad-option', `the land and ocean regions need a land fraction variable in the truth file (${LAND_NAMES.slice(0, 4).join(', ')}, ... or standard_name land_area_fraction); ${truth} has none`);
-  }
-  return { ds: await openDataset(truth, { variables: [...variables, ...(wantLand && landName && !variables.includes(landName) ? [landName] : [])] }), landName };
-}
-
-/** The truth from many files and/or a selection, read into memory through a source (data/select-source.ts). */
-async function selectedTruth(truth: string, variables: string[], select: SourceSelection | null): Promise<{ ds: ClimateDataset; landName: null }> {
-  const source = await openSelectedSource(truth, variables, select);
-  try { return { ds: await sourceDataset(source), landName: null }; } finally { source.close?.(); }
-}
-
-/** The selection a forecast file records (climadiff_selection), validated. */
-function recordedSelection(json: string, path: string): SourceSelection | null {
-  let parsed: unknown;
-  try { parsed = JSON.parse(json); } catch { throw new DataError('bad-file', `${path}: its climadiff_selection attribute is not JSON`); }
-  if (parsed === null) return null;
-  const r = SourceSelectionSchema.safeParse(parsed);
-  if (!r.success) throw new DataError('bad-file', `${path}: its climadiff_selection attribute is not a selection (${r.error.issues.map((i) => i.message).join('; ')})`);
-  return r.data;
-}

@@ -127,19 +127,19 @@ export async function runCases(m: GenerationModel, N: number, frames: number, pr
   // [M, N, ...] layout: member i of case k at ((i * N) + k) * per
   const place = (k: number, members: Float32Array): void => { for (let i = 0; i < M; i++) data.set(members.subarray(i * per, (i + 1) * per), (i * N + k) * per); };
   let finished = 0;
-  const todo: number[] = [];
+  const pending: number[] = [];
   for (let k = 0; k < N; k++) {
     const d = o.done?.get(k);
-    if (!d) { todo.push(k); continue; }
+    if (!d) { pending.push(k); continue; }
     if (d.length !== M * per) throw new DataError('bad-resume', `the resumed case ${k} holds ${d.length} values, expected ${M * per}`);
     place(k, d);
     finished++;
   }
-  for (let b = 0; b < todo.length; b += perCase) {
+  for (let b = 0; b < pending.length; b += perCase) {
     // a turn of the event loop between batches, where a signal handler can ask for a stop
     if (o.signal) await new Promise<void>((resolve) => setImmediate(resolve));
     if (o.signal?.aborted) throw new EnsembleStopped(finished, N, String(o.signal.reason ?? 'aborted'));
-    const batch = todo.slice(b, b + perCase);
+    const batch = pending.slice(b, b + perCase);
     const generators = batch.flatMap((k) => Array.from({ length: M }, (_, i) => new torch.Generator({ seed: exampleSeed(o.seed ?? 0, k, i) })));
     const r = produce(batch, generators, (step, steps) => o.onProgress?.({ casesDone: finished, cases: N, step: step + 1, steps, batchCases: batch.length }));
     nfe.forward += r.nfe.forward; nfe.backward += r.nfe.backward;
