@@ -3,7 +3,8 @@
     {
       "target_name": "torch_native",
       "sources": [
-        "native/addon.cc"
+        "native/addon.cc",
+        "native/gloo_backend.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
@@ -28,6 +29,8 @@
         "-fexceptions",
         "-frtti",
         "-O2",
+        "-fvisibility=hidden",
+        "-fvisibility-inlines-hidden",
         "-Wno-unused-parameter",
         "-Wno-deprecated-declarations"
       ],

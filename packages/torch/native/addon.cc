@@ -30,6 +30,7 @@
 #include "handles.h"
 #include "engine.h"
 #include "process.h"
+#include "distributed.h"
 
 namespace {
 
@@ -80,6 +81,7 @@ struct Addon : public Napi::Addon<Addon> {
   Addon(Napi::Env env, Napi::Object exports) {
     process::configureOnce();
     DefineAddon(exports, {
+        InstanceValue("distributed", distributedExports(env), napi_enumerable),
         InstanceMethod("setErrorClass", &Addon::SetErrorClass),
         InstanceMethod("listSchemas", &Addon::ListSchemas),
         InstanceMethod("lookupOp", &Addon::LookupOp),

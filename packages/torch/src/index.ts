@@ -39,6 +39,7 @@ export type { TensorDict, SaveOptions } from './safetensors.js';
 export { ops } from './ops-namespace.js';
 
 export * as backends from './backends.js';
+export * as distributed from './distributed.js';
 
 /** Sets the number of threads libtorch uses for intra-op parallelism. */
 export function setNumThreads(n: number): void { native.setNumThreads(n); }

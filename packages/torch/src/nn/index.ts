@@ -16,5 +16,7 @@ export { SiLU, ReLU, GELU } from './modules/activation.js';
 export { MultiheadAttention } from './modules/attention.js';
 export type { MultiheadAttentionOptions, MultiheadAttentionForwardOptions } from './modules/attention.js';
 export type { FactoryKwargs } from './modules/utils.js';
+export { DistributedDataParallel } from './parallel.js';
+export type { DistributedDataParallelOptions } from './parallel.js';
 export * as functional from './functional.js';
 export * as init from './init.js';
