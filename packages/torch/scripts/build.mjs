@@ -46,7 +46,10 @@ if (!engine) {
 }
 const engineText = JSON.stringify(engine);
 const nativeStamp = sha([...readdirSync(join(root, 'native')).sort().map((f) => read(`native/${f}`)), read('binding.gyp'), read('scripts/libtorch-paths.cjs'),
-  engineText, ...['include', 'libs', 'defines'].map((w) => flags(engine, w).join(' ')), process.version]);
+  engineText, ...['include', 'libs', 'defines'].map((w) => flags(engine, w).join(' ')), process.version,
+  // native/gloo_backend.cc builds Gloo support only where gloo's headers are (Debian's libgloo-dev): rebuild when
+  // they appear or go
+  String(existsSync('/usr/include/gloo/rendezvous/store.h'))]);
 const nativeStampFile = join(root, 'build', '.native-stamp');
 if (existsSync(addon) && existsSync(nativeStampFile) && readFileSync(nativeStampFile, 'utf8') === nativeStamp) {
   log('native addon up to date');

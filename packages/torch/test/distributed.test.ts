@@ -191,3 +191,44 @@ test('a killed rank: the others get an exception within the timeout, never a han
     assert.ok(res.seconds < 30, `rank ${r} took ${res.seconds} s to notice`);
   }
 });
+
+// ---- DistributedDataParallel ----
+
+interface DdpOut { losses: number[]; refLosses: number[]; maxWeightDiff?: number; maxWeight?: number; bucketsDuringBackward: { buckets: number; before: number; first: number | null }[] }
+
+async function ddpRun(scenario: string, size = 2): Promise<DdpOut[]> {
+  const procs = await group(size, [], scenario);
+  return procs.map((p, r) => {
+    assert.equal(p.code, 0, `rank ${r}: ${p.stderr.slice(-800)}`);
+    return lastJson(p).result as DdpOut;
+  });
+}
+
+for (const [dtype, tol] of [['float64', 1e-12], ['float32', 2e-6]] as const) {
+  test(`DistributedDataParallel (${dtype}): 2 ranks x batch 2 equal 1 process x batch 4 (losses and weights within ${tol})`, { skip: noGloo || !gloo.reducer && 'no Reducer' }, async () => {
+    const [r0, r1] = await ddpRun(`ddp-sync-${dtype}`);
+    assert.deepEqual(r0!.losses, r1!.losses, 'every rank sees the same averaged loss');
+    r0!.losses.forEach((l, i) => assert.ok(Math.abs(l - r0!.refLosses[i]!) <= tol * Math.abs(r0!.refLosses[i]!), `step ${i}: ${l} vs ${r0!.refLosses[i]}`));
+    assert.ok(r0!.refLosses[2]! < r0!.refLosses[0]!, 'training reduces the loss');
+    assert.ok(r0!.maxWeightDiff! <= tol * r0!.maxWeight!, `weights differ by ${r0!.maxWeightDiff}`);
+  });
+}
+
+test('DistributedDataParallel: noSync accumulation of two micro-batches equals the larger batch', { skip: noGloo || !gloo.reducer && 'no Reducer' }, async () => {
+  const [r0] = await ddpRun('ddp-nosync-float64');
+  r0!.losses.forEach((l, i) => assert.ok(Math.abs(l - r0!.refLosses[i]!) <= 1e-12 * r0!.refLosses[i]!, `step ${i}: ${l} vs ${r0!.refLosses[i]}`));
+  assert.ok(r0!.maxWeightDiff! <= 1e-12 * r0!.maxWeight!, `weights differ by ${r0!.maxWeightDiff}`);
+});
+
+test('DistributedDataParallel: bucket all-reduces start while backward still runs', { skip: noGloo || !gloo.reducer && 'no Reducer' }, async () => {
+  const [r0, r1] = await ddpRun('ddp-timeline-float32');
+  for (const r of [r0!, r1!]) {
+    // after the first step the buckets are rebuilt in gradient order: several buckets, the first launched early
+    const later = r.bucketsDuringBackward.slice(1);
+    for (const it of later) {
+      assert.ok(it.buckets >= 2, `only ${it.buckets} bucket(s)`);
+      assert.equal(it.before, it.buckets, 'every launch happened before backward returned');
+      assert.ok(it.first !== null && it.first >= 0 && it.first < 1, `first launch at ${it.first} of backward`);
+    }
+  }
+});

@@ -5,7 +5,7 @@
 import { Module } from './module.js';
 import { Tensor } from '../tensor.js';
 import { TorchError } from '../errors.js';
-import { isGradEnabled } from '../autograd.js';
+import { isGradEnabled, noGrad } from '../autograd.js';
 import { dist, getDefaultGroup, type ProcessGroup } from '../distributed.js';
 import { tensor } from '../factories.js';
 
@@ -56,7 +56,7 @@ export class DistributedDataParallel<M extends Module> extends Module {
     if (params.length === 0) throw new TorchError('DistributedDataParallel: the module has no parameter that requires grad');
     this.#verifyAcrossRanks(params);
     // Every replica starts from rank 0's state (PyTorch's _sync_module_states).
-    this.group.broadcastCoalesced([...module.parameters(), ...module.buffers()], { src: 0, bufferBytes: 250 * MB });
+    noGrad(() => this.group.broadcastCoalesced([...module.parameters(), ...module.buffers()], { src: 0, bufferBytes: 250 * MB }));
     const cap = Math.round((options.bucketCapMB ?? 25) * MB);
     const first = Math.round((options.firstBucketCapMB ?? 1) * MB);
     if (!(cap > 0) || !(first > 0)) throw new TorchError('DistributedDataParallel: bucket sizes must be positive');
@@ -91,7 +91,7 @@ export class DistributedDataParallel<M extends Module> extends Module {
     const sync = this.#sync && isGradEnabled();
     if (sync) dist.reducerPrepareForward(this.#reducer);
     const buffers = this.#broadcastBuffers && this.group.size > 1 ? this.module.buffers() : [];
-    if (buffers.length > 0) this.group.broadcastCoalesced(buffers, { src: 0, bufferBytes: 250 * MB });
+    if (buffers.length > 0) noGrad(() => this.group.broadcastCoalesced(buffers, { src: 0, bufferBytes: 250 * MB }));
     const out = (this.module.forward as (...a: never[]) => unknown)(...args);
     if (sync) dist.reducerPrepareBackward(this.#reducer, this.#findUnused ? collectTensors(out, []).map((t) => t._h) : []);
     return out;
