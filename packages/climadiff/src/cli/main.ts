@@ -44,6 +44,7 @@ export async function main(argv: string[]): Promise<number> {
     const err = e as Error & { code?: string; exitCode?: number };
     if (err.code?.startsWith('commander.')) return err.exitCode ?? 1; // commander printed its own message
     if (err.name === 'ResumableStop') { process.stderr.write(`${err.message}\n`); return EXIT_STOPPED; }
+    if (err.name === 'WorkersFailed') { process.stderr.write(`climadiff: ${err.message}\n`); return err.exitCode ?? 1; }
     // Errors about the user's input (data, config, checkpoints, model shapes, libtorch arguments) are one
     // clear line; only programming errors (TypeError, ReferenceError, ...) carry a stack.
     const expected = e instanceof DataError || ['ConfigError', 'CheckpointError', 'ModelConfigError', 'ModelInputError',

@@ -130,7 +130,7 @@ export class ResumableStop extends Error {
   override name = 'ResumableStop';
 }
 
-const SIGNAL_NUMBERS: Record<string, number> = { SIGINT: 2, SIGUSR1: 10, SIGUSR2: 12, SIGTERM: 15 };
+export const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGUSR1: 10, SIGUSR2: 12, SIGTERM: 15 };
 
 /**
  * Graceful stops: the first of these signals aborts `signal` (the command finishes what it is doing, saves, and
@@ -167,4 +167,12 @@ export function timeLimitOption(v: string): number {
   const m = /^(?:(\d+)-)?(\d{1,2}):(\d{2})(?::(\d{2}))?$/.exec(s);
   if (!m) throw new InvalidArgumentError('expected minutes, or [D-]HH:MM[:SS] as SLURM writes it');
   return (((Number(m[1] ?? 0) * 24 + Number(m[2])) * 60 + Number(m[3])) * 60 + Number(m[4] ?? 0)) * 1000;
+}
+
+/** A data-parallel launch whose workers failed: the process exits with the failing worker's code. */
+export class WorkersFailed extends Error {
+  constructor(message: string, readonly exitCode: number) {
+    super(message);
+    this.name = 'WorkersFailed';
+  }
 }

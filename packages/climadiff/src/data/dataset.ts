@@ -57,6 +57,8 @@ export interface Batch {
   starts: Int32Array;
   /** Time index of every frame, B x F (for `toPhysical` with climatology statistics). */
   frameIndices: Int32Array;
+  /** With BatchOptions.shard: these rows are rows [offset, offset + B) of a batch of `total` clips across all ranks. */
+  part?: { offset: number; total: number };
 }
 
 export interface BatchOptions {
@@ -72,6 +74,12 @@ export interface BatchOptions {
    * are the same either way, bit for bit.
    */
   readAhead?: number;
+  /**
+   * Data-parallel training: every batch of `batchSize` clips (the global batch) is cut into `count` contiguous parts
+   * and only part `rank` is read (Batch.part says where it lies). A batch of fewer clips than parts is skipped on
+   * every rank alike, so all ranks see the same number of batches.
+   */
+  shard?: { rank: number; count: number };
 }
 
 export class ClipDataset {
@@ -171,17 +179,29 @@ export class ClipDataset {
     const readAhead = o.readAhead ?? 0;
     if (!Number.isInteger(readAhead) || readAhead < 0) throw new DataError('bad-option', `readAhead must be a non-negative integer, got ${o.readAhead}`);
     const order = this.order(o.shuffle ?? true, o.seed ?? 0, o.epoch ?? 0);
+    const shard = o.shard;
+    if (shard && !(Number.isInteger(shard.count) && shard.count >= 1 && Number.isInteger(shard.rank) && shard.rank >= 0 && shard.rank < shard.count)) {
+      throw new DataError('bad-option', `shard rank ${shard.rank} of ${shard.count} is not a part`);
+    }
     const groups: Int32Array[] = [];
+    const parts: { offset: number; total: number }[] = [];
     for (let b0 = 0; b0 < order.length; b0 += o.batchSize) {
       const idx = order.subarray(b0, Math.min(order.length, b0 + o.batchSize));
       if (idx.length < o.batchSize && o.dropLast) break;
-      groups.push(idx);
+      if (!shard) { groups.push(idx); continue; }
+      if (idx.length < shard.count) continue;
+      const lo = Math.floor((shard.rank * idx.length) / shard.count);
+      const hi = Math.floor(((shard.rank + 1) * idx.length) / shard.count);
+      groups.push(idx.subarray(lo, hi));
+      parts.push({ offset: lo, total: idx.length });
     }
+    const withPart = (b: Batch, k: number): Batch => (shard ? { ...b, part: parts[k]! } : b);
     if (readAhead > 0 && this.reopen && groups.length > 1) {
-      yield* readAheadBatches(this.reopen, this.layout, this.clipShape, groups, readAhead);
+      let k = 0;
+      for await (const b of readAheadBatches(this.reopen, this.layout, this.clipShape, groups, readAhead)) yield withPart(b, k++);
       return;
     }
-    for (const idx of groups) yield toBatch(await readBatch(this.source, this.layout, idx));
+    for (let k = 0; k < groups.length; k++) yield withPart(toBatch(await readBatch(this.source, this.layout, groups[k]!)), k);
   }
 }
 

@@ -75,6 +75,8 @@ export interface TrainRunOptions {
   deadline?: number;
   onProgress?: (p: TrainProgress) => void;
   onLog?: (m: string) => void;
+  /** Data-parallel training over this group (train/types.ts TrainOptions.group): rank 0 alone writes the run folder. */
+  group?: torch.distributed.ProcessGroup;
 }
 
 /**
@@ -114,9 +116,11 @@ function isGlobalLon(lon: Coordinate | undefined): boolean {
  * anything in it is read, a new one before it is created, so a refused second trainer changes nothing.
  */
 export async function trainRun(o: TrainRunOptions): Promise<TrainResult & { data: RunData }> {
-  const early = existsSync(o.runDir) ? await lockRun(o.runDir) : null;
+  // data-parallel: rank 0 holds the lock and writes; the other ranks only read
+  const main = (o.group?.rank ?? 0) === 0;
+  const early = main && existsSync(o.runDir) ? await lockRun(o.runDir) : null;
   try {
-    return await trainRunIn(o, early ? null : () => lockRun(o.runDir));
+    return await trainRunIn(o, early || !main ? null : () => lockRun(o.runDir));
   } finally {
     await early?.release();
   }
@@ -220,20 +224,24 @@ async function trainRunIn(o: TrainRunOptions, takeLock: (() => Promise<RunLock>)
   if (!before && modelConfig.gridPadding !== 'none' && (padded[0] !== source.height || padded[1] !== source.width)) {
     process.stderr.write(`--fit ${modelConfig.gridPadding}: the ${source.height}x${source.width} grid is padded to ${padded[0]}x${padded[1]} inside the network; data, loss and outputs stay on ${source.height}x${source.width}\n`);
   }
+  // data-parallel: every rank has read what it needs of the run folder before rank 0 writes into it
+  o.group?.barrier();
+  const staticsTensor = () => (statics ? torch.tensor(statics.data, [statics.names.length, statics.height, statics.width]) : null);
   const lock = takeLock ? await takeLock() : null;
   try {
-    mkdirSync(o.runDir, { recursive: true });
-    writeFileSync(runDataPath, JSON.stringify(runData));
-    // the dataset config of this run (data/dataset-config.ts), data paths absolute: the run's data from this file alone
-    const dataset: DatasetConfig = {
-      data: resolveDataFiles(o.data).map((f) => resolve(f)), variables: o.variables, frames,
-      ...(o.transforms ? { transforms: o.transforms } : {}), normalisation: stats.channels.some((c) => c.kind === 'climatology') ? 'climatology' : 'per-variable',
-      ...(selection ? { select: selection } : {}), split: splitSpec, validation: withValidation, statics: useStatics, dates: dateKind,
-      fit: modelConfig.gridPadding !== 'none' ? modelConfig.gridPadding : selection?.crop ? 'crop' : 'error',
-    };
-    writeFileSync(join(o.runDir, 'dataset.json'), `${JSON.stringify(dataset, null, 1)}\n`);
-    const staticsTensor = () => (statics ? torch.tensor(statics.data, [statics.names.length, statics.height, statics.width]) : null);
-    if (statics) torch.scope(() => torch.save({ statics: staticsTensor()! }, join(o.runDir, STATICS_FILE)));
+    if ((o.group?.rank ?? 0) === 0) {
+      mkdirSync(o.runDir, { recursive: true });
+      writeFileSync(runDataPath, JSON.stringify(runData));
+      // the dataset config of this run (data/dataset-config.ts), data paths absolute: the run's data from this file alone
+      const dataset: DatasetConfig = {
+        data: resolveDataFiles(o.data).map((f) => resolve(f)), variables: o.variables, frames,
+        ...(o.transforms ? { transforms: o.transforms } : {}), normalisation: stats.channels.some((c) => c.kind === 'climatology') ? 'climatology' : 'per-variable',
+        ...(selection ? { select: selection } : {}), split: splitSpec, validation: withValidation, statics: useStatics, dates: dateKind,
+        fit: modelConfig.gridPadding !== 'none' ? modelConfig.gridPadding : selection?.crop ? 'crop' : 'error',
+      };
+      writeFileSync(join(o.runDir, 'dataset.json'), `${JSON.stringify(dataset, null, 1)}\n`);
+      if (statics) torch.scope(() => torch.save({ statics: staticsTensor()! }, join(o.runDir, STATICS_FILE)));
+    }
     torch.manualSeed((o.config?.seed as number | undefined) ?? 0);
     const device = o.device ?? 'cpu';
     const model = new UNet3D(modelConfig);
@@ -245,7 +253,7 @@ async function trainRunIn(o: TrainRunOptions, takeLock: (() => Promise<RunLock>)
       model, config, device, data: trainSet, ...(validation.starts.length > 0 ? { validation } : {}), runDir: o.runDir, resume: o.resume ?? false,
       modelConfig, normStats: JSON.parse(JSON.stringify(stats)), ...(o.untilStep ? { untilStep: o.untilStep } : {}),
       ...(o.signal ? { signal: o.signal } : {}), ...(o.deadline !== undefined ? { deadline: o.deadline } : {}),
-      ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...(o.onLog ? { onLog: o.onLog } : {}),
+      ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...(o.onLog ? { onLog: o.onLog } : {}), ...(o.group ? { group: o.group } : {}),
       // previews: the same seed every time, so successive GIFs show the same noise denoised by a better model
       preview: ({ step, schedule, samples, steps }) => {
         const m: GenerationModel = { model, schedule, stats, runData, statics: staticsTensor() };

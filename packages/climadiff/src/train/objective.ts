@@ -2,7 +2,7 @@
 // the per-example loss of the configured kind.
 import type * as torch from '@climadiff/torch';
 import type { Tensor } from '@climadiff/torch';
-import { alphaCosineSchedule, vLoss, weightedLoss, type Denoiser, type Schedule, type Weighting } from '../diffusion/index.js';
+import { alphaCosineSchedule, vLoss, weightedLoss, randOn, randnOn, onDevice, scheduleProposal, type Denoiser, type Schedule, type Weighting } from '../diffusion/index.js';
 import type { DiffusionConfig, TrainConfig } from './config.js';
 import type { TrainableModel } from './types.js';
 import { asDenoiser, networkParameterisation, type DenoisingNetwork } from '../models/denoiser.js';
@@ -39,20 +39,36 @@ export function checkParameterisation(model: DenoisingNetwork, d: DiffusionConfi
  * per-element scale of the whole clip (the change of variables of a per-element negative log-likelihood).
  */
 export function lossPerExample(cfg: TrainConfig, den: Denoiser, x: Tensor, schedule: Schedule, observed: Tensor | undefined, context: unknown,
-  generator: torch.Generator, model?: TrainableModel): Tensor {
+  generator: torch.Generator, model?: TrainableModel, part?: { offset: number; total: number }): Tensor {
   let data = x, penalty: Tensor | null = null;
   if (model?.encode) {
     const e = model.encode(x, observed);
     data = e.x;
     penalty = e.logDerivative.mul(transformWeight(cfg, x.shape[1]!));
   }
+  const noise = part ? partNoise(cfg, schedule, data, part, generator) : {};
   let loss: Tensor;
-  if (cfg.loss === 'v') loss = vLoss(den, data, schedule, { generator, mask: observed, context }).loss;
+  if (cfg.loss === 'v') loss = vLoss(den, data, schedule, { generator, mask: observed, context, ...noise }).loss;
   else {
     const weighting = cfg.loss.slice('weighted:'.length) as Weighting;
-    loss = weightedLoss(den, data, schedule, { weighting, generator, mask: observed, context }).loss;
+    loss = weightedLoss(den, data, schedule, { weighting, generator, mask: observed, context, ...noise }).loss;
   }
   return penalty ? loss.sub(penalty) : loss;
+}
+
+/**
+ * The loss noise of rows [offset, offset + B) of a batch of `total` examples: the draws the loss makes for the whole
+ * batch in one process (t ~ U(0, 1), or the weighted loss's logSNR proposal, then eps), of which these rows are kept.
+ * Every example's noise then depends on its place in the global batch only, not on how the batch is split over ranks.
+ */
+function partNoise(cfg: TrainConfig, schedule: Schedule, x: Tensor, part: { offset: number; total: number }, generator: torch.Generator): { t?: Tensor; logsnr?: Tensor; eps: Tensor } {
+  const B = x.shape[0]!;
+  if (part.offset < 0 || part.offset + B > part.total) throw new Error(`rows [${part.offset}, ${part.offset + B}) are not part of a batch of ${part.total}`);
+  const o = { dtype: x.dtype, device: x.device, generator };
+  const rows = (t: Tensor): Tensor => t.slice(0, part.offset, part.offset + B);
+  const first = cfg.loss === 'v' ? randOn([part.total], o) : onDevice(scheduleProposal(schedule).sample(part.total, o), x.device);
+  const eps = rows(randnOn([part.total, ...x.shape.slice(1)], o));
+  return cfg.loss === 'v' ? { t: rows(first), eps } : { logsnr: rows(first), eps };
 }
 
 /** lambda of the transform's log-derivative term: config.transformWeight, or 1 / channels. */

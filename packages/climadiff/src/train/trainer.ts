@@ -29,6 +29,16 @@ function disposeBatch(b: TrainBatch): void {
   b.x.dispose(); b.mask?.dispose(); b.statics?.dispose(); b.date?.dispose();
 }
 
+/** Rows [lo, hi) of a whole batch (a data source that ignores `shard`): this rank's part, the whole batch disposed. */
+function cutBatch(b: TrainBatch, rank: number, count: number): TrainBatch {
+  const total = b.x.shape[0]!;
+  const lo = Math.floor((rank * total) / count), hi = Math.floor(((rank + 1) * total) / count);
+  const rows = (t: Tensor | undefined) => t?.slice(0, lo, hi).contiguous();
+  const part: TrainBatch = { x: rows(b.x)!, mask: rows(b.mask), statics: rows(b.statics), date: rows(b.date), part: { offset: lo, total } };
+  disposeBatch(b);
+  return part;
+}
+
 /** The denoiser context of a batch: its static fields, and its date features when it has them. */
 function batchContext(b: TrainBatch): unknown {
   return packContext({ cond: b.statics, date: b.date });
@@ -67,6 +77,11 @@ export class Trainer {
   /** How long the run's end (a checkpoint and the loss curve) took when it was timed for a deadline. */
   private finishMs = 0;
   private elapsedBefore = 0;
+  /** Data-parallel training (options.group with more than one rank): the group, and c10d's gradient reducer. */
+  readonly group: torch.distributed.ProcessGroup | null;
+  private readonly reducer: torch.nn.GradientReducer | null;
+  /** Rank 0 (or a single process) writes the run folder and reports. */
+  readonly isMain: boolean;
 
   constructor(options: TrainOptions) {
     this.options = options;
@@ -77,6 +92,14 @@ export class Trainer {
     this.model = options.model;
     this.params = this.model.parameters().filter((p) => p.requiresGrad);
     if (this.params.length === 0) throw new Error('the model has no trainable parameters');
+    this.group = options.group && options.group.size > 1 ? options.group : null;
+    this.isMain = (this.group?.rank ?? 0) === 0;
+    if (this.group && cfg.batchSize < this.group.size) {
+      throw new Error(`the batch of ${cfg.batchSize} clips is global (cut into one part per rank): it must be at least the world size ${this.group.size}`);
+    }
+    // every rank has built the same model (checked by the reducer) and starts from rank 0's weights; then the EMA copies them
+    this.reducer = this.group ? new torch.nn.GradientReducer(this.params, this.group) : null;
+    if (this.group) torch.nn.broadcastState([...this.model.parameters(), ...this.model.buffers()], this.group);
     this.optimizer = new torch.optim.AdamW(this.params, {
       lr: cfg.optimizer.lr, betas: [...cfg.optimizer.betas] as [number, number], eps: cfg.optimizer.eps, weightDecay: cfg.optimizer.weightDecay,
     });
@@ -163,7 +186,8 @@ export class Trainer {
     const cfg = this.config;
     for (;;) {
       if (this.iterator === null) {
-        this.iterator = this.options.data.batches({ batchSize: cfg.batchSize, shuffle: cfg.shuffle, seed: cfg.seed, epoch: this.epoch, dropLast: cfg.dropLast, readAhead: cfg.readAhead })[Symbol.asyncIterator]();
+        this.iterator = this.options.data.batches({ batchSize: cfg.batchSize, shuffle: cfg.shuffle, seed: cfg.seed, epoch: this.epoch, dropLast: cfg.dropLast, readAhead: cfg.readAhead,
+          ...(this.group ? { shard: { rank: this.group.rank, count: this.group.size } } : {}) })[Symbol.asyncIterator]();
         for (let i = 0; i < this.position; i++) {
           const r = await this.iterator.next();
           if (r.done) throw new CheckpointError(`cannot resume: epoch ${this.epoch} has fewer than ${this.position} batches (did the dataset change?)`);
@@ -171,36 +195,55 @@ export class Trainer {
         }
       }
       const r = await this.iterator.next();
-      if (!r.done) { this.position += 1; return r.value; }
+      if (!r.done) {
+        this.position += 1;
+        const g = this.group;
+        if (!g || r.value.part) return r.value;
+        // a source that ignores `shard`: cut its whole batch here (a batch smaller than the world is skipped by all)
+        if (r.value.x.shape[0]! < g.size) { disposeBatch(r.value); continue; }
+        return cutBatch(r.value, g.rank, g.size);
+      }
       if (this.position === 0) throw new Error(`the training data yield no batch of ${cfg.batchSize}${cfg.dropLast ? ' (dropLast: the dataset is smaller than one batch)' : ''}`);
       this.epoch += 1; this.position = 0; this.iterator = null;
     }
   }
 
-  /** One optimizer step over gradAccumulation micro-batches; returns the loss (null when non-finite and skipped). */
+  /**
+   * One optimizer step over gradAccumulation micro-batches; returns the loss (null when non-finite and skipped) and the
+   * number of examples (of the global batch, in data-parallel training).
+   */
   async trainStep(): Promise<{ loss: number | null; samples: number }> {
     const cfg = this.config;
     const micro: TrainBatch[] = [];
     for (let a = 0; a < cfg.gradAccumulation; a++) micro.push(await this.nextBatch());
-    const samples = micro.reduce((s, b) => s + b.x.shape[0]!, 0);
+    const samples = micro.reduce((s, b) => s + (b.part?.total ?? b.x.shape[0]!), 0);
+    const world = this.group?.size ?? 1;
     try {
       return torch.scope(() => {
         this.model.train();
         this.optimizer.zeroGrad();
         let total = 0, finite = true;
-        for (const b of micro) {
+        for (const [a, b] of micro.entries()) {
+          // data-parallel: gradients are all-reduced in the last micro-batch's backward (the others accumulate locally)
+          const sync = this.reducer !== null && a === micro.length - 1;
+          if (sync) this.reducer!.prepareForward();
           const d = this.onDevice(b);
           const observed = cfg.maskedLoss && d.mask ? d.mask.eq(0) : undefined;
-          // Examples are weighted equally across micro-batches (the mean over the effective batch).
-          const l = lossPerExample(cfg, this.denoiser, d.x, this.schedule, observed, batchContext(d), this.generator, this.model).sum().div(samples);
-          const v = l.item();
+          // Examples are weighted equally across micro-batches (the mean over the effective batch); across ranks the
+          // reducer averages, so each rank's sum is scaled by the world size.
+          let l = lossPerExample(cfg, this.denoiser, d.x, this.schedule, observed, batchContext(d), this.generator, this.model, b.part).sum().div(samples);
+          if (world > 1) l = l.mul(world);
+          // every rank must agree to go on (a non-finite loss on one rank skips the step on all)
+          const v = this.group ? this.agreeSum(l.item() / world) : l.item();
           if (!Number.isFinite(v)) { finite = false; break; }
+          if (sync) this.reducer!.prepareBackward();
           (this.scaler ? this.scaler.scale(l) as Tensor : l).backward();
           total += v;
         }
         // fp16: gradients back at their true scale before clipping; an overflow (inf/nan gradients) is the scaler's
         // business (it skips the update and lowers the scale), not a non-finite loss.
         if (finite && this.scaler) this.scaler.unscale_(this.optimizer);
+        // (data-parallel: the gradients are the global batch's on every rank, so the norm and the clipping are too)
         if (finite && cfg.gradClip !== null) {
           const norm = torch.optim.clipGradNorm(this.params, cfg.gradClip).item();
           if (!Number.isFinite(norm) && !this.scaler) finite = false;
@@ -224,6 +267,21 @@ export class Trainer {
     } finally { for (const b of micro) disposeBatch(b); }
   }
 
+  /** The sum over ranks of a number (float64). */
+  private agreeSum(v: number): number {
+    return this.agreeAll([v], 'sum')[0]!;
+  }
+
+  /** Numbers reduced over the ranks (float64); themselves in a single process. */
+  private agreeAll(values: number[], op: 'sum' | 'max'): number[] {
+    if (!this.group) return values;
+    const t = torch.tensor(values, { dtype: 'float64' });
+    try {
+      this.group.allReduce(t, { op });
+      return t.toArray() as number[];
+    } finally { t.dispose(); }
+  }
+
   /** A batch on the trainer's device (the same tensors on cpu; copies, freed with the step's scope, elsewhere). */
   private onDevice(b: TrainBatch): TrainBatch {
     if (this.device === 'cpu') return b;
@@ -239,31 +297,37 @@ export class Trainer {
     const wasTraining = this.model.training;
     this.model.eval();
     try {
-      // Its own generator, seeded the same every time: validation never touches the training randomness.
-      const gen = new torch.Generator({ seed: BigInt(cfg.seed) * 1000003n + 7919n });
+      // Each batch has its own generator, seeded from its index the same every time: validation never touches the
+      // training randomness, and the result does not depend on which rank validates which batch (data-parallel: batch
+      // k on rank k mod world size, the sums reduced).
+      const world = this.group?.size ?? 1, rank = this.group?.rank ?? 0;
       let lossSum = 0, bpdSum = 0, n = 0, k = 0;
       for await (const b of data.batches({ batchSize: cfg.batchSize, shuffle: false, seed: cfg.seed, epoch: 0, dropLast: false })) {
         try {
-          torch.scope(() => torch.noGrad(() => {
-            const d = this.onDevice(b);
-            const observed = cfg.maskedLoss && d.mask ? d.mask.eq(0) : undefined;
-            const B = d.x.shape[0]!;
-            const context = batchContext(d);
-            lossSum += lossPerExample(cfg, this.denoiser, d.x, this.schedule, observed, context, gen, this.model).sum().item();
-            if (cfg.validation.elboSteps > 0) {
-              const den = context === undefined ? this.denoiser
-                : denoiser(this.denoiser.parameterisation, (z, l) => this.denoiser(z, l, context));
-              // the ELBO of the data the diffusion runs on (after a learned transform: of y, not x)
-              const data = this.model.encode ? this.model.encode(d.x, observed).x : d.x;
-              bpdSum += elbo(den, data, this.schedule, {
-                method: 'quadrature', steps: cfg.validation.elboSteps, samples: cfg.validation.elboSamples, generator: gen, mask: observed,
-              }).bpd.sum().item();
-            }
-            n += B;
-          }));
+          if (k % world === rank) {
+            const gen = new torch.Generator({ seed: (BigInt(cfg.seed) * 1000003n + 7919n) * 65537n + BigInt(k) });
+            torch.scope(() => torch.noGrad(() => {
+              const d = this.onDevice(b);
+              const observed = cfg.maskedLoss && d.mask ? d.mask.eq(0) : undefined;
+              const B = d.x.shape[0]!;
+              const context = batchContext(d);
+              lossSum += lossPerExample(cfg, this.denoiser, d.x, this.schedule, observed, context, gen, this.model).sum().item();
+              if (cfg.validation.elboSteps > 0) {
+                const den = context === undefined ? this.denoiser
+                  : denoiser(this.denoiser.parameterisation, (z, l) => this.denoiser(z, l, context));
+                // the ELBO of the data the diffusion runs on (after a learned transform: of y, not x)
+                const data = this.model.encode ? this.model.encode(d.x, observed).x : d.x;
+                bpdSum += elbo(den, data, this.schedule, {
+                  method: 'quadrature', steps: cfg.validation.elboSteps, samples: cfg.validation.elboSamples, generator: gen, mask: observed,
+                }).bpd.sum().item();
+              }
+              n += B;
+            }));
+          }
         } finally { disposeBatch(b); }
         if (++k >= cfg.validation.maxBatches) break;
       }
+      [lossSum, bpdSum, n] = this.agreeAll([lossSum, bpdSum, n], 'sum') as [number, number, number];
       if (n === 0) throw new Error('the validation data yield no batch');
       return { step: this.step, loss: lossSum / n, bpd: cfg.validation.elboSteps > 0 ? bpdSum / n : null };
     } finally {
@@ -286,7 +350,8 @@ export class Trainer {
 
   async #run(): Promise<TrainResult> {
     const cfg = this.config, o = this.options;
-    const runDir = o.runDir;
+    // data-parallel: rank 0 alone writes the run folder and reports
+    const runDir = this.isMain ? o.runDir : undefined;
     const metricsPath = runDir ? join(runDir, 'metrics.jsonl') : null;
     if (runDir) {
       mkdirSync(runDir, { recursive: true });
@@ -302,16 +367,22 @@ export class Trainer {
     let windowLoss = 0, windowN = 0, windowSkipped = 0, windowSamples = 0, windowSeconds = 0;
     let secPerStep: number | null = null;
     const elapsed = (): number => this.elapsedBefore + (Date.now() - t0);
+    let signalReason: string | undefined;
     for (;;) {
       if (this.step >= target) { stopReason = o.untilStep !== undefined && this.step >= o.untilStep && this.step < (cfg.steps ?? Infinity) ? 'untilStep' : 'steps'; break; }
-      if (Date.now() - t0 >= budgetMs) { stopReason = 'minutes'; break; }
       // a turn of the event loop between steps: signal handlers (a graceful stop) run there, not inside awaits that
       // resolve at once
       await new Promise<void>((resolve) => setImmediate(resolve));
-      if (o.signal?.aborted) { stopReason = 'signal'; break; }
       // a step and the run's end (checkpoint and loss curve) must be done before the deadline: their recent times,
-      // with a margin of half again
-      if (o.deadline !== undefined && Date.now() + 1.5 * ((secPerStep ?? 0) * 1000 + Math.max(this.lastCheckpointMs, this.finishMs)) >= o.deadline) { stopReason = 'deadline'; break; }
+      // with a margin of half again. Data-parallel: every rank stops at the same step when any rank has to.
+      const [minutes, signal, deadline] = this.agreeAll([
+        Date.now() - t0 >= budgetMs ? 1 : 0,
+        o.signal?.aborted ? 1 : 0,
+        o.deadline !== undefined && Date.now() + 1.5 * ((secPerStep ?? 0) * 1000 + Math.max(this.lastCheckpointMs, this.finishMs)) >= o.deadline ? 1 : 0,
+      ], 'max');
+      if (minutes) { stopReason = 'minutes'; break; }
+      if (signal) { stopReason = 'signal'; signalReason = o.signal?.aborted ? String(o.signal.reason ?? 'aborted') : 'another rank was stopped'; break; }
+      if (deadline) { stopReason = 'deadline'; break; }
       const ts = Date.now();
       const { loss, samples } = await this.trainStep();
       const dt = (Date.now() - ts) / 1000;
@@ -321,7 +392,7 @@ export class Trainer {
       const lr = this.optimizer.paramGroups[0]!.lr;
       if (loss === null) {
         this.nonFiniteInARow += 1; windowSkipped += 1;
-        this.log(`step ${this.step}: non-finite loss, step skipped (${this.nonFiniteInARow} in a row, limit ${cfg.maxNonFiniteInARow})`);
+        if (this.isMain) this.log(`step ${this.step}: non-finite loss, step skipped (${this.nonFiniteInARow} in a row, limit ${cfg.maxNonFiniteInARow})`);
         if (metricsPath) appendMetrics(metricsPath, { step: this.step, loss: null, skipped: 1, lr });
         if (this.nonFiniteInARow >= cfg.maxNonFiniteInARow) {
           throw new NonFiniteLossError(`training stopped at step ${this.step}: the loss was NaN or infinite for ${this.nonFiniteInARow} steps in a row ` +
@@ -338,7 +409,7 @@ export class Trainer {
       const sps = samples / Math.max(dt, 1e-9);
       // the step the run ends at: config.steps, or where the time budget is projected to end first
       const totalSteps = etaBudget < etaSteps && secPerStep !== null ? this.step + Math.max(0, Math.floor(etaBudget / secPerStep)) : cfg.steps ?? null;
-      o.onProgress?.({
+      if (this.isMain) o.onProgress?.({
         step: this.step, totalSteps, loss, lr, samplesPerSecond: sps,
         etaSeconds: Number.isFinite(eta) ? Math.max(0, eta) : null, elapsedSeconds: elapsed() / 1000, skipped: loss === null,
       });
@@ -361,14 +432,14 @@ export class Trainer {
           if (runDir && cfg.keepBest > 0 && !checkpointNow && Number.isFinite(lastValidation.loss) && (!best || lastValidation.loss < best.valLoss)) {
             checkpoint = this.saveCheckpoint(elapsed());
           }
-          o.onValidation?.(lastValidation);
+          if (this.isMain) o.onValidation?.(lastValidation);
           if (metricsPath) {
             appendMetrics(metricsPath, { step: this.step, val_loss: lastValidation.loss, ...(lastValidation.bpd === null ? {} : { bpd: lastValidation.bpd }) });
             await writeLossCurve(metricsPath, join(runDir!, 'loss_curve.svg'), join(runDir!, 'loss_curve.png'));
           }
         }
       }
-      if (cfg.previewEvery > 0 && this.step % cfg.previewEvery === 0 && o.preview) {
+      if (this.isMain && cfg.previewEvery > 0 && this.step % cfg.previewEvery === 0 && o.preview) {
         const restore = this.ema.swapIn();
         const wasTraining = this.model.training;
         this.model.eval();
@@ -390,9 +461,11 @@ export class Trainer {
       checkpoint = this.saveCheckpoint(elapsed());
       await writeLossCurve(metricsPath!, join(runDir, 'loss_curve.svg'), join(runDir, 'loss_curve.png'));
     }
+    // every rank returns once rank 0's last checkpoint is on disk
+    this.group?.barrier();
     return {
       step: this.step, updates: this.updates, lastLoss, stopReason, lastValidation, checkpoint, resumedFrom: this.resumedFrom,
-      ...(stopReason === 'signal' ? { signalReason: String(o.signal!.reason ?? 'aborted') } : {}),
+      ...(stopReason === 'signal' ? { signalReason: signalReason ?? 'aborted' } : {}),
     };
   }
 }

@@ -23,11 +23,18 @@ export interface TrainBatch {
   mask?: Tensor;
   statics?: Tensor;
   date?: Tensor;
+  /** Data-parallel: these rows are rows [offset, offset + B) of a global batch of `total` examples. */
+  part?: { offset: number; total: number };
 }
 
-/** A dataset the trainer reads: ClipDataset fits. The order of batches must depend only on the options. */
+/**
+ * A dataset the trainer reads: ClipDataset fits. The order of batches must depend only on the options. With `shard`
+ * (data-parallel training) a source may return only its part of each global batch, with `part` set (ClipDataset
+ * does); one that ignores `shard` returns whole batches, which the trainer then cuts itself.
+ */
 export interface TrainData {
-  batches(options: { batchSize: number; shuffle?: boolean; seed?: number; epoch?: number; dropLast?: boolean; readAhead?: number }): AsyncIterable<TrainBatch>;
+  batches(options: { batchSize: number; shuffle?: boolean; seed?: number; epoch?: number; dropLast?: boolean; readAhead?: number;
+    shard?: { rank: number; count: number } }): AsyncIterable<TrainBatch>;
 }
 
 export interface TrainProgress {
@@ -95,6 +102,12 @@ export interface TrainOptions {
   onLog?: (message: string) => void;
   /** Called every config.previewEvery steps with the EMA weights loaded (e.g. to sample and write a GIF). */
   preview?: (ctx: PreviewContext) => void | Promise<void>;
+  /**
+   * Data-parallel training over this group's ranks (docs/training.md): config.batchSize is the global batch, cut into
+   * one part per rank; gradients are averaged by c10d's Reducer while backward runs; rank 0 alone writes the run folder
+   * (checkpoints, metrics, previews) and reports progress; validation and stops are agreed on by all ranks.
+   */
+  group?: torch.distributed.ProcessGroup;
 }
 
 export interface TrainResult {
