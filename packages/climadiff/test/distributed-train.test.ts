@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as torch from '@climadiff/torch';
 import { loadCheckpoint, readMetrics } from '../src/train/index.js';
+import { openDataset } from '../src/data/index.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
@@ -173,4 +174,18 @@ test('bad launches fail before training: a batch smaller than the world, a node 
   assert.equal(rank.code, 1);
   assert.match(rank.out, /--node-rank 2 is not below --nnodes 2/);
   assert.ok(!existsSync(join(dir, 'rank')));
+});
+
+test('a forecast ensemble shared among 2 ranks (cases split) is the one a single process makes, bit for bit', { skip }, async () => {
+  const args = ['forecast', '--checkpoint', 'plain', '--data', 'earth.nc', '--members', '2', '--max-cases', '3', '--steps', '4', '--starts', 'every:1d:all', '--threads', '1'];
+  const one = await run([...args, '--out', 'f1.nc']);
+  assert.equal(one.code, 0, one.out);
+  const two = await run([...args, '--out', 'f2.nc', '--nproc-per-node', '2', '--master-port', String(await freePort())]);
+  assert.equal(two.code, 0, two.out);
+  assert.match(two.out, /forecast: 3 case\(s\) x 2 member\(s\)/);
+  const a = (await openDataset(join(dir, 'f1.nc'), { variables: ['tas'], normalise: false })).variables.get('tas')!.data;
+  const b = (await openDataset(join(dir, 'f2.nc'), { variables: ['tas'], normalise: false })).variables.get('tas')!.data;
+  assert.equal(a.length, b.length);
+  assert.deepEqual(b, a);
+  assert.ok(!existsSync(join(dir, 'f2.nc.partial')), 'the partial folder is removed');
 });

@@ -5,7 +5,10 @@
 // checkpoint); when a worker fails, the others are stopped.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { SIGNAL_NUMBERS } from './options.js';
+import type { Command } from 'commander';
+import * as torch from '@climadiff/torch';
+import { DataError } from '../data/types.js';
+import { SIGNAL_NUMBERS, intOption, positiveInt, positiveNumber } from './options.js';
 
 export interface LaunchOptions {
   nprocPerNode: number;
@@ -102,4 +105,61 @@ export async function launchWorkers(script: string, argv: string[], o: LaunchOpt
   }
   if (firstFailure !== null) return firstFailure;
   return children.some((c) => c.code === 75) ? 75 : 0;
+}
+
+// ---- the flags, shared by `train` and the task commands ----
+
+export interface LaunchFlags {
+  nprocPerNode?: number;
+  nnodes: number;
+  nodeRank: number;
+  masterAddr: string;
+  masterPort: number;
+  distTimeout?: number;
+  threads?: number;
+}
+
+/** --nproc-per-node, --nnodes, --node-rank, --master-addr, --master-port, --dist-timeout. */
+export function addLaunchOptions(cmd: Command, what: string): Command {
+  return cmd
+    .option('--nproc-per-node <n>', `${what}: start n worker processes on this machine (c10d Gloo; docs/training.md)`, positiveInt)
+    .option('--nnodes <n>', 'machines taking part (each runs this command with its --node-rank)', positiveInt, 1)
+    .option('--node-rank <r>', 'this machine\'s rank among --nnodes', intOption(0), 0)
+    .option('--master-addr <host>', 'address of node rank 0, whose first worker hosts the rendezvous store', '127.0.0.1')
+    .option('--master-port <port>', 'port of the rendezvous store on --master-addr', intOption(1, 65535), 29500)
+    .option('--dist-timeout <seconds>', 'how long a collective waits for a slow or lost rank before failing (default 1800, PyTorch\'s)', positiveNumber);
+}
+
+/**
+ * Launches this command's workers when asked to (and this process is not itself a worker); returns the workers' exit
+ * code, or null when this process is to do the work itself.
+ */
+export async function launchIfAsked(o: LaunchFlags): Promise<number | null> {
+  if ((o.nprocPerNode ?? 1) * o.nnodes <= 1 || process.env['CLIMADIFF_LAUNCHER_PID'] !== undefined) return null;
+  if (o.nodeRank >= o.nnodes) throw new DataError('bad-option', `--node-rank ${o.nodeRank} is not below --nnodes ${o.nnodes}`);
+  return launchWorkers(process.argv[1]!, process.argv.slice(2), {
+    nprocPerNode: o.nprocPerNode ?? 1, nnodes: o.nnodes, nodeRank: o.nodeRank, masterAddr: o.masterAddr, masterPort: o.masterPort,
+  });
+}
+
+/**
+ * A worker (of this launcher, of torchrun, of srun) joins the default process group its environment describes; null
+ * in a single process. Local workers share the machine's cores unless --threads says otherwise; a worker whose
+ * launcher is gone stops gracefully (SIGTERM to itself) instead of working on alone.
+ */
+export function joinGroup(o: LaunchFlags): { group: torch.distributed.ProcessGroup | null; dispose: () => void } {
+  const launch = torch.distributed.launchEnvironment();
+  if (launch.worldSize <= 1) return { group: null, dispose: () => undefined };
+  const group = torch.distributed.initProcessGroup({ backend: 'gloo', timeoutMs: (o.distTimeout ?? 1800) * 1000 });
+  if (!o.threads && launch.localWorldSize > 1) torch.setNumThreads(Math.max(1, Math.floor(availableParallelism() / launch.localWorldSize)));
+  const launcherPid = Number(process.env['CLIMADIFF_LAUNCHER_PID'] ?? 0);
+  const watch = launcherPid > 0 ? setInterval(() => { if (process.ppid !== launcherPid) process.kill(process.pid, 'SIGTERM'); }, 2000) : null;
+  watch?.unref();
+  return {
+    group,
+    dispose: () => {
+      if (watch) clearInterval(watch);
+      torch.distributed.destroyProcessGroup();
+    },
+  };
 }

@@ -1,7 +1,6 @@
 // `climadiff train`, `climadiff sample`, `climadiff info`: the main job's commands.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { availableParallelism } from 'node:os';
 import { InvalidArgumentError, type Command } from 'commander';
 import { resolvePrecision, type Precision } from '../models/precision.js';
 import { trainRun, sampleRun, writeSamples, runInfo, DEFAULT_NORMALISATION, GRID_FITS, type GridFit } from '../run/pipeline.js';
@@ -14,10 +13,10 @@ import { readDatasetConfig } from '../data/dataset-config.js';
 import { parseTrainConfig, type TrainConfig } from '../train/config.js';
 import { hasCheckpoint, loadCheckpoint } from '../train/checkpoint.js';
 import { DataError } from '../data/types.js';
-import { intOption, WorkersFailed, positiveInt, positiveNumber, commandLine, addSamplerOptions, samplerFromFlags, addSelectionOptions, selectionFromFlags, gracefulStop, untilOption, timeLimitOption, ResumableStop, type SamplerFlags, type SelectionFlags } from './options.js';
+import { WorkersFailed, positiveInt, positiveNumber, commandLine, addSamplerOptions, samplerFromFlags, addSelectionOptions, selectionFromFlags, gracefulStop, untilOption, timeLimitOption, ResumableStop, type SamplerFlags, type SelectionFlags } from './options.js';
 import * as torch from '@climadiff/torch';
 import { runDemo } from '../run/demo.js';
-import { launchWorkers } from './launch.js';
+import { addLaunchOptions, joinGroup, launchIfAsked, type LaunchFlags } from './launch.js';
 import { progressBar as trainProgressBar, countBar, type CountBar } from '../train/progress.js';
 
 const THREADS_HELP = 'intra-op threads (default: all cores)';
@@ -99,37 +98,22 @@ export function register(program: Command): void {
     .option('--time-limit <t>', 'stop, with a checkpoint written, within this time: minutes or SLURM\'s [D-]HH:MM[:SS]', timeLimitOption)
     .option('--threads <n>', THREADS_HELP, positiveInt)
     .option('--precision <p>', `${PRECISION_HELP} (recorded in the run)`)
-    .option('--device <d>', DEVICE_HELP, deviceOption, 'cpu')
-    .option('--nproc-per-node <n>', 'data-parallel training: start n worker processes on this machine (c10d Gloo; --batch-size is the global batch, cut into one part per worker; docs/training.md)', positiveInt)
-    .option('--nnodes <n>', 'machines taking part (each runs this command with its --node-rank)', positiveInt, 1)
-    .option('--node-rank <r>', 'this machine\'s rank among --nnodes', intOption(0), 0)
-    .option('--master-addr <host>', 'address of node rank 0, whose first worker hosts the rendezvous store', '127.0.0.1')
-    .option('--master-port <port>', 'port of the rendezvous store on --master-addr', intOption(1, 65535), 29500)
-    .option('--dist-timeout <seconds>', 'data-parallel: how long a collective waits for a slow or lost rank before failing (default 1800, PyTorch\'s)', positiveNumber)
+    .option('--device <d>', DEVICE_HELP, deviceOption, 'cpu');
+  addLaunchOptions(trainCmd, 'data-parallel training (--batch-size is the global batch, cut into one part per worker)')
     .action(async (o: { dataset?: string; data?: string; vars?: string; out: string; config?: string; frames: number; steps?: number; minutes?: number; batchSize?: number; previewEvery?: number; statics?: boolean; resume?: boolean; threads?: number; precision?: string; device: string;
       normalisation?: NormKind; transform?: Record<string, ChannelTransform>; dates: DateFeatureKind | 'auto'; channels?: number; split?: string; validation?: 'none';
-      fit?: GridFit; until?: number; timeLimit?: number; nprocPerNode?: number; nnodes: number; nodeRank: number; masterAddr: string; masterPort: number; distTimeout?: number } & SelectionFlags, cmd: Command) => {
+      fit?: GridFit; until?: number; timeLimit?: number } & SelectionFlags & LaunchFlags, cmd: Command) => {
       const started = Date.now();
       // the launcher: this process starts the workers (each runs this same command with torchrun's environment)
-      if ((o.nprocPerNode ?? 1) * o.nnodes > 1 && process.env['CLIMADIFF_LAUNCHER_PID'] === undefined) {
-        if (o.nodeRank >= o.nnodes) throw new DataError('bad-option', `--node-rank ${o.nodeRank} is not below --nnodes ${o.nnodes}`);
-        const code = await launchWorkers(process.argv[1]!, process.argv.slice(2), {
-          nprocPerNode: o.nprocPerNode ?? 1, nnodes: o.nnodes, nodeRank: o.nodeRank, masterAddr: o.masterAddr, masterPort: o.masterPort,
-        });
+      const code = await launchIfAsked(o);
+      if (code !== null) {
         if (code === 75) throw new ResumableStop('the workers stopped with a checkpoint written, resumable: run the same command with --resume');
         if (code !== 0) throw new WorkersFailed(`data-parallel training failed (a worker exited with code ${code}); the last checkpoint in ${o.out} is intact: run the same command with --resume`, code);
         return;
       }
-      // a worker (of this launcher, of torchrun, of srun): join the group its environment describes
-      const launch = torch.distributed.launchEnvironment();
-      const group = launch.worldSize > 1 ? torch.distributed.initProcessGroup({ backend: 'gloo', timeoutMs: (o.distTimeout ?? 1800) * 1000 }) : null;
+      // a worker (of this launcher, of torchrun, of srun) joins the group its environment describes
+      const { group, dispose: leaveGroup } = joinGroup(o);
       const main = (group?.rank ?? 0) === 0;
-      // several workers on one machine share its cores (unless --threads says otherwise)
-      if (!o.threads && launch.localWorldSize > 1) torch.setNumThreads(Math.max(1, Math.floor(availableParallelism() / launch.localWorldSize)));
-      // a worker whose launcher is gone (killed) stops gracefully instead of training on alone
-      const launcherPid = Number(process.env['CLIMADIFF_LAUNCHER_PID'] ?? 0);
-      const orphanWatch = launcherPid > 0 ? setInterval(() => { if (process.ppid !== launcherPid) process.kill(process.pid, 'SIGTERM'); }, 2000) : null;
-      orphanWatch?.unref();
       const ds = o.dataset ? readDatasetConfig(o.dataset) : null;
       const given = (name: string) => cmd.getOptionValueSource(name) === 'cli';
       const data = o.data ?? (ds ? (Array.isArray(ds.data) ? ds.data.join(',') : ds.data) : undefined);
@@ -178,9 +162,8 @@ export function register(program: Command): void {
       } finally {
         stop.dispose();
         bar.stop();
-        if (orphanWatch) clearInterval(orphanWatch);
       }
-      if (group) torch.distributed.destroyProcessGroup();
+      leaveGroup();
       if (main) process.stdout.write(`trained to step ${result.step} (${result.stopReason}); last loss ${result.lastLoss?.toFixed(4) ?? 'n/a'}; checkpoint ${result.checkpoint}\n`);
       if (result.stopReason === 'signal' || result.stopReason === 'deadline') {
         throw new ResumableStop(`stopped at step ${result.step} (${result.stopReason === 'signal' ? result.signalReason : 'before the time limit'}), resumable: run the same command with --resume`);

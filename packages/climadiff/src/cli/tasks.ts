@@ -7,7 +7,8 @@ import { resolvePrecision } from '../models/precision.js';
 import { GUIDANCE_METHODS, type GuidanceMethod, type StartSpec, type InfillMask } from '../tasks/index.js';
 import { runTask, type TaskName, type TaskRunOptions } from '../run/task-run.js';
 import { countBar, type CountBar } from '../train/progress.js';
-import { positiveInt, positiveNumber, intOption, commandLine, addSamplerOptions, samplerFromFlags, gracefulStop, ResumableStop, type SamplerFlags } from './options.js';
+import { positiveInt, positiveNumber, intOption, commandLine, addSamplerOptions, samplerFromFlags, gracefulStop, ResumableStop, WorkersFailed, type SamplerFlags } from './options.js';
+import { addLaunchOptions, joinGroup, launchIfAsked, type LaunchFlags } from './launch.js';
 import { EnsembleStopped } from '../tasks/ensemble.js';
 
 /** --starts 'every:5d[:test|validation|train|all]' or a comma-separated list of dates. */
@@ -45,13 +46,13 @@ function guidanceOption(v: string): GuidanceMethod {
   return v as GuidanceMethod;
 }
 
-interface CommonFlags extends SamplerFlags {
+interface CommonFlags extends SamplerFlags, LaunchFlags {
   checkpoint: string; data?: string; out: string; gif?: string | false; starts: StartSpec; maxCases?: number; members: number;
-  guidance?: GuidanceMethod; weight?: number; seed: number; batch: number; threads?: number; precision?: string; device: string;
+  guidance?: GuidanceMethod; weight?: number; seed: number; batch: number; precision?: string; device: string;
 }
 
 function addCommon(cmd: Command, defaults: { guidance: GuidanceMethod; weight: string }): Command {
-  return addSamplerOptions(cmd, { sampler: 'ancestral', steps: 256 })
+  addSamplerOptions(cmd, { sampler: 'ancestral', steps: 256 })
     .requiredOption('--checkpoint <dir>', 'run folder (RUN/best: its checkpoint with the lowest validation loss), exported model folder, or builtin:NAME (e.g. builtin:earth)')
     .requiredOption('--out <path>', 'output: .nc (NetCDF-3), .nc4 (NetCDF-4, compressed) or .zarr; must not exist')
     .option('--data <files>', "NetCDF/Zarr data with the model's variables: a file, a list, a quoted glob or a directory, joined along time (default: the model's own data, recreated from its recipe)")
@@ -69,10 +70,20 @@ function addCommon(cmd: Command, defaults: { guidance: GuidanceMethod; weight: s
     .option('--threads <n>', 'intra-op threads (default: all cores)', positiveInt)
     .option('--precision <p>', 'fp32 | bf16-mixed | fp16-mixed (CUDA) | auto')
     .option('--device <d>', 'cpu, cuda or cuda:N', 'cpu');
+  // the cases shared among worker processes; OUT.partial must be on a file system they all see
+  return addLaunchOptions(cmd, 'share the cases among worker processes (the ensemble is the one a single process makes)');
 }
 
 async function run(task: TaskName, o: CommonFlags, cmd: Command, extra: Partial<TaskRunOptions>, defaults: { guidance: GuidanceMethod; weight: number }): Promise<void> {
+  const code = await launchIfAsked(o);
+  if (code !== null) {
+    if (code === 75) throw new ResumableStop(`${task}: the workers stopped, keeping every finished case in ${o.out}.partial: run the same command to continue`);
+    if (code !== 0) throw new WorkersFailed(`${task} failed (a worker exited with code ${code}); finished cases stay in ${o.out}.partial: run the same command to continue`, code);
+    return;
+  }
   if (o.threads) torch.setNumThreads(o.threads);
+  const { group, dispose: leaveGroup } = joinGroup(o);
+  const main = (group?.rank ?? 0) === 0;
   const { sampler, steps, sampling } = samplerFromFlags(o);
   let precision;
   try { precision = resolvePrecision(o.precision, o.device); } catch (e) { throw new DataError('bad-option', `--precision: ${(e as Error).message}`); }
@@ -86,8 +97,8 @@ async function run(task: TaskName, o: CommonFlags, cmd: Command, extra: Partial<
       task, checkpoint: o.checkpoint, ...(o.data ? { data: o.data } : {}), out: o.out, gif: o.gif === false ? null : o.gif, starts: o.starts,
       ...(o.maxCases ? { maxCases: o.maxCases } : {}), members: o.members, steps, sampler, sampling,
       guidance, seed: o.seed, batch: o.batch, precision, device: o.device, history: commandLine(cmd), ...extra,
-      log: (m) => process.stderr.write(`${m}\n`),
-      onProgress: (done, total) => { bar.b ??= countBar(task, total); bar.b.update(Math.round(done)); },
+      log: (m) => { if (main) process.stderr.write(`${m}\n`); }, ...(group ? { group } : {}),
+      onProgress: (done, total) => { if (!main) return; bar.b ??= countBar(task, total); bar.b.update(Math.round(done)); },
     });
   } catch (e) {
     if (!(e instanceof EnsembleStopped)) throw e;
@@ -96,6 +107,8 @@ async function run(task: TaskName, o: CommonFlags, cmd: Command, extra: Partial<
     stop.dispose();
     bar.b?.stop();
   }
+  leaveGroup();
+  if (!r.main) return;
   const [M, N, , F] = r.ensemble.shape;
   const e = r.ensemble;
   const generated = M * (N - r.resumed) * F;

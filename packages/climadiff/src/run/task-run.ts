@@ -4,6 +4,7 @@
 // with a member dimension) and a GIF of truth / ensemble mean / members.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as torch from '@climadiff/torch';
 import { openSelectedSource } from '../data/select-source.js';
 import type { ClipSource } from '../data/clip-source.js';
 import { isPrecipitationLike } from '../data/normalise.js';
@@ -53,6 +54,12 @@ export interface TaskRunOptions {
   log?: (m: string) => void;
   /** A graceful stop between batches of cases: finished cases stay in OUT.partial, and EnsembleStopped is thrown. */
   signal?: AbortSignal;
+  /**
+   * Cases shared among this group's ranks (case k on rank k mod size; a member's noise depends on its case and index
+   * only, so the ensemble is the one a single process makes). Every rank writes its finished cases into OUT.partial,
+   * which the ranks must all see (one machine, or a shared file system); rank 0 then writes the output.
+   */
+  group?: torch.distributed.ProcessGroup;
 }
 
 export interface TaskRunResult {
@@ -61,6 +68,8 @@ export interface TaskRunResult {
   mismatch: BlockMismatch[] | null;
   /** Cases taken from an earlier, interrupted run. */
   resumed: number;
+  /** False on the ranks other than 0 of a shared run: they generated their cases and wrote nothing else. */
+  main: boolean;
 }
 
 /** The output format of a path by extension. */
@@ -92,14 +101,23 @@ export async function runTask(o: TaskRunOptions): Promise<TaskRunResult> {
     const partial = `${o.out}.partial`;
     const key = JSON.stringify({ task: o.task, checkpoint: o.checkpoint, data: o.data ?? null, starts, members: o.members, steps: o.steps ?? 256, sampler: o.sampler ?? 'ancestral', sampling: o.sampling ?? {},
       guidance: o.guidance ?? null, seed: o.seed ?? 0, batch: o.batch ?? 16, forecast: o.forecast ?? null, interpolate: o.interpolate ?? null, infill: o.infill ?? null, downscale: o.downscale ?? null });
-    const done = readPartial(partial, key);
-    if (done.size > 0) log(`resuming: ${done.size} of ${starts.length} case(s) already done in ${partial}`);
-    mkdirSync(partial, { recursive: true });
-    writeFileSync(join(partial, 'settings.json'), key);
+    const group = o.group && o.group.size > 1 ? o.group : null;
+    const main = (group?.rank ?? 0) === 0;
+    // shared: rank 0 checks and creates the partial folder before any rank reads it or writes a case into it
+    let done = main ? readPartial(partial, key) : new Map<number, Float32Array>();
+    if (main) {
+      if (done.size > 0) log(`resuming: ${done.size} of ${starts.length} case(s) already done in ${partial}`);
+      mkdirSync(partial, { recursive: true });
+      writeFileSync(join(partial, 'settings.json'), key);
+    }
+    if (group) {
+      group.barrier();
+      if (!main) done = readPartial(partial, key);
+    }
     const common: EnsembleOptions = {
       members: o.members, ...(o.steps ? { steps: o.steps } : {}), ...(o.sampler ? { sampler: o.sampler } : {}), ...(o.sampling ? { sampling: o.sampling } : {}), ...(o.guidance ? { guidance: o.guidance } : {}),
       seed: o.seed ?? 0, ...(o.batch ? { batch: o.batch } : {}), ...(o.precision ? { precision: o.precision } : {}), ...(o.device ? { device: o.device } : {}),
-      done, ...(o.signal ? { signal: o.signal } : {}),
+      done, ...(o.signal ? { signal: o.signal } : {}), ...(group ? { share: { rank: group.rank, count: group.size } } : {}),
       onCase: (i, members) => {
         const file = join(partial, `case-${String(i).padStart(6, '0')}.f32`);
         writeFileSync(`${file}.tmp`, members);
@@ -107,26 +125,48 @@ export async function runTask(o: TaskRunOptions): Promise<TaskRunResult> {
       },
       onProgress: (p) => o.onProgress?.(p.casesDone * (o.steps ?? 256) + p.step * p.batchCases * (o.steps ?? 256) / p.steps, starts.length * (o.steps ?? 256)),
     };
-    let ensemble: Ensemble;
-    let mismatch: BlockMismatch[] | null = null;
-    switch (o.task) {
-      case 'forecast': ensemble = await forecast(m, source, { ...common, starts, known: k, leads: after }, where); break;
-      case 'interpolate': ensemble = await interpolate(m, source, { ...common, starts, ...o.interpolate }, where); break;
-      case 'infill': {
-        if (!o.infill) throw new DataError('bad-option', 'infill needs a mask: --box, --stations or --missing');
-        const ev = o.infill.errorVariance;
-        const errorVariance = ev ? m.runData.variables.map((v) => ev[v] ?? 0) : undefined;
-        if (ev) for (const v of Object.keys(ev)) if (!m.runData.variables.includes(v)) throw new DataError('bad-option', `an observation error was given for '${v}', which the model does not have (${m.runData.variables.join(', ')})`);
-        ensemble = await infill(m, source, { ...common, starts, mask: o.infill.mask, ...(errorVariance ? { errorVariance } : {}) }, where);
-        break;
+    const runOnce = async (opts: EnsembleOptions): Promise<{ ensemble: Ensemble; mismatch: BlockMismatch[] | null }> => {
+      let ensemble: Ensemble;
+      let mismatch: BlockMismatch[] | null = null;
+      switch (o.task) {
+        case 'forecast': ensemble = await forecast(m, source, { ...opts, starts, known: k, leads: after }, where); break;
+        case 'interpolate': ensemble = await interpolate(m, source, { ...opts, starts, ...o.interpolate }, where); break;
+        case 'infill': {
+          if (!o.infill) throw new DataError('bad-option', 'infill needs a mask: --box, --stations or --missing');
+          const ev = o.infill.errorVariance;
+          const errorVariance = ev ? m.runData.variables.map((v) => ev[v] ?? 0) : undefined;
+          if (ev) for (const v of Object.keys(ev)) if (!m.runData.variables.includes(v)) throw new DataError('bad-option', `an observation error was given for '${v}', which the model does not have (${m.runData.variables.join(', ')})`);
+          ensemble = await infill(m, source, { ...opts, starts, mask: o.infill.mask, ...(errorVariance ? { errorVariance } : {}) }, where);
+          break;
+        }
+        case 'downscale': {
+          if (!factor) throw new DataError('bad-option', 'downscale needs --factor');
+          const r = await downscale(m, source, { ...opts, starts, factor }, where);
+          mismatch = r.mismatch;
+          ensemble = r;
+          break;
+        }
       }
-      case 'downscale': {
-        if (!factor) throw new DataError('bad-option', 'downscale needs --factor');
-        const r = await downscale(m, source, { ...common, starts, factor }, where);
-        mismatch = r.mismatch;
-        ensemble = r;
-        break;
-      }
+      return { ensemble, mismatch };
+    };
+    let { ensemble, mismatch } = await runOnce(common);
+    if (group) {
+      // every rank's cases are in the partial folder: the totals of the generation, then rank 0 assembles the ensemble
+      const clampCounts = ensemble.clamped.flatMap((c) => [c.below, c.above, c.total]);
+      const sums = torch.tensor([ensemble.nfe.forward, ensemble.nfe.backward, ...clampCounts], { dtype: 'float64' });
+      const longest = torch.tensor([ensemble.seconds], { dtype: 'float64' });
+      group.allReduce(sums, { op: 'sum' });
+      group.allReduce(longest, { op: 'max' });
+      const [forward, backward, ...clamps] = sums.toArray() as number[];
+      const seconds = longest.item();
+      sums.dispose(); longest.dispose();
+      group.barrier();
+      if (!main) return { ensemble, files: [], mismatch, resumed: done.size, main: false };
+      const all = readPartial(partial, key);
+      const { share: _mine, ...whole } = common;
+      ({ ensemble, mismatch } = await runOnce({ ...whole, done: all }));
+      ensemble = { ...ensemble, nfe: { forward: forward!, backward: backward! }, seconds,
+        clamped: ensemble.clamped.map((c, i) => ({ ...c, below: clamps[3 * i]!, above: clamps[3 * i + 1]!, total: clamps[3 * i + 2]! })) };
     }
     // the model's selection of its data: `climadiff score` takes the same part of the truth files by default
     const ds = ensembleDataset(ensemble, o.history, { source: o.data ?? m.runData.source, model: o.checkpoint,
@@ -136,7 +176,7 @@ export async function runTask(o: TaskRunOptions): Promise<TaskRunResult> {
     const files = [o.out];
     if (gif) { writeFileSync(gif, ensembleGIF(ensemble)); files.push(gif); }
     rmSync(partial, { recursive: true, force: true });
-    return { ensemble, files, mismatch, resumed: done.size };
+    return { ensemble, files, mismatch, resumed: done.size, main: true };
   } finally {
     (source as { close?: () => void }).close?.();
   }

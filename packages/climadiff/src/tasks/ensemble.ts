@@ -30,6 +30,11 @@ export interface EnsembleOptions {
   onProgress?: (p: EnsembleProgress) => void;
   /** A graceful stop: checked between batches of cases; the finished cases have gone to onCase (EnsembleStopped). */
   signal?: AbortSignal;
+  /**
+   * Several processes sharing the cases (data-parallel generation): this one generates the pending cases k with
+   * k mod count = rank and leaves the others' members zero (run/task-run.ts gathers every rank's cases).
+   */
+  share?: { rank: number; count: number };
 }
 
 /** Thrown when EnsembleOptions.signal stopped a run between batches: `done` of `cases` are finished (and reported). */
@@ -130,7 +135,7 @@ export async function runCases(m: GenerationModel, N: number, frames: number, pr
   const pending: number[] = [];
   for (let k = 0; k < N; k++) {
     const d = o.done?.get(k);
-    if (!d) { pending.push(k); continue; }
+    if (!d) { if (!o.share || k % o.share.count === o.share.rank) pending.push(k); continue; }
     if (d.length !== M * per) throw new DataError('bad-resume', `the resumed case ${k} holds ${d.length} values, expected ${M * per}`);
     place(k, d);
     finished++;
