@@ -3,7 +3,7 @@
 // with a clear error, and the last checkpoint resumes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -188,4 +188,47 @@ test('a forecast ensemble shared among 2 ranks (cases split) is the one a single
   assert.equal(a.length, b.length);
   assert.deepEqual(b, a);
   assert.ok(!existsSync(join(dir, 'f2.nc.partial')), 'the partial folder is removed');
+});
+
+/** Two network namespaces joined by a veth pair (test addresses 10.213.x.1 and .2): two "hosts" on this machine. */
+function netnsPair(): { hosts: [string, string]; addrs: [string, string]; ifs: [string, string]; cleanup: () => void } | string {
+  if (process.getuid?.() !== 0) return 'needs root (ip netns)';
+  const ip = (...a: string[]) => spawnSync('ip', a, { encoding: 'utf8' });
+  if (ip('-V').error) return 'no ip command (iproute2)';
+  const tag = String(process.pid % 100000);
+  const hosts: [string, string] = [`cdA${tag}`, `cdB${tag}`];
+  const ifs: [string, string] = [`cva${tag}`, `cvb${tag}`];
+  const net = `10.213.${process.pid % 250}`;
+  const addrs: [string, string] = [`${net}.1`, `${net}.2`];
+  const cleanup = () => { for (const h of hosts) ip('netns', 'delete', h); };
+  const steps = [
+    ['netns', 'add', hosts[0]], ['netns', 'add', hosts[1]],
+    ['link', 'add', ifs[0], 'type', 'veth', 'peer', 'name', ifs[1]],
+    ['link', 'set', ifs[0], 'netns', hosts[0]], ['link', 'set', ifs[1], 'netns', hosts[1]],
+    ['-n', hosts[0], 'addr', 'add', `${addrs[0]}/24`, 'dev', ifs[0]], ['-n', hosts[1], 'addr', 'add', `${addrs[1]}/24`, 'dev', ifs[1]],
+    ['-n', hosts[0], 'link', 'set', ifs[0], 'up'], ['-n', hosts[1], 'link', 'set', ifs[1], 'up'],
+    ['-n', hosts[0], 'link', 'set', 'lo', 'up'], ['-n', hosts[1], 'link', 'set', 'lo', 'up'],
+  ];
+  for (const s of steps) {
+    const r = ip(...s);
+    if (r.status !== 0) { cleanup(); return `ip ${s.join(' ')} failed: ${r.stderr.trim()}`; }
+  }
+  return { hosts, addrs, ifs, cleanup };
+}
+
+test('two hosts (network namespaces joined by veth): ranks rendezvous over TCPStore at --master-addr and train the 1-process model', { skip }, async (t) => {
+  const pair = netnsPair();
+  if (typeof pair === 'string') { t.skip(pair); return; }
+  try {
+    const port = String(await freePort());
+    const node = (rank: 0 | 1) => run(['netns', 'exec', pair.hosts[rank], process.execPath, CLI, ...TRAIN, '--out', 'twohosts', '--config', 'cfg.json',
+      '--nnodes', '2', '--node-rank', String(rank), '--nproc-per-node', '1', '--master-addr', pair.addrs[0], '--master-port', port, '--dist-timeout', '60'],
+      { cmd: 'ip', env: { GLOO_SOCKET_IFNAME: pair.ifs[rank] } });
+    const [a, b] = await Promise.all([node(0), node(1)]);
+    assert.equal(a.code, 0, a.out);
+    assert.equal(b.code, 0, b.out);
+    assertSameWeights('plain', 'twohosts', 4);
+  } finally {
+    pair.cleanup();
+  }
 });

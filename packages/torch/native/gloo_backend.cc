@@ -59,15 +59,16 @@ bool glooAvailable(std::string* why) {
 #endif
 }
 
-// rank/size within the group; `hostname` picks the interface gloo binds (empty: libtorch's default device,
-// which resolves this machine's hostname and falls back to loopback; GLOO_SOCKET_IFNAME is honoured by it).
+// rank/size within the group; `hostname` picks the address gloo binds (empty: libtorch's default devices).
 c10::intrusive_ptr<c10d::Backend> makeGlooBackend(const c10::intrusive_ptr<c10d::Store>& store, int rank, int size,
                                                   std::chrono::milliseconds timeout, const std::string& hostname,
                                                   int threads) {
 #ifdef CLIMADIFF_HAVE_GLOO
-  auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
-  opts->devices.push_back(hostname.empty() ? c10d::ProcessGroupGloo::createDefaultDevice()
-                                           : c10d::ProcessGroupGloo::createDeviceForHostname(hostname));
+  // create_default: PyTorch's own choice of devices (one per interface named in GLOO_SOCKET_IFNAME, else the address
+  // of this machine's hostname, else loopback), as torch.distributed makes them
+  auto opts = c10d::ProcessGroupGloo::Options::create_default(timeout);
+  if (!hostname.empty()) opts->devices = {c10d::ProcessGroupGloo::createDeviceForHostname(hostname)};
+  if (opts->devices.empty()) opts->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
   if (threads > 0) opts->threads = threads;
   auto pg = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, size, opts);
   return c10::static_intrusive_pointer_cast<c10d::Backend>(pg);
