@@ -139,6 +139,35 @@ test('batches: tensors [B, C, F, H, W], shuffling deterministic per seed and epo
   assert.equal(dropped, Math.floor(d.length / 8));
 });
 
+test('batches with shard: the parts of every rank are the whole batch in order; a batch smaller than the parts is skipped by all', async () => {
+  const src = memorySource(makeDataset(40), ['tas', 'pr']);
+  const stats = await fitNormStats(src, { kind: 'per-variable' });
+  const d = new ClipDataset(src, { frames: 2, stats });
+  const count = 3;
+  // a batch size that leaves a last batch of fewer clips than parts
+  const bs = Array.from({ length: 16 }, (_, i) => i + 5).find((b) => d.length % b > 0 && d.length % b < count)!;
+  const whole: { indices: number[]; x: number[] }[] = [];
+  for await (const b of d.batches({ batchSize: bs, seed: 3 })) whole.push({ indices: [...b.indices], x: [...b.x.toFloat32Array()] });
+  const parts = await Promise.all(Array.from({ length: count }, async (_, rank) => {
+    const out: { indices: number[]; x: number[]; part: { offset: number; total: number } }[] = [];
+    for await (const b of d.batches({ batchSize: bs, seed: 3, shard: { rank, count } })) out.push({ indices: [...b.indices], x: [...b.x.toFloat32Array()], part: b.part! });
+    return out;
+  }));
+  const kept = whole.filter((w) => w.indices.length >= count);
+  assert.ok(kept.length < whole.length, 'the data end in a batch smaller than the parts (the case to skip)');
+  for (const p of parts) assert.equal(p.length, kept.length, 'every rank sees the same number of batches');
+  kept.forEach((w, k) => {
+    assert.deepEqual(parts.flatMap((p) => p[k]!.indices), w.indices);
+    assert.deepEqual(parts.flatMap((p) => p[k]!.x), w.x);
+    let offset = 0;
+    for (const p of parts) {
+      assert.deepEqual(p[k]!.part, { offset, total: w.indices.length });
+      offset += p[k]!.indices.length;
+    }
+  });
+  await assert.rejects(async () => { for await (const _ of d.batches({ batchSize: 4, shard: { rank: 3, count: 3 } })) break; }, /shard rank 3 of 3 is not a part/);
+});
+
 test('normalisation inverts exactly (float32 round-off) for per-variable and climatology, stats survive JSON', async () => {
   const ds = makeDataset(36);
   const src = memorySource(ds, ['tas', 'pr']);

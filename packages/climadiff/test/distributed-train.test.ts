@@ -232,3 +232,23 @@ test('two hosts (network namespaces joined by veth): ranks rendezvous over TCPSt
     pair.cleanup();
   }
 });
+
+test('a data source that ignores shard: the trainer cuts whole batches itself (3 ranks x 2 = 1 x 6, with and without accumulation)', { skip }, async () => {
+  const child = join(dirname(fileURLToPath(import.meta.url)), 'distributed-child.js');
+  for (const accumulation of ['1', '2']) {
+    const one = await run([child, accumulation], { cmd: process.execPath });
+    assert.equal(one.code, 0, one.out);
+    const port = String(await freePort());
+    const three = await Promise.all([0, 1, 2].map((rank) => run([child, accumulation], {
+      cmd: process.execPath, env: { RANK: String(rank), WORLD_SIZE: '3', MASTER_ADDR: '127.0.0.1', MASTER_PORT: port },
+    })));
+    for (const r of three) assert.equal(r.code, 0, r.out);
+    const a = JSON.parse(one.out.trim().split('\n').pop()!) as { losses: number[]; weights: Record<string, number[]> };
+    const b = JSON.parse(three[0]!.out.trim().split('\n').pop()!) as typeof a;
+    assert.equal(b.losses.length, 4);
+    b.losses.forEach((l, i) => assert.ok(Math.abs(l - a.losses[i]!) <= 1e-6 * Math.abs(a.losses[i]!), `accumulation ${accumulation}, step ${i + 1}: ${l} vs ${a.losses[i]}`));
+    for (const k of Object.keys(a.weights)) {
+      a.weights[k]!.forEach((w, i) => assert.ok(Math.abs(w - b.weights[k]![i]!) <= 1e-5 * Math.max(1, Math.abs(w)), `${k}[${i}]: ${w} vs ${b.weights[k]![i]}`));
+    }
+  }
+});

@@ -29,7 +29,7 @@ async function freePort(): Promise<number> {
 
 interface Proc { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 
-function launch(cmd: string, args: string[], env: Record<string, string>, onLine?: (line: string, kill: () => void) => void): Promise<Proc> {
+function launch(cmd: string, args: string[], env: Record<string, string>, onLine?: (line: string, kill: (signal?: NodeJS.Signals) => void) => void): Promise<Proc> {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -37,7 +37,7 @@ function launch(cmd: string, args: string[], env: Record<string, string>, onLine
     child.stdout.on('data', (d: Buffer) => {
       const text = d.toString();
       stdout += text;
-      if (onLine) for (const l of text.split('\n').filter(Boolean)) onLine(l, () => child.kill('SIGKILL'));
+      if (onLine) for (const l of text.split('\n').filter(Boolean)) onLine(l, (signal = 'SIGKILL') => child.kill(signal));
     });
     child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
@@ -133,11 +133,11 @@ test('a store that nobody serves: the client times out with an exception, not a 
 // ---- several processes ----
 
 async function group(size: number, python: number[], scenario: string, timeoutMs = 60_000,
-  onLine?: (rank: number, line: string, kill: () => void) => void): Promise<Proc[]> {
+  onLine?: (rank: number, line: string, kill: (signal?: NodeJS.Signals) => void) => void): Promise<Proc[]> {
   const port = await freePort();
   return await Promise.all(Array.from({ length: size }, (_, rank) => {
     const env = { RANK: String(rank), WORLD_SIZE: String(size), MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), DIST_TIMEOUT_MS: String(timeoutMs) };
-    const cb = onLine ? (l: string, k: () => void) => onLine(rank, l, k) : undefined;
+    const cb = onLine ? (l: string, k: (signal?: NodeJS.Signals) => void) => onLine(rank, l, k) : undefined;
     return python.includes(rank)
       ? launch(PYTHON, [join(FIXTURES, 'dist_peer.py')], env, cb)
       : launch(process.execPath, [WORKER, scenario], env, cb);
@@ -230,5 +230,23 @@ test('DistributedDataParallel: bucket all-reduces start while backward still run
       assert.equal(it.before, it.buckets, 'every launch happened before backward returned');
       assert.ok(it.first !== null && it.first >= 0 && it.first < 1, `first launch at ${it.first} of backward`);
     }
+  }
+});
+
+test('a hung rank (SIGSTOP): the others fail with a timeout error after the group\'s timeout, never hang', { skip: noGloo }, async () => {
+  const port = await freePort();
+  const env = (rank: number) => ({ RANK: String(rank), WORLD_SIZE: '3', MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), DIST_TIMEOUT_MS: '3000' });
+  let stop: ((signal?: NodeJS.Signals) => void) | null = null;
+  const hung = launch(process.execPath, [WORKER, 'survive'], env(1), (line, kill) => {
+    if (!stop && line.includes('"ready"')) { stop = kill; setTimeout(() => kill('SIGSTOP'), 300); }
+  });
+  const others = await Promise.all([0, 2].map((r) => launch(process.execPath, [WORKER, 'survive'], env(r))));
+  (stop as ((signal?: NodeJS.Signals) => void) | null)?.('SIGKILL');
+  await hung;
+  for (const p of others) {
+    assert.equal(p.code, 3, p.stderr.slice(-500));
+    const res = lastJson(p) as { error: string; seconds: number };
+    assert.match(res.error, /timed out|timeout/i);
+    assert.ok(res.seconds >= 2 && res.seconds < 30, `noticed after ${res.seconds} s (timeout 3 s)`);
   }
 });
