@@ -252,3 +252,25 @@ test('a data source that ignores shard: the trainer cuts whole batches itself (3
     }
   }
 });
+
+test('the launcher killed: its workers notice, stop after their step with a checkpoint written, and the run resumes', { skip }, async () => {
+  writeFileSync(join(dir, 'orphan.json'), JSON.stringify({ steps: 400, batchSize: 4, logEvery: 1, validateEvery: 0, checkpointEvery: 1000,
+    lrSchedule: { kind: 'constant', warmupSteps: 0 }, previewEvery: 0 }));
+  let killed = false;
+  const r = await run([...TRAIN, '--out', 'orphan', '--config', 'orphan.json', '--nproc-per-node', '2', '--master-port', String(await freePort())], {
+    onOutput: (all, launcher) => {
+      if (killed || !/train step ([3-9]|\d\d+)\//.test(all)) return;
+      killed = true;
+      process.kill(launcher, 'SIGKILL');
+    },
+  });
+  // the pipe closes when the workers (which inherited it) have exited
+  assert.ok(killed, r.out);
+  assert.equal(r.signal, 'SIGKILL');
+  assert.match(r.out, /SIGTERM: finishing the step and writing a checkpoint/);
+  assert.ok(r.seconds < 90, `the workers took ${r.seconds} s to stop`);
+  const ck = loadCheckpoint(join(dir, 'orphan'));
+  assert.ok(ck.step >= 3 && ck.step < 400, `checkpoint at step ${ck.step}`);
+  const resumed = await trainRun('orphan', ['--resume', '--steps', String(ck.step + 1)], 'orphan.json');
+  assert.match(resumed.out, new RegExp(`trained to step ${ck.step + 1}`));
+});

@@ -147,16 +147,21 @@ export async function launchIfAsked(o: LaunchFlags): Promise<number | null> {
  * in a single process. Local workers share the machine's cores unless --threads says otherwise; a worker whose
  * launcher is gone stops gracefully (SIGTERM to itself) instead of working on alone.
  */
-export function joinGroup(o: LaunchFlags): { group: torch.distributed.ProcessGroup | null; dispose: () => void } {
+export function joinGroup(o: LaunchFlags & { device?: string }): { group: torch.distributed.ProcessGroup | null; device: string | undefined; dispose: () => void } {
   const launch = torch.distributed.launchEnvironment();
-  if (launch.worldSize <= 1) return { group: null, dispose: () => undefined };
+  if (launch.worldSize <= 1) return { group: null, device: o.device, dispose: () => undefined };
   const group = torch.distributed.initProcessGroup({ backend: 'gloo', timeoutMs: (o.distTimeout ?? 1800) * 1000 });
   if (!o.threads && launch.localWorldSize > 1) torch.setNumThreads(Math.max(1, Math.floor(availableParallelism() / launch.localWorldSize)));
   const launcherPid = Number(process.env['CLIMADIFF_LAUNCHER_PID'] ?? 0);
+  // a launcher that died took the read ends of this worker's pipes with it: writing there must not kill the worker
+  // before it has stopped cleanly (EPIPE is an 'error' event on the stream)
+  if (launcherPid > 0) for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   const watch = launcherPid > 0 ? setInterval(() => { if (process.ppid !== launcherPid) process.kill(process.pid, 'SIGTERM'); }, 2000) : null;
   watch?.unref();
   return {
     group,
+    // one GPU per local rank, as torchrun users expect (--device cuda:N pins one explicitly)
+    device: o.device === 'cuda' ? `cuda:${launch.localRank}` : o.device,
     dispose: () => {
       if (watch) clearInterval(watch);
       torch.distributed.destroyProcessGroup();

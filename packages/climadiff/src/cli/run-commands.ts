@@ -112,7 +112,7 @@ export function register(program: Command): void {
         return;
       }
       // a worker (of this launcher, of torchrun, of srun) joins the group its environment describes
-      const { group, dispose: leaveGroup } = joinGroup(o);
+      const { group, device, dispose: leaveGroup } = joinGroup(o);
       const main = (group?.rank ?? 0) === 0;
       const ds = o.dataset ? readDatasetConfig(o.dataset) : null;
       const given = (name: string) => cmd.getOptionValueSource(name) === 'cli';
@@ -151,7 +151,7 @@ export function register(program: Command): void {
         result = await trainRun({
           signal: stop.signal, ...(deadlines.length ? { deadline: Math.min(...deadlines) } : {}),
           data, variables, runDir: o.out, frames: given('frames') ? o.frames : ds?.frames ?? o.frames,
-          config, resume: o.resume ?? false, statics: o.statics ?? ds?.statics ?? false, device: o.device, onProgress: bar.onProgress,
+          config, resume: o.resume ?? false, statics: o.statics ?? ds?.statics ?? false, device: device ?? o.device, onProgress: bar.onProgress,
           dates: given('dates') ? o.dates : (ds?.dates as DateFeatureKind | 'auto' | undefined) ?? o.dates,
           ...(normalisation ? { normalisation } : {}), ...(transforms ? { transforms } : {}),
           ...(o.channels ? { model: { channels: o.channels } } : {}),

@@ -82,7 +82,7 @@ async function run(task: TaskName, o: CommonFlags, cmd: Command, extra: Partial<
     return;
   }
   if (o.threads) torch.setNumThreads(o.threads);
-  const { group, dispose: leaveGroup } = joinGroup(o);
+  const { group, device, dispose: leaveGroup } = joinGroup(o);
   const main = (group?.rank ?? 0) === 0;
   const { sampler, steps, sampling } = samplerFromFlags(o);
   let precision;
@@ -96,7 +96,7 @@ async function run(task: TaskName, o: CommonFlags, cmd: Command, extra: Partial<
       signal: stop.signal,
       task, checkpoint: o.checkpoint, ...(o.data ? { data: o.data } : {}), out: o.out, gif: o.gif === false ? null : o.gif, starts: o.starts,
       ...(o.maxCases ? { maxCases: o.maxCases } : {}), members: o.members, steps, sampler, sampling,
-      guidance, seed: o.seed, batch: o.batch, precision, device: o.device, history: commandLine(cmd), ...extra,
+      guidance, seed: o.seed, batch: o.batch, precision, device: device ?? o.device, history: commandLine(cmd), ...extra,
       log: (m) => { if (main) process.stderr.write(`${m}\n`); }, ...(group ? { group } : {}),
       onProgress: (done, total) => { if (!main) return; bar.b ??= countBar(task, total); bar.b.update(Math.round(done)); },
     });
