@@ -60,7 +60,7 @@ async function ddp(out: string, extra: string[] = [], config = 'cfg.json'): Prom
  * except tensors still near their zero initialisation (|w| < 2 steps lr), where Adam moves an element whose gradient is
  * ~0 by up to lr per step whichever sign rounding gives it: those to steps x lr. Returns the worst case for messages.
  */
-function assertSameWeights(a: string, b: string, steps: number, lr = 2e-4): void {
+function assertSameWeights(a: string, b: string, steps: number, relTol = WEIGHT_TOL, lr = 2e-4): void {
   const ca = loadCheckpoint(join(dir, a)), cb = loadCheckpoint(join(dir, b));
   let max = 0;
   for (const part of ['model', 'ema'] as const) for (const t of Object.values(ca[part] as Record<string, torch.Tensor>)) max = Math.max(max, t.abs().max().item());
@@ -70,7 +70,7 @@ function assertSameWeights(a: string, b: string, steps: number, lr = 2e-4): void
     for (const k of Object.keys(ta)) {
       const diff = ta[k]!.sub(tb[k]!).abs().max().item();
       const nearZero = ta[k]!.abs().max().item() < 2 * steps * lr;
-      const tol = Math.max(WEIGHT_TOL * max, nearZero ? steps * lr : 0);
+      const tol = Math.max(relTol * max, nearZero ? steps * lr : 0);
       assert.ok(diff <= tol, `${a} vs ${b}: ${part} ${k} differs by ${diff} (tolerance ${tol})`);
     }
   }
@@ -107,6 +107,19 @@ test('2 ranks x 2 clips train the model that 1 process x 4 clips trains (losses,
   assertSameWeights('plain', 'two', 4);
   // only rank 0 wrote: one metrics line per step and validation, checkpoints at 2 and 4
   assert.deepEqual(readMetrics(join(dir, 'two', 'metrics.jsonl')).map((r) => (r as unknown as { step: number }).step), [1, 2, 2, 3, 4, 4]);
+});
+
+// bf16-mixed: the forward in bfloat16 rounds the two ranks' half-batch activations differently from the whole batch's,
+// so the tolerances are wider (measured: losses 2e-6 relative, weights 7e-5 of the largest weight after 4 steps).
+test('bf16-mixed: 2 ranks x 2 clips train the model of 1 process x 4 clips (losses to 1e-5, weights to 2e-4 of the largest)', { skip }, async () => {
+  const bf = ['--precision', 'bf16-mixed'];
+  const TRAIN_BF = TRAIN.map((a) => (a === 'fp32' ? 'bf16-mixed' : a));
+  const one = await run([...TRAIN_BF, '--out', 'bf1', '--config', 'cfg.json']);
+  assert.equal(one.code, 0, one.out);
+  await ddp('bf2', bf);
+  const a = losses('bf1'), b = losses('bf2');
+  [...b.train, ...b.val].forEach((l, i) => { const r = [...a.train, ...a.val][i]!; assert.ok(Math.abs(l - r) <= 1e-5 * Math.abs(r), `${i}: ${l} vs ${r}`); });
+  assertSameWeights('bf1', 'bf2', 4, 2e-4);
 });
 
 test('gradient accumulation with 2 ranks equals it in 1 process (micro-batches of 2 clips, 1 per rank)', { skip }, async () => {
