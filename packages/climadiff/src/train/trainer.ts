@@ -23,20 +23,11 @@ import { parseTrainConfig, type TrainConfig } from './config.js';
 import { EMA } from './ema.js';
 import { saveCheckpoint, loadCheckpoint, hasCheckpoint, rankedByValidation, CheckpointError, type LoadedCheckpoint } from './checkpoint.js';
 import { appendMetrics, truncateMetrics, writeLossCurve } from './metrics.js';
+import { agreeAll, cutBatch } from './parallel.js';
 
 
 function disposeBatch(b: TrainBatch): void {
   b.x.dispose(); b.mask?.dispose(); b.statics?.dispose(); b.date?.dispose();
-}
-
-/** Rows [lo, hi) of a whole batch (a data source that ignores `shard`): this rank's part, the whole batch disposed. */
-function cutBatch(b: TrainBatch, rank: number, count: number): TrainBatch {
-  const total = b.x.shape[0]!;
-  const lo = Math.floor((rank * total) / count), hi = Math.floor(((rank + 1) * total) / count);
-  const rows = (t: Tensor | undefined) => t?.slice(0, lo, hi).contiguous();
-  const part: TrainBatch = { x: rows(b.x)!, mask: rows(b.mask), statics: rows(b.statics), date: rows(b.date), part: { offset: lo, total } };
-  disposeBatch(b);
-  return part;
 }
 
 /** The denoiser context of a batch: its static fields, and its date features when it has them. */
@@ -201,7 +192,7 @@ export class Trainer {
         if (!g || r.value.part) return r.value;
         // a source that ignores `shard`: cut its whole batch here (a batch smaller than the world is skipped by all)
         if (r.value.x.shape[0]! < g.size) { disposeBatch(r.value); continue; }
-        return cutBatch(r.value, g.rank, g.size);
+        return cutBatch(r.value, g.rank, g.size, disposeBatch);
       }
       if (this.position === 0) throw new Error(`the training data yield no batch of ${cfg.batchSize}${cfg.dropLast ? ' (dropLast: the dataset is smaller than one batch)' : ''}`);
       this.epoch += 1; this.position = 0; this.iterator = null;
@@ -234,7 +225,7 @@ export class Trainer {
           let l = lossPerExample(cfg, this.denoiser, d.x, this.schedule, observed, batchContext(d), this.generator, this.model, b.part).sum().div(samples);
           if (world > 1) l = l.mul(world);
           // every rank must agree to go on (a non-finite loss on one rank skips the step on all)
-          const v = this.group ? this.agreeSum(l.item() / world) : l.item();
+          const v = this.group ? agreeAll(this.group, [l.item() / world], 'sum')[0]! : l.item();
           if (!Number.isFinite(v)) { finite = false; break; }
           if (sync) this.reducer!.prepareBackward();
           (this.scaler ? this.scaler.scale(l) as Tensor : l).backward();
@@ -265,21 +256,6 @@ export class Trainer {
         return { loss: total, samples };
       });
     } finally { for (const b of micro) disposeBatch(b); }
-  }
-
-  /** The sum over ranks of a number (float64). */
-  private agreeSum(v: number): number {
-    return this.agreeAll([v], 'sum')[0]!;
-  }
-
-  /** Numbers reduced over the ranks (float64); themselves in a single process. */
-  private agreeAll(values: number[], op: 'sum' | 'max'): number[] {
-    if (!this.group) return values;
-    const t = torch.tensor(values, { dtype: 'float64' });
-    try {
-      this.group.allReduce(t, { op });
-      return t.toArray() as number[];
-    } finally { t.dispose(); }
   }
 
   /** A batch on the trainer's device (the same tensors on cpu; copies, freed with the step's scope, elsewhere). */
@@ -327,7 +303,7 @@ export class Trainer {
         } finally { disposeBatch(b); }
         if (++k >= cfg.validation.maxBatches) break;
       }
-      [lossSum, bpdSum, n] = this.agreeAll([lossSum, bpdSum, n], 'sum') as [number, number, number];
+      [lossSum, bpdSum, n] = agreeAll(this.group, [lossSum, bpdSum, n], 'sum') as [number, number, number];
       if (n === 0) throw new Error('the validation data yield no batch');
       return { step: this.step, loss: lossSum / n, bpd: cfg.validation.elboSteps > 0 ? bpdSum / n : null };
     } finally {
@@ -375,7 +351,7 @@ export class Trainer {
       await new Promise<void>((resolve) => setImmediate(resolve));
       // a step and the run's end (checkpoint and loss curve) must be done before the deadline: their recent times,
       // with a margin of half again. Data-parallel: every rank stops at the same step when any rank has to.
-      const [minutes, signal, deadline] = this.agreeAll([
+      const [minutes, signal, deadline] = agreeAll(this.group, [
         Date.now() - t0 >= budgetMs ? 1 : 0,
         o.signal?.aborted ? 1 : 0,
         o.deadline !== undefined && Date.now() + 1.5 * ((secPerStep ?? 0) * 1000 + Math.max(this.lastCheckpointMs, this.finishMs)) >= o.deadline ? 1 : 0,
