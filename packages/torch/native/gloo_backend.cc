@@ -14,7 +14,7 @@
 // Interoperability with a Python torch.distributed process of the same PyTorch proves the whole path.
 //
 // When the headers are missing (no libgloo-dev) or the libtorch has no c10d Gloo, this file compiles to a
-// stub that reports why, and torch.distributed's Gloo backend throws that reason.
+// version whose glooAvailable() is false with the reason, which torch.distributed's Gloo backend then throws.
 
 #include <torch/csrc/distributed/c10d/Backend.hpp>
 #include <torch/csrc/distributed/c10d/Store.hpp>
