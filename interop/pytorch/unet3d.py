@@ -9,6 +9,7 @@ JSON) loads here with load_state_dict(strict=True).
     v = model(x, logsnr)            # x [B, C, F, H, W] (channels, frames, lat, lon), logsnr [B]
     v = model(x, logsnr, cond, date)  # with static fields [B, S, H, W] and date features [B, D]
     y = model.encode(x)             # channels with a learned transform: u = x / std -> [-1, 1]
+    mu, logvar = model.posterior(y, cond)    # a representation model: q(w|x); then v = model(x, logsnr, cond, date, w)
 
 Needs only torch (tested with PyTorch 2.13, the engine's own reference); the safetensors reader is below.
 """
@@ -68,6 +69,13 @@ def full_config(c):
     c.setdefault("parameterisation", "v")
     c.setdefault("dateFeatures", 0)
     c.setdefault("learnedTransforms", [])
+    r = c.get("representation")
+    if r is not None:
+        r = dict(r)
+        r.setdefault("encoder", "clip")
+        r.setdefault("channels", ch)
+        r.setdefault("levels", 3)
+    c["representation"] = r
     return c
 
 
@@ -229,6 +237,49 @@ class Upsample(nn.Module):
         return self.conv(F.interpolate(x, size=(f, 2 * h, 2 * w), mode="nearest"))
 
 
+class EncoderLevel(nn.Module):
+    def __init__(self, cin, cout, groups, boundary, temporal):
+        super().__init__()
+        self.norm = nn.GroupNorm(groups, cin)
+        self.down = SpaceConv(cin, cout, boundary, stride=2)
+        self.time = nn.Conv3d(cout, cout, (3, 1, 1), padding=(1, 0, 0)) if temporal else None
+
+    def forward(self, x):
+        h = self.down(F.silu(self.norm(x)))
+        return h + self.time(F.silu(h)) if self.time is not None else h
+
+
+class LatentEncoder(nn.Module):
+    """q(w|x) = N(mu, diag exp(logvar)) of a representation model (climadiff src/models/encoder.ts)."""
+
+    def __init__(self, rep, cin, groups, boundary):
+        super().__init__()
+        self.rep = rep
+        widths = [rep["channels"] * min(2 ** l, 4) for l in range(rep["levels"] + 1)]
+        self.stem = SpaceConv(cin, widths[0], boundary)
+        self.levels = nn.ModuleList([EncoderLevel(widths[l], widths[l + 1], groups, boundary, rep["encoder"] == "clip")
+                                     for l in range(rep["levels"])])
+        self.normOut = nn.GroupNorm(groups, widths[-1])
+        self.head = nn.Linear(widths[-1], 2 * rep["dim"])
+
+    def forward(self, x, cond=None):
+        b, _, f, h, w = x.shape
+        if self.rep["encoder"] == "frame":
+            x = x[:, :, :1]
+            if cond is not None and cond.dim() == 5:
+                cond = cond[:, :, :1]
+        if cond is not None:
+            if cond.dim() == 4:
+                cond = cond[:, :, None].expand(b, cond.shape[1], x.shape[2], h, w)
+            x = torch.cat([x, cond.to(x.dtype)], 1)
+        hcur = self.stem(x)
+        for level in self.levels:
+            hcur = level(hcur)
+        out = self.head(F.silu(self.normOut(hcur)).mean((2, 3, 4)))
+        d = self.rep["dim"]
+        return out[:, :d], out[:, d:]
+
+
 class DownLevel(nn.Module):
     def __init__(self, blocks, downsample):
         super().__init__()
@@ -306,6 +357,13 @@ class UNet3D(nn.Module):
         D = c["dateFeatures"]
         self.dateEmbed = nn.Sequential(nn.Linear(D, E), nn.SiLU(), nn.Linear(E, E)) if D > 0 else None
         self.transforms = nn.ModuleList([MonotoneTransform(t) for t in c["learnedTransforms"]])
+        rep = c["representation"]
+        self.latentEmbed = nn.Sequential(nn.Linear(rep["dim"], E), nn.SiLU(), nn.Linear(E, E)) if rep else None
+        self.encoder = LatentEncoder(rep, c["inChannels"] + c["condChannels"], G, bd) if rep else None
+
+    def posterior(self, x, cond=None):
+        """(mu, logvar) of q(w|x), x as the U-Net sees it (after encode)."""
+        return self.encoder(x, cond if self.config["condChannels"] > 0 else None)
 
     def encode(self, x):
         """Learned-transform channels (u = x / std) mapped to [-1, 1], as the U-Net was trained on them."""
@@ -316,7 +374,7 @@ class UNet3D(nn.Module):
             chans[t["channel"]] = m(chans[t["channel"]])
         return torch.stack(chans, 1)
 
-    def forward(self, x, logsnr, cond=None, date=None):
+    def forward(self, x, logsnr, cond=None, date=None, latent=None):
         c = self.config
         b, _, f, h, w = x.shape
         if c["condChannels"] > 0:
@@ -329,6 +387,8 @@ class UNet3D(nn.Module):
         emb = self.embed(sinusoidal_embedding(logsnr, c["channels"]))
         if self.dateEmbed is not None:
             emb = emb + self.dateEmbed(date.to(torch.float32))
+        if self.latentEmbed is not None:
+            emb = emb + self.latentEmbed(latent.to(torch.float32))
         emb_act = F.silu(emb)
         m = 2 ** (len(c["channelMults"]) - 1)
         ph, pw = (m - h % m) % m, (m - w % m) % m
@@ -373,7 +433,7 @@ def _read_f32(path, shape):
 def main(argv):
     """CLI used by climadiff's parity test: unet3d.py JOB.json, where JOB has config, weights, inputs
     ({name: {path, shape}} for x, logsnr and optionally cond and date), out (raw float32 output), threads;
-    with "encode": true the output is model.encode(x) instead.
+    with "encode": true the output is model.encode(x) instead; with "posterior": true it is cat(mu, logvar) of q(w|x).
     Prints JSON: output shape and the parameter count."""
     job = json.load(open(argv[1]))
     torch.set_num_threads(int(job.get("threads", 1)))
@@ -382,7 +442,12 @@ def main(argv):
     model.eval()
     ins = {k: _read_f32(v["path"], v["shape"]) for k, v in job["inputs"].items()}
     with torch.no_grad():
-        y = model.encode(ins["x"]) if job.get("encode") else model(ins["x"], ins["logsnr"], ins.get("cond"), ins.get("date"))
+        if job.get("encode"):
+            y = model.encode(ins["x"])
+        elif job.get("posterior"):
+            y = torch.cat(model.posterior(ins["x"], ins.get("cond")), 1)
+        else:
+            y = model(ins["x"], ins["logsnr"], ins.get("cond"), ins.get("date"), ins.get("latent"))
     with open(job["out"], "wb") as f:
         buf = bytearray(4 * y.numel())
         if y.numel():

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,8 +16,13 @@ import { UNet3D, asDenoiser, ModelConfigError, ModelInputError, type UNet3DConfi
 
 torch.setNumThreads(2);
 const PYTHON = torch.backends.referencePython() ?? 'python3';
-// dist/test -> repo root
-const TWIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'interop', 'pytorch', 'unet3d.py');
+// the repository root is the first folder above the compiled test that holds interop/
+const TWIN = ((): string => {
+  for (let d = dirname(fileURLToPath(import.meta.url)); d !== dirname(d); d = dirname(d)) {
+    if (existsSync(join(d, 'interop', 'pytorch', 'unet3d.py'))) return join(d, 'interop', 'pytorch', 'unet3d.py');
+  }
+  return 'interop/pytorch/unet3d.py';
+})();
 const gen = new torch.Generator({ seed: 11 });
 
 /** Moves every parameter away from its initialisation (zero-initialised layers would make parity trivial). */
@@ -127,6 +132,47 @@ test('parity with the PyTorch twin: date embedding and a learned monotone transf
   assert.equal(maxAbsDiff(e.select(1, 0), x.select(1, 0)), 0, 'channels without a transform pass unchanged');
   assert.throws(() => model.forward(x, logsnr, cond), (err: unknown) => err instanceof ModelInputError && /date/.test((err as Error).message));
   assert.throws(() => model.forward(x, logsnr, cond, torch.zeros([2, 3])), ModelInputError);
+});
+
+test('parity with the PyTorch twin: representation models (clip and frame encoders), q(w|x) and the prediction given w', { skip: skipTwin ?? false }, () => {
+  for (const encoder of ['clip', 'frame'] as const) {
+    const model = new UNet3D({ ...SMALL, inChannels: 2, representation: { dim: 5, encoder, channels: 8, levels: 2 } });
+    perturb(model);
+    const x = torch.randn([2, 2, 3, 8, 16], { generator: gen });
+    const cond = torch.randn([2, 2, 8, 16], { generator: gen });
+    const q = torch.noGrad(() => model.posterior(x, cond));
+    const { out: po, y: pt } = runTwin(model, { x, cond }, { posterior: true });
+    assert.deepEqual(po.shape, [2, 10]);
+    assert.ok(maxAbsDiff(torch.cat([q.mean, q.logvar], 1), pt) < 1e-4, `${encoder}: posterior parity`);
+    const latent = torch.randn([2, 5], { generator: gen });
+    const logsnr = torch.tensor([-2, 3]);
+    const y = torch.noGrad(() => model.forward(x, logsnr, cond, null, latent));
+    const { out, y: yt } = runTwin(model, { x, logsnr, cond, latent });
+    assert.equal(out.parameters, model.parameterCount());
+    assert.deepEqual(out.names, [...model.namedParameters()].map(([n]) => n));
+    assert.ok(out.names.includes('latentEmbed.0.weight') && out.names.includes('encoder.head.weight'));
+    if (encoder === 'clip') assert.ok(out.names.includes('encoder.levels.0.time.weight'));
+    else assert.ok(!out.names.some((n) => n.includes('.time.')), 'the frame encoder has no temporal convolutions');
+    const scale = y.abs().max().item();
+    assert.ok(maxAbsDiff(y, yt) < 1e-4 * Math.max(1, scale), `${encoder}: forward parity`);
+    // w reaches the prediction; the frame encoder reads the first frame only
+    const y2 = torch.noGrad(() => model.forward(x, logsnr, cond, null, latent.neg()));
+    assert.ok(maxAbsDiff(y, y2) > 1e-3 * scale, 'w changes the prediction');
+    const later = x.clone();
+    torch.noGrad(() => later.narrow(2, 1, 2).mul_(3));
+    const q2 = torch.noGrad(() => model.posterior(later, cond));
+    const moved = maxAbsDiff(q.mean, q2.mean);
+    if (encoder === 'frame') assert.equal(moved, 0); else assert.ok(moved > 1e-4);
+    assert.throws(() => model.forward(x, logsnr, cond), (e: unknown) => e instanceof ModelInputError && /latent/.test((e as Error).message));
+    assert.throws(() => model.forward(x, logsnr, cond, null, torch.zeros([2, 4])), (e: unknown) => e instanceof ModelInputError && /\[2, 5\]/.test((e as Error).message));
+  }
+  const plain = new UNet3D(SMALL);
+  assert.throws(() => plain.posterior(torch.zeros([1, 1, 2, 8, 16]), torch.zeros([1, 2, 8, 16])), (e: unknown) => e instanceof ModelInputError && /no representation/.test((e as Error).message));
+  assert.throws(() => plain.forward(torch.zeros([1, 1, 2, 8, 16]), torch.tensor(0), torch.zeros([1, 2, 8, 16]), null, torch.zeros([1, 3])), (e: unknown) => e instanceof ModelInputError && /no representation/.test((e as Error).message));
+  assert.ok(![...plain.namedParameters()].some(([n]) => n.startsWith('latentEmbed') || n.startsWith('encoder')), 'an unconditional model is unchanged');
+  assert.throws(() => new UNet3D({ ...SMALL, representation: { dim: 0 } }), (e: unknown) => e instanceof ModelConfigError && /representation.dim/.test(e.message));
+  assert.throws(() => new UNet3D({ ...SMALL, representation: { dim: 2, encoder: 'video' as 'clip' } }), (e: unknown) => e instanceof ModelConfigError && /representation.encoder/.test(e.message));
+  assert.throws(() => new UNet3D({ ...SMALL, representation: { dim: 2, channels: 12 } }), (e: unknown) => e instanceof ModelConfigError && /representation.channels/.test(e.message));
 });
 
 test('parameterCount equals the sum of stateDict numels; gradients reach every parameter', () => {

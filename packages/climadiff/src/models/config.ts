@@ -1,6 +1,7 @@
 // The 3D U-Net's configuration: a plain JSON object (stored in checkpoints beside the weights, and read
 // by the PyTorch twin interop/pytorch/unet3d.py), validated with precise messages.
 import type { LearnedTransformConfig } from './transform.js';
+import type { RepresentationConfig } from './encoder.js';
 
 export type ModelParameterisation = 'v' | 'eps' | 'x';
 
@@ -58,10 +59,16 @@ export interface UNet3DConfig {
   dateFeatures: number;
   /** Input channels passed through a learned monotone transform (models/transform.ts) before the U-Net. */
   learnedTransforms: LearnedTransformConfig[];
+  /**
+   * A representation model (002_b831863fd030c65c.txt): an encoder q(w|x) and the U-Net conditioned on w through an
+   * MLP of w (d -> E -> E) added to the noise-level embedding; null for an unconditional model.
+   */
+  representation: RepresentationConfig | null;
 }
 
-export type UNet3DConfigInput = Partial<Omit<UNet3DConfig, 'boundary' | 'learnedTransforms'>> & {
+export type UNet3DConfigInput = Partial<Omit<UNet3DConfig, 'boundary' | 'learnedTransforms' | 'representation'>> & {
   inChannels: number;
+  representation?: (Pick<RepresentationConfig, 'dim'> & Partial<RepresentationConfig>) | null;
   boundary?: Partial<BoundaryConfig>;
   learnedTransforms?: (Omit<LearnedTransformConfig, 'hidden'> & { hidden?: number })[];
 };
@@ -84,7 +91,7 @@ function nonNegInt(field: string, v: unknown): number {
 
 const KNOWN = new Set(['inChannels', 'outChannels', 'condChannels', 'channels', 'channelMults', 'numResBlocks', 'attentionLevels',
   'temporalAttention', 'headChannels', 'maxRelativeDistance', 'groups', 'dropout', 'embedChannels', 'boundary', 'gridPadding', 'parameterisation',
-  'dateFeatures', 'learnedTransforms']);
+  'dateFeatures', 'learnedTransforms', 'representation']);
 
 /** Fills in defaults and validates; throws ModelConfigError naming the field, what is valid and what was given. */
 export function unet3dConfig(input: UNet3DConfigInput): UNet3DConfig {
@@ -133,6 +140,7 @@ export function unet3dConfig(input: UNet3DConfigInput): UNet3DConfig {
     return { channel, hidden: posInt(`learnedTransforms[${i}].hidden`, t.hidden ?? 16), domainMax: t.domainMax, threshold: t.threshold };
   });
   if (new Set(learnedTransforms.map((t) => t.channel)).size !== learnedTransforms.length) bad('learnedTransforms', 'one entry per channel', lt);
+  const representation = representationConfig(input.representation ?? null, channels, groups);
   const temporalAttention = input.temporalAttention ?? true;
   if (typeof temporalAttention !== 'boolean') bad('temporalAttention', 'a boolean', temporalAttention);
   return {
@@ -154,5 +162,18 @@ export function unet3dConfig(input: UNet3DConfigInput): UNet3DConfig {
     parameterisation,
     dateFeatures: nonNegInt('dateFeatures', input.dateFeatures ?? 0),
     learnedTransforms,
+    representation,
   };
+}
+
+/** The representation part of a config with defaults (encoder 'clip', the U-Net's channels, 3 levels), validated. */
+function representationConfig(r: UNet3DConfigInput['representation'], channels: number, groups: number): RepresentationConfig | null {
+  if (r === null) return null;
+  if (typeof r !== 'object' || Array.isArray(r)) bad('representation', 'null or an object { dim, encoder, channels, levels }', r);
+  for (const k of Object.keys(r)) if (!['dim', 'encoder', 'channels', 'levels'].includes(k)) throw new ModelConfigError(`UNet3D config: unknown field 'representation.${k}' (valid: dim, encoder, channels, levels)`);
+  const encoder = r.encoder ?? 'clip';
+  if (encoder !== 'clip' && encoder !== 'frame') bad('representation.encoder', "'clip' or 'frame'", encoder);
+  const ch = posInt('representation.channels', r.channels ?? channels);
+  if (ch % groups !== 0) bad('representation.channels', `a multiple of groups (${groups})`, ch);
+  return { dim: posInt('representation.dim', r.dim), encoder, channels: ch, levels: nonNegInt('representation.levels', r.levels ?? 3) };
 }

@@ -12,6 +12,7 @@ import { unet3dConfig, ModelConfigError, type UNet3DConfig, type UNet3DConfigInp
 import { Attention, Block, ResBlock, SpaceConv, Upsample, sinusoidalEmbedding } from './layers.js';
 import { onDevice } from '../diffusion/tensor-utils.js';
 import { MonotoneTransform, type InverseCounts } from './transform.js';
+import { LatentEncoder, type Posterior } from './encoder.js';
 
 const F = torch.nn.functional;
 const { Module, ModuleList, Sequential, Linear, SiLU, GroupNorm } = torch.nn;
@@ -76,6 +77,10 @@ export class UNet3D extends Module {
   dateEmbed: torch.nn.Sequential | null;
   /** Learned monotone transforms of input channels (config.learnedTransforms, same order). */
   transforms: torch.nn.ModuleList<MonotoneTransform>;
+  /** The embedding of the latent w (d -> E -> E), added to the noise-level embedding; null without a representation. */
+  latentEmbed: torch.nn.Sequential | null;
+  /** The encoder q(w|x) of a representation model (models/encoder.ts); null without a representation. */
+  encoder: LatentEncoder | null;
 
   constructor(config: UNet3DConfigInput | UNet3DConfig) {
     super();
@@ -133,6 +138,22 @@ export class UNet3D extends Module {
     // registered last, so a model without them has exactly the parameters (and order) it always had
     this.dateEmbed = c.dateFeatures > 0 ? new Sequential(new Linear(c.dateFeatures, E), new SiLU(), new Linear(E, E)) : null;
     this.transforms = new ModuleList(c.learnedTransforms.map((t) => new MonotoneTransform(t)));
+    const rep = c.representation;
+    this.latentEmbed = rep ? new Sequential(new Linear(rep.dim, E), new SiLU(), new Linear(E, E)) : null;
+    this.encoder = rep ? new LatentEncoder(rep, c.inChannels + c.condChannels, c.groups, bd) : null;
+  }
+
+  /**
+   * q(w|x) of a representation model: x as the U-Net sees it (after encode) [B, inChannels, F, H, W], and its static
+   * fields when the model has them.
+   */
+  posterior(x: Tensor, cond?: Tensor | null): Posterior {
+    if (!this.encoder) throw new ModelInputError('UNet3D: the model has no representation (config.representation is null)');
+    const c = this.config;
+    this.#checkInput(x);
+    if (x.shape[1] !== c.inChannels) throw new ModelInputError(`UNet3D.posterior: x has ${x.shape[1]} channels, the model expects ${c.inChannels}`);
+    if (c.condChannels > 0 && !cond) throw new ModelInputError(`UNet3D.posterior: the model expects ${c.condChannels} conditioning channels, but no cond was given`);
+    return this.encoder.forward(x, c.condChannels > 0 ? cond : null);
   }
 
   /**
@@ -189,6 +210,8 @@ export class UNet3D extends Module {
     });
   }
 
+  /** d of the latent w of a representation model; 0 without one. */
+  get latentDim(): number { return this.config.representation?.dim ?? 0; }
   /** What forward predicts (config.parameterisation). */
   get parameterisation(): ModelParameterisation { return this.config.parameterisation; }
   /** Levels below the top halve H and W, so both must be divisible by this. */
@@ -196,10 +219,10 @@ export class UNet3D extends Module {
 
   /**
    * x [B, inChannels, F, H, W]; logsnr [B] or a scalar; cond [B, condChannels, H, W] (static, broadcast over
-   * frames) or [B, condChannels, F, H, W]; date [B, dateFeatures] when the model has date features. Returns the
-   * prediction [B, outChannels, F, H, W] in config.parameterisation.
+   * frames) or [B, condChannels, F, H, W]; date [B, dateFeatures] when the model has date features; latent [B, d] (w)
+   * for a representation model. Returns the prediction [B, outChannels, F, H, W] in config.parameterisation.
    */
-  forward(x: Tensor, logsnr: Tensor, cond?: Tensor | null, date?: Tensor | null): Tensor {
+  forward(x: Tensor, logsnr: Tensor, cond?: Tensor | null, date?: Tensor | null, latent?: Tensor | null): Tensor {
     const c = this.config;
     const [b, ch, f, h, w] = this.#checkInput(x);
     if (ch !== c.inChannels) throw new ModelInputError(`UNet3D: x has ${ch} channels, the model expects ${c.inChannels} (x shape [${x.shape.join(', ')}])`);
@@ -230,11 +253,20 @@ export class UNet3D extends Module {
       } else if (date !== undefined && date !== null) {
         throw new ModelInputError('UNet3D: a date was given but the model has dateFeatures = 0');
       }
+      let wt: Tensor | null = null;
+      if (c.representation) {
+        const d = c.representation.dim;
+        if (latent === undefined || latent === null) throw new ModelInputError(`UNet3D: the model is conditioned on a latent w (${d} dimensions), but none was given`);
+        if (latent.ndim !== 2 || latent.shape[0] !== b || latent.shape[1] !== d) throw new ModelInputError(`UNet3D: latent must be [${b}, ${d}], got [${latent.shape.join(', ')}]`);
+        wt = onDevice(latent, x.device).to((this.latentEmbed!.get(0) as torch.nn.Linear).weight.dtype);
+      } else if (latent !== undefined && latent !== null) {
+        throw new ModelInputError('UNet3D: a latent was given but the model has no representation');
+      }
       const pads = this.#padding(h, w);
-      if (!pads) return this.#unet(input, input === x ? null : input, ls, dt);
+      if (!pads) return this.#unet(input, input === x ? null : input, ls, dt, wt);
       const padded = this.#pad(input, pads);
       if (input !== x) input.dispose();
-      const y = this.#unet(padded, padded, ls, dt);
+      const y = this.#unet(padded, padded, ls, dt, wt);
       return y.narrow(3, pads[0], h).narrow(4, pads[2], w).contiguous();
     });
   }
@@ -281,10 +313,11 @@ export class UNet3D extends Module {
    * The U-Net proper. Activations are released as soon as they are used up (a skip after its concat, a level's
    * output after the next layer ran), as reference counting does in PyTorch; autograd keeps what it saved.
    */
-  #unet(input: Tensor, ownedInput: Tensor | null, logsnr: Tensor, date: Tensor | null): Tensor {
+  #unet(input: Tensor, ownedInput: Tensor | null, logsnr: Tensor, date: Tensor | null, latent: Tensor | null): Tensor {
     const c = this.config;
     let emb = this.embed.forward(sinusoidalEmbedding(logsnr, c.channels));
     if (date && this.dateEmbed) emb = emb.add(this.dateEmbed.forward(date));
+    if (latent && this.latentEmbed) emb = emb.add(this.latentEmbed.forward(latent));
     const embAct = F.silu(emb);
     let hcur = this.stem.forward(input);
     ownedInput?.dispose();
@@ -345,7 +378,9 @@ export class UNet3D extends Module {
     shape = [shape[0]!, shape[1]!, shape[2]!, Math.ceil(shape[3]! / m) * m, Math.ceil(shape[4]! / m) * m];
     const b = shape[0]!;
     const E = c.embedChannels;
-    let total = 2 * b * (c.channels * E + E * E + (c.dateFeatures > 0 ? c.dateFeatures * E + E * E : 0));
+    const d = c.representation?.dim ?? 0;
+    // (the encoder runs once per clip, not per network evaluation: not counted)
+    let total = 2 * b * (c.channels * E + E * E + (c.dateFeatures > 0 ? c.dateFeatures * E + E * E : 0) + (d > 0 ? d * E + E * E : 0));
     let [fl, s] = this.stem.flops([b, c.inChannels + c.condChannels, shape[2]!, shape[3]!, shape[4]!]);
     total += fl;
     const hs: number[][] = [s];

@@ -76,6 +76,11 @@ export const TrainConfigSchema = z.object({
    */
   transformWeight: z.number().nonnegative().nullable().default(null),
   /**
+   * beta of a representation model's KL(q(w|x) || N(0, I)) (002_b831863fd030c65c.txt sec. 4; train/objective.ts): 1 is
+   * the seed's bound; other values are a beta-VAE objective, not a bound. Ignored by models without a representation.
+   */
+  klWeight: z.number().nonnegative().default(1),
+  /**
    * Training batches read ahead in a worker thread while the step runs (data that can be reopened: files; in-memory
    * data are read in place); 0 reads each batch when the step asks for it. Batches are identical either way.
    */

@@ -5,7 +5,8 @@ import type { Tensor } from '@climadiff/torch';
 import { alphaCosineSchedule, vLoss, weightedLoss, randOn, randnOn, onDevice, scheduleProposal, type Denoiser, type Schedule, type Weighting } from '../diffusion/index.js';
 import type { DiffusionConfig, TrainConfig } from './config.js';
 import type { TrainableModel } from './types.js';
-import { asDenoiser, networkParameterisation, type DenoisingNetwork } from '../models/denoiser.js';
+import { asDenoiser, networkParameterisation, packContext, resolveContext, type DenoisingNetwork } from '../models/denoiser.js';
+import { gaussianKl, sampleLatent } from '../models/encoder.js';
 import { ConfigError } from './config.js';
 
 /** The diffusion schedule of a config. */
@@ -46,6 +47,11 @@ export function lossPerExample(cfg: TrainConfig, den: Denoiser, x: Tensor, sched
     data = e.x;
     penalty = e.logDerivative.mul(transformWeight(cfg, x.shape[1]!));
   }
+  if (model?.latentDim && model.posterior) {
+    const r = representationTerm(cfg, model, data, observed, context, generator, part);
+    context = r.context;
+    penalty = penalty ? penalty.sub(r.kl) : r.kl.neg();
+  }
   const noise = part ? partNoise(cfg, schedule, data, part, generator) : {};
   let loss: Tensor;
   if (cfg.loss === 'v') loss = vLoss(den, data, schedule, { generator, mask: observed, context, ...noise }).loss;
@@ -54,6 +60,26 @@ export function lossPerExample(cfg: TrainConfig, den: Denoiser, x: Tensor, sched
     loss = weightedLoss(den, data, schedule, { weighting, generator, mask: observed, context, ...noise }).loss;
   }
   return penalty ? loss.sub(penalty) : loss;
+}
+
+/**
+ * A representation model's part of the joint objective of 002_b831863fd030c65c.txt sec. 4,
+ * E_{w ~ q(w|x)} L_VDM(x, w) + beta KL(q(w|x) || N(0, I)): w drawn by reparameterisation (the draw comes first from the
+ * loss generator, for the whole global batch when data-parallel) and handed to the denoiser in the context; the KL is
+ * returned per element of the example (divided by its observed element count D), the scale of the diffusion term,
+ * which is a mean over elements. With loss 'weighted:elbo' and beta = 1 the sum is therefore the bound of sec. 4 in
+ * nats per element, less the constant reconstruction term L_0 (and with the prior term L_1 included).
+ */
+export function representationTerm(cfg: TrainConfig, model: TrainableModel, data: Tensor, observed: Tensor | undefined, context: unknown,
+  generator: torch.Generator, part?: { offset: number; total: number }): { context: unknown; kl: Tensor } {
+  const c = resolveContext(context);
+  const q = model.posterior!(data, c.cond);
+  const B = data.shape[0]!, d = model.latentDim!;
+  const o = { dtype: q.mean.dtype, device: q.mean.device, generator };
+  const eps = part ? randnOn([part.total, d], o).slice(0, part.offset, part.offset + B) : randnOn([B, d], o);
+  const w = sampleLatent(q, { eps });
+  const kl = gaussianKl(q).mul(cfg.klWeight);
+  return { context: packContext({ ...c, latent: w }), kl: observed ? kl.div(observed.reshape([B, -1]).sum([1]).to(kl.dtype).clampMin(1)) : kl.div(data.numel() / B) };
 }
 
 /**

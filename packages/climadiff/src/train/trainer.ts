@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import * as torch from '@climadiff/torch';
 import type { Tensor } from '@climadiff/torch';
 import { denoiser, elbo, type Denoiser, type Schedule } from '../diffusion/index.js';
-import { makeSchedule, trainingDenoiser, lossPerExample } from './objective.js';
+import { makeSchedule, trainingDenoiser, lossPerExample, representationTerm } from './objective.js';
 import { resolvePrecision, withPrecision, type Precision } from '../models/precision.js';
 import { packContext } from '../models/denoiser.js';
 import {
@@ -289,13 +289,18 @@ export class Trainer {
               const context = batchContext(d);
               lossSum += lossPerExample(cfg, this.denoiser, d.x, this.schedule, observed, context, gen, this.model).sum().item();
               if (cfg.validation.elboSteps > 0) {
-                const den = context === undefined ? this.denoiser
-                  : denoiser(this.denoiser.parameterisation, (z, l) => this.denoiser(z, l, context));
                 // the ELBO of the data the diffusion runs on (after a learned transform: of y, not x)
                 const data = this.model.encode ? this.model.encode(d.x, observed).x : d.x;
-                bpdSum += elbo(den, data, this.schedule, {
+                // a representation model: -log p(x) <= E_q L_VDM(x, w) + KL(q(w|x) || p(w)) (002 sec. 4), one w per example
+                const rep = this.model.latentDim ? representationTerm({ ...cfg, klWeight: 1 }, this.model, data, observed, context, gen) : null;
+                const ctx = rep ? rep.context : context;
+                const den = ctx === undefined ? this.denoiser
+                  : denoiser(this.denoiser.parameterisation, (z, l) => this.denoiser(z, l, ctx));
+                let bpd = elbo(den, data, this.schedule, {
                   method: 'quadrature', steps: cfg.validation.elboSteps, samples: cfg.validation.elboSamples, generator: gen, mask: observed,
-                }).bpd.sum().item();
+                }).bpd;
+                if (rep) bpd = bpd.add(rep.kl.div(Math.LN2));
+                bpdSum += bpd.sum().item();
               }
               n += B;
             }));

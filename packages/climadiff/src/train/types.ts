@@ -1,6 +1,7 @@
 // The trainer's contracts: what it trains (any module with forward(x, logsnr, cond?)), what it reads,
 // what it reports, and what a run returns.
 import type * as torch from '@climadiff/torch';
+import type { Posterior } from '../models/encoder.js';
 import type { Tensor } from '@climadiff/torch';
 import type { Denoiser, Schedule } from '../diffusion/index.js';
 import type { TrainConfig, TrainConfigInput } from './config.js';
@@ -15,6 +16,10 @@ export interface TrainableModel extends torch.nn.Module, DenoisingNetwork {
    * config.transformWeight).
    */
   encode?(x: Tensor, observed?: Tensor): { x: Tensor; logDerivative: Tensor };
+  /** d of a representation model's latent w (0 or absent: none). */
+  readonly latentDim?: number;
+  /** q(w|x) of a representation model, from the data the diffusion runs on and the static fields. */
+  posterior?(x: Tensor, cond?: Tensor | null): Posterior;
 }
 
 /** One batch: x [B, C, F, H, W]; mask the same shape, 1 = missing; statics (conditioning) passed as cond; date [B, D]. */
