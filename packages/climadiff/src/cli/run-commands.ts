@@ -5,6 +5,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { resolvePrecision, type Precision } from '../models/precision.js';
 import { trainRun, sampleRun, writeSamples, runInfo, DEFAULT_NORMALISATION, GRID_FITS, type GridFit } from '../run/pipeline.js';
 import { writeSampleReport } from '../run/sample-report.js';
+import { encodeLike } from '../run/embed-run.js';
 import { CHANNEL_TRANSFORMS, type ChannelTransform, type NormKind } from '../data/normalise.js';
 import { DATE_FEATURE_KINDS, type DateFeatureKind } from '../data/dates.js';
 import { parseSplitSpec } from '../data/split.js';
@@ -84,6 +85,9 @@ export function register(program: Command): void {
     .option('--minutes <m>', 'wall-clock budget of this invocation in minutes', positiveNumber)
     .option('--batch-size <n>', 'clips per batch', positiveInt)
     .option('--channels <n>', 'U-Net base channels (width; default 32)', positiveInt)
+    .option('--representation <d>', 'a representation model (seed 002; docs/representation.md): an encoder q(w|x) with w in d dimensions, the U-Net conditioned on w, trained on the joint loss with beta KL', positiveInt)
+    .option('--encoder <kind>', "the representation's encoder: clip (space-time convolutions over the clip; default) | frame (space only, the clip's first frame)", (v) => { if (v !== 'clip' && v !== 'frame') throw new InvalidArgumentError("expected 'clip' or 'frame'"); return v; })
+    .option('--kl-weight <beta>', 'beta of the KL term (default 1, the bound of seed 002 sec. 4; other values are a beta-VAE objective, not a bound)', (v) => { const x = Number(v); if (!(Number.isFinite(x) && x >= 0)) throw new InvalidArgumentError('expected a number >= 0'); return x; })
     .option('--statics', 'condition on the grid\'s static fields: land-sea mask (from the file\'s land fraction), sin/cos latitude, orography')
     .option('--preview-every <n>', 'write previews/step-NNNNNN.gif (samples from the EMA weights) every n steps', positiveInt)
     .option('--normalisation <kind>', `per-variable | climatology (anomalies from the training years' monthly means) of every channel but a learned-transform one, after its transform (default ${DEFAULT_NORMALISATION})`, normalisationOption)
@@ -102,7 +106,7 @@ export function register(program: Command): void {
   addLaunchOptions(trainCmd, 'data-parallel training (--batch-size is the global batch, cut into one part per worker)')
     .action(async (o: { dataset?: string; data?: string; vars?: string; out: string; config?: string; frames: number; steps?: number; minutes?: number; batchSize?: number; previewEvery?: number; statics?: boolean; resume?: boolean; threads?: number; precision?: string; device: string;
       normalisation?: NormKind; transform?: Record<string, ChannelTransform>; dates: DateFeatureKind | 'auto'; channels?: number; split?: string; validation?: 'none';
-      fit?: GridFit; until?: number; timeLimit?: number } & SelectionFlags & LaunchFlags, cmd: Command) => {
+      fit?: GridFit; until?: number; timeLimit?: number; representation?: number; encoder?: 'clip' | 'frame'; klWeight?: number } & SelectionFlags & LaunchFlags, cmd: Command) => {
       const started = Date.now();
       // the launcher: this process starts the workers (each runs this same command with torchrun's environment)
       const code = await launchIfAsked(o);
@@ -133,7 +137,9 @@ export function register(program: Command): void {
       const file: Record<string, unknown> = resumed ?? readConfig(o.config);
       const precision = precisionOption(o.precision ?? (file['precision'] as string | undefined), o.device);
       const cfg: Record<string, unknown> = { ...file, ...(o.steps ? { steps: o.steps } : {}), ...(o.minutes ? { minutes: o.minutes } : {}),
-        ...(o.batchSize ? { batchSize: o.batchSize } : {}), ...(o.previewEvery ? { previewEvery: o.previewEvery } : {}), precision };
+        ...(o.batchSize ? { batchSize: o.batchSize } : {}), ...(o.previewEvery ? { previewEvery: o.previewEvery } : {}), ...(o.klWeight !== undefined ? { klWeight: o.klWeight } : {}), precision };
+      if (o.encoder && !o.representation) throw new DataError('bad-option', '--encoder needs --representation d');
+      if (o.representation && o.resume) throw new DataError('bad-option', '--representation describes a new model; a resumed run keeps the model it has');
       if (cfg['steps'] === undefined && cfg['minutes'] === undefined) cfg['minutes'] = 10;
       // a time budget without a step count: a cosine schedule has no end to decay to, so the rate stays constant
       // after its warm-up (give --steps, or lrSchedule in --config, for a decay)
@@ -154,7 +160,7 @@ export function register(program: Command): void {
           config, resume: o.resume ?? false, statics: o.statics ?? ds?.statics ?? false, device: device ?? o.device, onProgress: bar.onProgress,
           dates: given('dates') ? o.dates : (ds?.dates as DateFeatureKind | 'auto' | undefined) ?? o.dates,
           ...(normalisation ? { normalisation } : {}), ...(transforms ? { transforms } : {}),
-          ...(o.channels ? { model: { channels: o.channels } } : {}),
+          ...(o.channels || o.representation ? { model: { ...(o.channels ? { channels: o.channels } : {}), ...(o.representation ? { representation: { dim: o.representation, ...(o.encoder ? { encoder: o.encoder } : {}) } } : {}) } } : {}),
           ...(split ? { split } : {}), ...(validation !== undefined ? { validation } : {}),
           ...(Object.keys(select).length ? { select } : {}), ...(fit ? { fit } : {}),
           onLog: (m) => process.stderr.write(`\n${m}\n`), ...(group ? { group } : {}),
@@ -177,26 +183,33 @@ export function register(program: Command): void {
     .option('--dates <list>', "comma-separated first-frame dates 'YYYY-MM-DD[ hh:mm]' (sample i gets date i mod count; default: drawn from the training calendar)")
     .option('--report <dir>', 'also write diagnostics of the samples against the run\'s held-out data (physical values and anomalies) into this folder')
     .option('--n <n>', 'number of sequences', positiveInt, 4)
-    .option('--frames <n>', 'frames per sequence (may exceed the training length)', positiveInt);
+    .option('--frames <n>', 'frames per sequence (may exceed the training length)', positiveInt)
+    .option('--like <file>', 'a representation model: sample like the clip of this NetCDF/Zarr file that starts at --start (conditioned on its E_q[w]; for the same dates)')
+    .option('--start <date>', "the first frame of the --like clip, 'YYYY-MM-DD[ hh:mm]'");
   addSamplerOptions(sample, { sampler: 'ancestral', steps: 256 })
     .option('--seed <s>', 'random seed', (v) => Number(v), 0)
     .option('--threads <n>', THREADS_HELP, positiveInt)
     .option('--precision <p>', PRECISION_HELP)
     .option('--device <d>', DEVICE_HELP, deviceOption, 'cpu')
     .action(async (o: SamplerFlags & { checkpoint: string; out: string; n: number; frames?: number; seed: number; threads?: number; precision?: string; device: string;
-      dates?: string; report?: string }, cmd: Command) => {
+      dates?: string; report?: string; like?: string; start?: string }, cmd: Command) => {
       if (o.threads) torch.setNumThreads(o.threads);
+      if ((o.like === undefined) !== (o.start === undefined)) throw new DataError('bad-option', '--like FILE and --start DATE go together');
+      if (o.like && o.dates) throw new DataError('bad-option', '--like samples for the dates of its clip: --dates does not apply');
+      if (o.like && o.frames) throw new DataError('bad-option', '--like samples clips as long as the encoded one: --frames does not apply');
       const precision = precisionOption(o.precision, o.device);
       // before sampling, not after it: the writers refuse to overwrite anyway, but minutes of sampling would be lost
       if (existsSync(o.out)) throw new DataError('output-exists', `refusing to overwrite existing '${o.out}' (choose another name)`);
       if (o.report && existsSync(o.report)) throw new DataError('output-exists', `refusing to overwrite the existing report folder '${o.report}' (choose another name)`);
-      const dates = o.dates?.split(',').map((d) => d.trim()).filter(Boolean);
       const { sampler, steps, sampling } = samplerFromFlags(o);
+      const like = o.like ? await encodeLike(o.checkpoint, o.like, o.start!, (m) => process.stderr.write(`${m}\n`)) : null;
+      const dates = like ? [like.date] : o.dates?.split(',').map((d) => d.trim()).filter(Boolean);
       const progress: { bar: CountBar | null } = { bar: null };
       let r;
       const t0 = performance.now();
       try {
-        r = sampleRun({ runDir: o.checkpoint, n: o.n, ...(o.frames ? { frames: o.frames } : {}), steps, sampler, sampling, seed: o.seed, precision, device: o.device, ...(dates?.length ? { dates } : {}), onStep: (s, total) => {
+        r = sampleRun({ runDir: o.checkpoint, n: o.n, ...(o.frames ? { frames: o.frames } : {}), steps, sampler, sampling, seed: o.seed, precision, device: o.device, ...(dates?.length ? { dates } : {}),
+          ...(like ? { latent: like.latent } : {}), onStep: (s, total) => {
             progress.bar ??= countBar(`sample (${o.sampler})`, total);
             progress.bar.update(s + 1);
           } });
@@ -204,7 +217,8 @@ export function register(program: Command): void {
         progress.bar?.stop();
       }
       const seconds = (performance.now() - t0) / 1000;
-      await writeSamples(r, o.out, commandLine(cmd));
+      await writeSamples(r, o.out, commandLine(cmd), like ? { reference: { data: like.clip, clips: 1, label: `clip of ${like.date} (encoded)` } } : {});
+      if (like) process.stdout.write(`conditioned on E_q[w] of the clip of ${o.like} starting ${like.date}\n`);
       process.stdout.write(`${o.out}: ${r.shape[0]} sequence(s) of ${r.shape[2]} frames, ${r.shape[3]}x${r.shape[4]}; ${r.nfe.forward} network evaluations (${sampler}, ${steps} steps) in ${seconds.toFixed(1)} s\n`);
       for (const c of r.clamped) if (c.below + c.above > 0) process.stdout.write(`${c.variable}: ${c.below} value(s) below and ${c.above} above the transform's range clamped (of ${c.total})\n`);
       if (o.report) {

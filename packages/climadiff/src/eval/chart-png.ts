@@ -172,3 +172,60 @@ export function barPanelsPNG(o: { title: string; xTitle: string; yTitle: string;
   c.text(o.yTitle, 4, 18);
   return c.encode();
 }
+
+export interface ScatterOptions {
+  title: string;
+  xTitle: string;
+  yTitle: string;
+  x: number[];
+  y: number[];
+  /** Category (index into `categories`) of every point. */
+  category: number[];
+  categories: string[];
+  /** One colour per category (default CATEGORY_COLOURS, cycled). */
+  colours?: readonly RGB[];
+  width?: number;
+  height?: number;
+}
+
+/** A scatter plot, one colour per category with a legend (e.g. embeddings projected on two components, by month). */
+export function scatterChartPNG(o: ScatterOptions): Buffer {
+  if (o.x.length !== o.y.length || o.x.length !== o.category.length) throw new Error(`scatterChartPNG: x, y and category differ in length (${o.x.length}, ${o.y.length}, ${o.category.length})`);
+  const colours = o.colours ?? CATEGORY_COLOURS;
+  const perRow = 6, legendRows = Math.max(1, Math.ceil(o.categories.length / perRow));
+  const W = o.width ?? 640, H = (o.height ?? 480) + legendRows * 11;
+  const c = new Canvas(W, H);
+  const left = 64, right = W - 16, top = 34 + legendRows * 11, bottom = H - 34;
+  c.text(o.title, left, 5);
+  const [x0, x1] = range(o.x), [y0, y1] = range(o.y);
+  const xt = niceTicks(x0, x1, 7), yt = niceTicks(y0, y1, 6);
+  const lo = [Math.min(x0, xt[0] ?? x0), Math.min(y0, yt[0] ?? y0)], hi = [Math.max(x1, xt[xt.length - 1] ?? x1), Math.max(y1, yt[yt.length - 1] ?? y1)];
+  const X = (v: number): number => left + ((v - lo[0]!) / (hi[0]! - lo[0]!)) * (right - left);
+  const Y = (v: number): number => bottom - ((v - lo[1]!) / (hi[1]! - lo[1]!)) * (bottom - top);
+  for (const t of yt) { c.line(left, Y(t), right, Y(t), GRID); const s = formatTick(t, yt); c.text(s, left - 5 - textWidth(s), Y(t) - GLYPH_HEIGHT / 2); }
+  for (const t of xt) { c.line(X(t), top, X(t), bottom, GRID); const s = formatTick(t, xt); c.text(s, X(t) - textWidth(s) / 2, bottom + 6); }
+  c.text(o.xTitle, (left + right) / 2 - textWidth(o.xTitle) / 2, bottom + 19);
+  c.text(o.yTitle, 4, top - 13);
+  o.x.forEach((x, i) => {
+    const y = o.y[i]!;
+    if (!Number.isFinite(x) || !Number.isFinite(y)) return;
+    const col = colours[o.category[i]! % colours.length]!;
+    c.rect(X(x) - 1.5, Y(y) - 1.5, X(x) + 1.5, Y(y) + 1.5, col);
+  });
+  o.categories.forEach((name, k) => {
+    const col = colours[k % colours.length]!;
+    const lx = left + (k % perRow) * Math.floor((right - left) / perRow), ly = 17 + Math.floor(k / perRow) * 11;
+    c.rect(lx, ly + 1, lx + 6, ly + 6, col);
+    c.text(name, lx + 10, ly);
+  });
+  c.line(left, bottom, right, bottom, INK);
+  c.line(left, top, left, bottom, INK);
+  return c.encode();
+}
+
+/** Twelve colours around the hue circle, one per month (cyclic: January blue, May red, July yellow, September green). */
+export const MONTH_COLOURS: readonly RGB[] = Array.from({ length: 12 }, (_, m) => {
+  const h = (240 + 30 * m) % 360, v = 0.8, s = 0.8;
+  const f = (n: number): number => { const k = (n + h / 60) % 6; return Math.round(255 * (v - v * s * Math.max(0, Math.min(k, 4 - k, 1)))); };
+  return [f(5), f(3), f(1)] as const;
+});

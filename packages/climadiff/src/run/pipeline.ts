@@ -297,6 +297,8 @@ export interface SampleRunOptions {
   precision?: Precision | 'auto';
   /** 'cpu' (default), 'cuda' or 'cuda:N'. */
   device?: string;
+  /** A representation model's latent w: one row [d] for every sample, or [n, d] (default: drawn from the prior). */
+  latent?: Float32Array;
   onStep?: (step: number, steps: number) => void;
 }
 
@@ -320,7 +322,10 @@ function sampleModel(m: GenerationModel, o: Omit<SampleRunOptions, 'runDir'>): S
     throw new DataError('bad-option', 'this model is not conditioned on the date (trained without date features): --dates has no effect');
   }
   const times = sampleFrameTimes(m.runData, n, frames, o.seed ?? 0, o.dates);
+  const d = m.model.latentDim;
+  const latent = o.latent && d > 0 && o.latent.length === d ? Float32Array.from({ length: n * d }, (_, k) => o.latent![k % d]!) : o.latent;
   const r = generate(m, {
+    ...(latent ? { latent } : {}),
     n, frames, times, steps: o.steps ?? 256, sampler: o.sampler ?? 'ancestral', ...(o.sampling ? { sampling: o.sampling } : {}), seed: o.seed ?? 0,
     ...(o.precision ? { precision: o.precision } : {}), ...(o.device ? { device: o.device } : {}), ...(o.onStep ? { onStep: o.onStep } : {}),
   });

@@ -48,11 +48,11 @@ export function samplesDataset(r: SampleRunResult, history: string): ClimateData
 }
 
 /** Writes samples to .nc, .zarr or .gif (by extension). */
-export async function writeSamples(r: SampleRunResult, out: string, history: string, options: { overwrite?: boolean } = {}): Promise<void> {
+export async function writeSamples(r: SampleRunResult, out: string, history: string, options: { overwrite?: boolean; reference?: { data: Float32Array; clips: number; label?: string } } = {}): Promise<void> {
   const overwrite = options.overwrite ?? false;
   if (out.endsWith('.gif')) {
     if (!overwrite && existsSync(out)) throw new DataError('output-exists', `refusing to overwrite existing '${out}' (choose another name)`);
-    writeFileSync(out, samplesGIF(r));
+    writeFileSync(out, samplesGIF(r, options.reference));
     return;
   }
   const ds = samplesDataset(r, history);
@@ -66,10 +66,10 @@ export async function writeSamples(r: SampleRunResult, out: string, history: str
  * An animated GIF of one channel: every sample as its own map (held-out clips in a row above when given), at several
  * pixels per cell with coastlines and one colour bar, one GIF frame per time step; `caption` replaces the row labels.
  */
-export function samplesGIF(r: SampleRunResult, reference?: { data: Float32Array; clips: number }, caption?: string, channel = 0): Uint8Array {
+export function samplesGIF(r: SampleRunResult, reference?: { data: Float32Array; clips: number; label?: string }, caption?: string, channel = 0): Uint8Array {
   const [n, C, F, H, W] = r.shape;
   const rows: PanelRow[] = [];
-  if (reference) rows.push({ data: reference.data, count: reference.clips, channels: C, channel, label: 'held-out data' });
+  if (reference) rows.push({ data: reference.data, count: reference.clips, channels: C, channel, label: reference.label ?? 'held-out data' });
   rows.push({ data: r.data, count: n, channels: C, channel, label: r.times ? `samples (${formatRunTime(r.runData, r.times[0]!)}${n > 1 ? ', ...' : ''})` : 'samples' });
   const units = r.runData.units[channel];
   const precip = isPrecipitationLike(r.runData.variables[channel]!, units ?? undefined);

@@ -64,6 +64,11 @@ export interface GenerateOptions {
   seed?: number;
   observation?: Observation;
   guidance?: Guidance;
+  /**
+   * A representation model's latent w, [n, d] row-major (e.g. the posterior means of encoded clips: samples *like*
+   * them). Default for such a model: w ~ N(0, I), the prior, drawn per sample from its own stream of `seed`.
+   */
+  latent?: Float32Array;
   precision?: Precision | 'auto';
   device?: string;
   onStep?: (step: number, steps: number) => void;
@@ -144,8 +149,9 @@ function generateIn(m: GenerationModel, o: GenerateOptions, r: Resolved): Genera
   const date = D > 0
     ? torch.tensor(Float32Array.from({ length: n * D }, (_, k) => dateFeatures(parts![Math.floor(k / D) * frames]!, dateKind, calendar)[k % D]!), [n, D]).to(device)
     : undefined;
+  const latent = latentOf(model.latentDim, n, o, device);
   const nfe: NetworkEvaluations = { forward: 0, backward: 0 };
-  const net = withPrecision(asDenoiser(model, { cond, date }), precision, device);
+  const net = withPrecision(asDenoiser(model, { cond, date, latent }), precision, device);
   const counted: Denoiser = denoiser(net.parameterisation, (z, l, c) => {
     nfe.forward++;
     if (torch.isGradEnabled()) nfe.backward++; // guidance evaluates the model with a graph, then runs backward once
@@ -202,6 +208,25 @@ function generateIn(m: GenerationModel, o: GenerateOptions, r: Resolved): Genera
   });
   return { data: out, shape, times, clamped, nfe };
 }
+
+/** The latent w [n, d] of a representation model (given, or drawn from the prior); undefined for other models. */
+function latentOf(d: number, n: number, o: GenerateOptions, device: string): Tensor | undefined {
+  if (d === 0) {
+    if (o.latent) throw new DataError('bad-option', 'generate: a latent w was given, but the model has no representation (trained without --representation)');
+    return undefined;
+  }
+  if (o.latent) {
+    if (o.latent.length !== n * d) throw new DataError('bad-shape', `generate: the latent must hold n x d = ${n} x ${d} values, got ${o.latent.length}`);
+    if (!o.latent.every(Number.isFinite)) throw new DataError('bad-value', 'generate: the latent has non-finite values');
+    return torch.tensor(o.latent, [n, d]).to(device);
+  }
+  // the prior, each sample from a stream of its own (not the sampler's noise stream)
+  const rows = Array.from({ length: n }, (_, i) => torch.randn([1, d], { generator: new torch.Generator({ seed: exampleSeed(exampleSeed(o.seed ?? 0, i), LATENT_STREAM) }) }));
+  return torch.cat(rows, 0).to(device);
+}
+
+/** The key of the latent's random stream (exampleSeed). */
+const LATENT_STREAM = 0x1a7e;
 
 function checkKnown(ob: { values: Float32Array; known: Uint8Array }, total: number): Uint8Array {
   if (ob.values.length !== total || ob.known.length !== total) throw new DataError('bad-shape', `generate: known values and mask must have ${total} entries (n x C x F x H x W), got ${ob.values.length} and ${ob.known.length}`);

@@ -1,0 +1,126 @@
+// `climadiff train --representation d`, `climadiff embed` (with analogues) and `climadiff sample --like` end to end on a
+// tiny model: files that read back (here and with Debian's xarray), analogues that never overlap their window, and
+// bad input with one clear line and nothing written.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync, readFileSync, writeFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openDataset } from '../src/data/index.js';
+
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
+let dir = '';
+const env = { ...process.env, OMP_NUM_THREADS: '1' };
+const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: 'utf8', env });
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'climadiff-rep-'));
+  const s = cli('data', 'simulate', '--model', 'earth', '--frames', '200', '--seed', '3', '--spinup', '2', '--lat', '16', '--lon', '32', '--out', 'earth.nc', '--no-progress');
+  assert.equal(s.status, 0, s.stderr);
+  writeFileSync(join(dir, 'tiny.json'), JSON.stringify({ steps: 3, batchSize: 2, logEvery: 1, validateEvery: 3, validation: { maxBatches: 1, elboSteps: 2 }, checkpointEvery: 3,
+    lrSchedule: { kind: 'constant', warmupSteps: 0 }, previewEvery: 0, loss: 'weighted:elbo' }));
+  const t = cli('train', '--data', 'earth.nc', '--vars', 'tas,pr', '--out', 'rep', '--frames', '4', '--config', 'tiny.json', '--channels', '8', '--threads', '1',
+    '--statics', '--normalisation', 'per-variable', '--representation', '3', '--kl-weight', '0.5');
+  assert.equal(t.status, 0, t.stderr);
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('train --representation records the encoder and beta; embed writes q(w|x) per window, a PCA picture and analogues', async () => {
+  const ck = JSON.parse(readFileSync(join(dir, 'rep', readFileSync(join(dir, 'rep', 'latest'), 'utf8').trim(), 'checkpoint.json'), 'utf8')) as
+    { modelConfig: { representation: { dim: number; encoder: string; channels: number; levels: number } }; trainConfig: { klWeight: number } };
+  assert.deepEqual(ck.modelConfig.representation, { dim: 3, encoder: 'clip', channels: 8, levels: 3 });
+  assert.equal(ck.trainConfig.klWeight, 0.5);
+  const e = cli('embed', '--checkpoint', 'rep', '--data', 'earth.nc', '--out', 'emb.nc', '--nearest', '2', '--threads', '1');
+  assert.equal(e.status, 0, e.stderr);
+  assert.match(e.stdout, /emb\.nc, emb\.png: 50 windows, w in 3 dimensions/);
+  assert.match(e.stderr, /active unit/);
+  assert.ok(statSync(join(dir, 'emb.png')).size > 2000);
+  const ds = await openDataset(join(dir, 'emb.nc'), { normalise: false });
+  const mean = ds.variables.get('w_mean')!, time = ds.coords.get('time')!, bank = ds.coords.get('bank')!;
+  assert.deepEqual(mean.shape, [50, 3]);
+  assert.ok(mean.data.every(Number.isFinite));
+  // non-overlapping windows of 4 frames 6 h apart from the file's first frame: one a day
+  const first = (await openDataset(join(dir, 'earth.nc'), { normalise: false })).coords.get('time')!.values[0]!;
+  assert.deepEqual(Array.from(time.values.subarray(0, 3)), [first, first + 24, first + 48]);
+  assert.equal(time.units, 'hours since 2000-01-01 00:00:00');
+  const idx = ds.variables.get('analogue')!, dist = ds.variables.get('analogue_distance')!;
+  assert.deepEqual(idx.shape, [50, 2]);
+  for (let q = 0; q < 50; q++) {
+    for (let j = 0; j < 2; j++) {
+      const b = idx.data[q * 2 + j]!;
+      assert.ok(Number.isInteger(b) && b >= 0 && b < bank.values.length, `analogue ${b}`);
+      // never the window itself or one overlapping it (4 frames = 24 h)
+      assert.ok(Math.abs(bank.values[b]! - time.values[q]!) >= 24, `window ${time.values[q]} has the overlapping analogue ${bank.values[b]}`);
+    }
+    assert.ok(dist.data[q * 2]! <= dist.data[q * 2 + 1]!, 'nearest first');
+  }
+  // a split and a stride: every 2 days of the test split
+  // one window: no picture to draw, said so
+  const one = cli('embed', '--checkpoint', 'rep', '--out', 'one.nc', '--starts', '2000-01-20', '--threads', '1');
+  assert.equal(one.status, 0, one.stderr);
+  assert.match(one.stderr, /no PCA picture/);
+  assert.ok(!existsSync(join(dir, 'one.png')));
+  const t = cli('embed', '--checkpoint', 'rep', '--out', 'test.zarr', '--starts', 'every:2d:test', '--no-picture', '--threads', '1');
+  assert.equal(t.status, 0, t.stderr);
+  assert.ok(!existsSync(join(dir, 'test.png')));
+  const tz = await openDataset(join(dir, 'test.zarr'), { normalise: false });
+  const tt = tz.coords.get('time')!.values;
+  assert.ok(tt.length >= 2 && tt[1]! - tt[0]! === 48);
+});
+
+test('sample --like: samples conditioned on a clip\'s w, for its dates, beside it in a GIF', async () => {
+  const s = cli('sample', '--checkpoint', 'rep', '--like', 'earth.nc', '--start', '2000-01-20', '--n', '2', '--steps', '3', '--out', 'like.nc', '--threads', '1');
+  assert.equal(s.status, 0, s.stderr);
+  assert.match(s.stdout, /conditioned on E_q\[w\] of the clip of earth\.nc starting 2000-01-20\n/);
+  const ds = await openDataset(join(dir, 'like.nc'), { normalise: false });
+  assert.deepEqual(Array.from(ds.variables.get('valid_time')!.data.subarray(0, 4)), [456, 462, 468, 474]);
+  assert.ok(ds.variables.get('tas')!.data.every((v) => v > 150 && v < 350));
+  const g = cli('sample', '--checkpoint', 'rep', '--like', 'earth.nc', '--start', '2000-01-20', '--n', '2', '--steps', '2', '--out', 'like.gif', '--threads', '1');
+  assert.equal(g.status, 0, g.stderr);
+  assert.equal(readFileSync(join(dir, 'like.gif')).subarray(0, 6).toString(), 'GIF89a');
+});
+
+test("Debian's xarray opens the embeddings: dims, decoded times, analogue dates by index", (t) => {
+  const check = spawnSync('/usr/bin/python3', ['-c', `
+import json, xarray as xr
+ds = xr.open_dataset('emb.nc')
+print(json.dumps({'dims': dict(ds['w_mean'].sizes), 'first': str(ds['time'].values[0]), 'analogue': str(ds['bank'].values[int(ds['analogue'].values[0, 0])]),
+                  'kl_units': ds['kl'].attrs.get('units'), 'kl_min': float(ds['kl'].min()), 'kl_dims': list(ds['kl'].dims)}))
+`], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+  if (check.error || (check.status !== 0 && /No module named/.test(check.stderr))) { t.skip(`/usr/bin/python3 lacks xarray/netCDF4: ${check.stderr.trim().split('\n').pop()}`); return; }
+  assert.equal(check.status, 0, check.stderr);
+  const r = JSON.parse(check.stdout) as { dims: Record<string, number>; first: string; analogue: string; kl_units: string; kl_min: number; kl_dims: string[] };
+  assert.ok(r.kl_min >= 0);
+  assert.deepEqual(r.kl_dims, ['time']);
+  assert.deepEqual(r.dims, { time: 50, latent: 3 });
+  assert.match(r.first, /^2000-01-0\d \d\d:00:00$/);
+  assert.match(r.analogue, /^2000-\d\d-\d\d \d\d:00:00$/);
+  assert.equal(r.kl_units, 'nats');
+});
+
+test('bad input: one clear line, a non-zero exit, nothing written', () => {
+  const plainCfg = join(dir, 'plain.json');
+  writeFileSync(plainCfg, JSON.stringify({ steps: 1, batchSize: 1, validateEvery: 0, checkpointEvery: 1, lrSchedule: { kind: 'constant', warmupSteps: 0 } }));
+  const p = cli('train', '--data', 'earth.nc', '--vars', 'tas,pr', '--out', 'plain', '--frames', '4', '--config', plainCfg, '--channels', '8', '--threads', '1');
+  assert.equal(p.status, 0, p.stderr);
+  const cases: [string[], RegExp, string | null][] = [
+    [['embed', '--checkpoint', 'plain', '--out', 'x.nc'], /has no representation/, 'x.nc'],
+    [['embed', '--checkpoint', 'rep', '--out', 'emb.nc'], /refusing to overwrite existing 'emb.nc'/, null],
+    [['embed', '--checkpoint', 'rep', '--out', 'x.txt'], /must end in \.nc/, 'x.txt'],
+    [['embed', '--checkpoint', 'rep', '--out', 'x.nc', '--nearest', '0'], /nearest/, 'x.nc'],
+    [['embed', '--checkpoint', 'rep', '--out', 'x.nc', '--starts', '2001-01-01'], /outside/, 'x.nc'],
+    [['sample', '--checkpoint', 'rep', '--like', 'earth.nc', '--out', 'y.nc'], /--like FILE and --start DATE go together/, 'y.nc'],
+    [['sample', '--checkpoint', 'plain', '--like', 'earth.nc', '--start', '2000-01-20', '--out', 'y.nc'], /has no representation/, 'y.nc'],
+    [['train', '--data', 'earth.nc', '--vars', 'tas', '--out', 'z', '--encoder', 'frame', '--steps', '1'], /--encoder needs --representation/, 'z'],
+    [['train', '--data', 'earth.nc', '--vars', 'tas', '--out', 'z', '--representation', '2', '--encoder', 'video', '--steps', '1'], /clip.*frame/, 'z'],
+  ];
+  for (const [args, re, absent] of cases) {
+    const r = cli(...args, '--threads', '1');
+    assert.notEqual(r.status, 0, `${args.join(' ')} should fail`);
+    assert.match(r.stderr, re, args.join(' '));
+    assert.ok(!/\n\s+at /.test(r.stderr), `no stack trace: ${r.stderr}`);
+    if (absent) assert.ok(!existsSync(join(dir, absent)), `${absent} was written`);
+  }
+});
