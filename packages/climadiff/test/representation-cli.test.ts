@@ -24,6 +24,10 @@ before(() => {
   const t = cli('train', '--data', 'earth.nc', '--vars', 'tas,pr', '--out', 'rep', '--frames', '4', '--config', 'tiny.json', '--channels', '8', '--threads', '1',
     '--statics', '--normalisation', 'per-variable', '--representation', '3', '--kl-weight', '0.5');
   assert.equal(t.status, 0, t.stderr);
+  // its unconditional twin: same data and normalisation, no w
+  const p = cli('train', '--data', 'earth.nc', '--vars', 'tas,pr', '--out', 'plain', '--frames', '4', '--config', 'tiny.json', '--channels', '8', '--threads', '1',
+    '--normalisation', 'per-variable');
+  assert.equal(p.status, 0, p.stderr);
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -82,6 +86,32 @@ test('sample --like: samples conditioned on a clip\'s w, for its dates, beside i
   assert.equal(readFileSync(join(dir, 'like.gif')).subarray(0, 6).toString(), 'GIF89a');
 });
 
+test('embed-eval: collapse, probes against PCA and a random encoder, ELBO with and without w, samples like clips, analogues', () => {
+  const r = cli('embed-eval', '--checkpoint', 'rep', '--baseline', 'plain', '--out', 'eval', '--elbo-steps', '2', '--clips', '2', '--steps', '2', '--threads', '1');
+  assert.equal(r.status, 0, r.stderr);
+  const md = readFileSync(join(dir, 'eval', 'report.md'), 'utf8');
+  for (const s of ['## Posterior collapse', 'active units', '| w (posterior mean) |', '| PCA of the window (3 components) |', '| randomly initialised encoder |',
+    '| unconditional (plain) |', 'difference (with w - without', '## Samples given w(x)', '| tas |', '## Analogue forecasts']) assert.ok(md.includes(s), `report lacks '${s}'`);
+  assert.match(md, /n\/a \(one season\)/, 'January only: no season probe');
+  const j = JSON.parse(readFileSync(join(dir, 'eval', 'report.json'), 'utf8')) as { dim: number; activeUnits: { variance: number[] }; elbo: { withW: { mean: number }; without: { mean: number }; klBpd: number };
+    probes: { anomaly: { score: number; low: number; high: number } }[]; analogues: { variable: string; w: number; randomSameSeason: number }[] };
+  assert.equal(j.dim, 3);
+  assert.equal(j.activeUnits.variance.length, 3);
+  assert.ok(Number.isFinite(j.elbo.withW.mean) && Number.isFinite(j.elbo.without.mean) && j.elbo.klBpd >= 0);
+  for (const p of j.probes) assert.ok(p.anomaly.low <= p.anomaly.score && p.anomaly.score <= p.anomaly.high);
+  assert.deepEqual(j.analogues.map((a) => a.variable), ['tas', 'pr']);
+  for (const a of j.analogues) assert.ok(a.w > 0 && a.randomSameSeason > 0);
+  for (const f of ['embeddings.png', 'like-tas.gif', 'like-pr.gif']) assert.ok(statSync(join(dir, 'eval', f)).size > 1000, f);
+  // refusals: the folder exists; a baseline normalised otherwise; a baseline that is itself a representation model
+  const again = cli('embed-eval', '--checkpoint', 'rep', '--out', 'eval');
+  assert.notEqual(again.status, 0);
+  assert.match(again.stderr, /existing report folder 'eval'/);
+  const rep2 = cli('embed-eval', '--checkpoint', 'rep', '--baseline', 'rep', '--out', 'eval2');
+  assert.notEqual(rep2.status, 0);
+  assert.match(rep2.stderr, /is a representation model/);
+  assert.ok(!existsSync(join(dir, 'eval2')));
+});
+
 test("Debian's xarray opens the embeddings: dims, decoded times, analogue dates by index", (t) => {
   const check = spawnSync('/usr/bin/python3', ['-c', `
 import json, xarray as xr
@@ -101,10 +131,6 @@ print(json.dumps({'dims': dict(ds['w_mean'].sizes), 'first': str(ds['time'].valu
 });
 
 test('bad input: one clear line, a non-zero exit, nothing written', () => {
-  const plainCfg = join(dir, 'plain.json');
-  writeFileSync(plainCfg, JSON.stringify({ steps: 1, batchSize: 1, validateEvery: 0, checkpointEvery: 1, lrSchedule: { kind: 'constant', warmupSteps: 0 } }));
-  const p = cli('train', '--data', 'earth.nc', '--vars', 'tas,pr', '--out', 'plain', '--frames', '4', '--config', plainCfg, '--channels', '8', '--threads', '1');
-  assert.equal(p.status, 0, p.stderr);
   const cases: [string[], RegExp, string | null][] = [
     [['embed', '--checkpoint', 'plain', '--out', 'x.nc'], /has no representation/, 'x.nc'],
     [['embed', '--checkpoint', 'rep', '--out', 'emb.nc'], /refusing to overwrite existing 'emb.nc'/, null],

@@ -2,8 +2,11 @@
 import type { Command } from 'commander';
 import * as torch from '@climadiff/torch';
 import { embedRun } from '../run/embed-run.js';
+import { representationEval } from '../run/represent-eval.js';
+import { SAMPLER_NAMES, type SamplerName } from '../tasks/generate.js';
+import { InvalidArgumentError } from 'commander';
 import { countBar, type CountBar } from '../train/progress.js';
-import { commandLine, positiveInt } from './options.js';
+import { commandLine, positiveInt, positiveNumber } from './options.js';
 import { startsOption } from './tasks.js';
 import type { StartSpec } from '../tasks/cases.js';
 import { formatTimeParts, decodeTimeParts } from '../data/time-parts.js';
@@ -48,5 +51,46 @@ export function register(program: Command): void {
         }
         if (e.n > show) process.stdout.write(`  ... (${e.n - show} more in ${o.out}: analogue, analogue_distance, bank)\n`);
       }
+    });
+}
+
+export function registerEval(program: Command): void {
+  program.command('embed-eval')
+    .description("the acceptance report of a representation model (docs/representation.md): active units and KL, linear probes of season and temperature anomaly against PCA and a random encoder, ELBO with and without w, samples like held-out clips, analogue forecasts")
+    .requiredOption('--checkpoint <dir>', 'the representation model (run folder, exported folder or builtin:NAME)')
+    .option('--baseline <dir>', 'the unconditional model trained on the same data and normalisation (ELBO comparison)')
+    .option('--data <file>', "the data (default: the model's own)")
+    .requiredOption('--out <dir>', 'report folder (report.md, report.json, embeddings.png, like-VAR.gif)')
+    .option('--train-every <days>', 'days between training windows', positiveNumber, 2)
+    .option('--test-every <days>', 'days between test windows', positiveNumber, 1)
+    .option('--elbo-windows <n>', 'test windows whose ELBO is estimated', positiveInt, 32)
+    .option('--elbo-steps <n>', 'Gauss-Legendre nodes of the ELBO diffusion integral', positiveInt, 16)
+    .option('--clips <n>', 'test clips sampled given w(x) and given prior draws', positiveInt, 8)
+    .option('--members <n>', 'samples per clip', positiveInt, 2)
+    .option('--sampler <name>', `sampler of the samples (${SAMPLER_NAMES.join(', ')})`, (v) => { if (!(SAMPLER_NAMES as readonly string[]).includes(v)) throw new InvalidArgumentError(`expected ${SAMPLER_NAMES.join(', ')}`); return v; }, 'ddim')
+    .option('--steps <n>', 'sampler steps', positiveInt, 50)
+    .option('--seed <s>', 'seed of the draws (w, ELBO noise, bootstrap)', (v) => Number(v), 0)
+    .option('--threads <n>', 'intra-op threads (default: all cores)', positiveInt)
+    .action(async (o: { checkpoint: string; baseline?: string; data?: string; out: string; trainEvery: number; testEvery: number; elboWindows: number; elboSteps: number;
+      clips: number; members: number; sampler: string; steps: number; seed: number; threads?: number }) => {
+      if (o.threads) torch.setNumThreads(o.threads);
+      const bars = new Map<string, CountBar>();
+      let r;
+      try {
+        r = await representationEval({
+          checkpoint: o.checkpoint, ...(o.baseline ? { baseline: o.baseline } : {}), ...(o.data ? { data: o.data } : {}), out: o.out,
+          trainEvery: o.trainEvery, testEvery: o.testEvery, elboWindows: o.elboWindows, elboSteps: o.elboSteps, likeClips: o.clips, members: o.members,
+          sampler: o.sampler as SamplerName, steps: o.steps, seed: o.seed,
+          log: (m) => process.stderr.write(`${m}\n`),
+          onProgress: (done, total, what) => {
+            let bar = bars.get(what);
+            if (!bar) { for (const b of bars.values()) b.stop(); bar = countBar(what, total, { unit: what === 'sample' ? 'steps' : 'windows' }); bars.set(what, bar); }
+            bar.update(done);
+          },
+        });
+      } finally {
+        for (const b of bars.values()) b.stop();
+      }
+      process.stdout.write(`${r.files.join('\n')}\n`);
     });
 }

@@ -13,7 +13,7 @@ import { register as registerRun, registerDemo } from './run-commands.js';
 import { register as registerReference } from './reference.js';
 import { register as registerScore } from './score.js';
 import { register as registerTasks } from './tasks.js';
-import { register as registerEmbed } from './embed.js';
+import { register as registerEmbed, registerEval as registerEmbedEval } from './embed.js';
 import { EXIT_STOPPED } from './options.js';
 
 export function buildProgram(): Command {
@@ -35,6 +35,7 @@ export function buildProgram(): Command {
   registerScore(program);
   registerTasks(program);
   registerEmbed(program);
+  registerEmbedEval(program);
   return program;
 }
 

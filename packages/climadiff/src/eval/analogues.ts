@@ -66,3 +66,48 @@ export function klPerExample(mean: ArrayLike<number>, logvar: ArrayLike<number>,
     return s / 2;
   });
 }
+
+/** Meteorological season of a month 1-12: 0 DJF, 1 MAM, 2 JJA, 3 SON. */
+export function seasonOf(month: number): number {
+  if (!(Number.isInteger(month) && month >= 1 && month <= 12)) throw new Error(`seasonOf: month must be 1..12, got ${month}`);
+  return Math.floor((month % 12) / 3);
+}
+export const SEASONS = ['DJF', 'MAM', 'JJA', 'SON'] as const;
+
+/** Weighted mean of the finite values of a field (weights >= 0, e.g. cos(latitude) times a region mask). */
+export function weightedMean(field: ArrayLike<number>, weights: ArrayLike<number>): number {
+  if (field.length !== weights.length) throw new Error(`weightedMean: ${field.length} values, ${weights.length} weights`);
+  let s = 0, w = 0;
+  for (let i = 0; i < field.length; i++) if (Number.isFinite(field[i]!) && weights[i]! > 0) { s += weights[i]! * field[i]!; w += weights[i]!; }
+  return w > 0 ? s / w : NaN;
+}
+
+/** Area-weighted root-mean-square difference of two fields (finite pairs only). */
+export function weightedRmse(a: ArrayLike<number>, b: ArrayLike<number>, weights: ArrayLike<number>): number {
+  if (a.length !== b.length || a.length !== weights.length) throw new Error(`weightedRmse: lengths ${a.length}, ${b.length}, ${weights.length} differ`);
+  let s = 0, w = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = a[i]! - b[i]!;
+    if (Number.isFinite(d) && weights[i]! > 0) { s += weights[i]! * d * d; w += weights[i]!; }
+  }
+  return w > 0 ? Math.sqrt(s / w) : NaN;
+}
+
+/**
+ * Area-weighted Pearson correlation of two fields (the anomaly correlation when both are anomalies from the same
+ * climatology): sum w (a - a_bar)(b - b_bar) / sqrt(sum w (a - a_bar)^2 sum w (b - b_bar)^2), means weighted too.
+ */
+export function patternCorrelation(a: ArrayLike<number>, b: ArrayLike<number>, weights: ArrayLike<number>): number {
+  if (a.length !== b.length || a.length !== weights.length) throw new Error(`patternCorrelation: lengths ${a.length}, ${b.length}, ${weights.length} differ`);
+  let w = 0, ma = 0, mb = 0;
+  for (let i = 0; i < a.length; i++) if (Number.isFinite(a[i]!) && Number.isFinite(b[i]!) && weights[i]! > 0) { w += weights[i]!; ma += weights[i]! * a[i]!; mb += weights[i]! * b[i]!; }
+  if (!(w > 0)) return NaN;
+  ma /= w; mb /= w;
+  let sab = 0, saa = 0, sbb = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (!(Number.isFinite(a[i]!) && Number.isFinite(b[i]!) && weights[i]! > 0)) continue;
+    const da = a[i]! - ma, db = b[i]! - mb;
+    sab += weights[i]! * da * db; saa += weights[i]! * da * da; sbb += weights[i]! * db * db;
+  }
+  return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : NaN;
+}

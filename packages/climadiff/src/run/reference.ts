@@ -6,6 +6,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import * as torch from '@climadiff/torch';
 import type { NormKind, ChannelTransform } from '../data/normalise.js';
+import type { DateFeatureKind } from '../data/dates.js';
 import type { UNet3DConfigInput } from '../models/index.js';
 import type { TrainConfigInput, TrainProgress } from '../train/index.js';
 import { hasCheckpoint, loadCheckpoint } from '../train/checkpoint.js';
@@ -23,6 +24,8 @@ export interface ReferenceSpec {
   statics: boolean;
   normalisation: NormKind;
   transforms: Record<string, ChannelTransform>;
+  /** Date conditioning (default 'auto': time of year, and of day for sub-daily frames). */
+  dates?: DateFeatureKind | 'auto';
   model: Partial<UNet3DConfigInput>;
   /** Training config; `steps` is the planned total, to be raised if the diagnostics still improve. */
   train: TrainConfigInput & { steps: number };
@@ -52,6 +55,28 @@ export const REFERENCES: Record<string, ReferenceSpec> = {
     },
     evaluation: { samples: 64, steps: 256, seed: 0 },
   },
+};
+
+/**
+ * The representation models of docs/representation.md (seed 002): the Earth data with per-variable normalisation and
+ * no date input, so the season stays in x and only w can tell it to the U-Net; trained on the joint objective of seed
+ * 002 sec. 4 (continuous-time ELBO weighting, beta = 1) for the budget of builtin:earth. 'earth-plain' is the same
+ * recipe without w: the unconditional model whose ELBO the representation's is compared with.
+ */
+const REPRESENTATION_BASE = {
+  recipe: EARTH_RECIPE, variables: ['tas', 'pr'], frames: 8, statics: true, normalisation: 'per-variable' as const, transforms: { pr: 'sqrt' as const },
+  dates: 'none' as const, evaluation: { samples: 64, steps: 256, seed: 0 },
+  train: { ...REFERENCES['earth']!.train, loss: 'weighted:elbo' as const, klWeight: 1 },
+};
+REFERENCES['earth-rep'] = {
+  ...REPRESENTATION_BASE, name: 'earth-rep',
+  description: 'a representation model of the built-in Earth model (tas, pr; 32 x 64, 8 frames of 6 h): encoder q(w|x), w in 16 dimensions, the U-Net conditioned on w',
+  model: { channels: 16, representation: { dim: 16, encoder: 'clip' } },
+};
+REFERENCES['earth-plain'] = {
+  ...REPRESENTATION_BASE, name: 'earth-plain',
+  description: 'the unconditional twin of builtin:earth-rep (same data, normalisation, loss and budget; no w)',
+  model: { channels: 16 },
 };
 
 export function referenceSpec(name: string): ReferenceSpec {
@@ -93,7 +118,7 @@ export async function trainReference(name: string, o: TrainReferenceOptions): Pr
   const resume = hasCheckpoint(o.runDir);
   await trainRun({
     data: dataPath, variables: spec.variables, runDir: o.runDir, frames: spec.frames, statics: spec.statics, resume,
-    normalisation: spec.normalisation, transforms: spec.transforms, model: spec.model, recipe: spec.recipe,
+    normalisation: spec.normalisation, transforms: spec.transforms, model: spec.model, recipe: spec.recipe, ...(spec.dates ? { dates: spec.dates } : {}),
     config: { ...spec.train, ...(o.minutes ? { minutes: o.minutes } : {}) }, ...(o.untilStep ? { untilStep: o.untilStep } : {}),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}), onLog: log,
   });

@@ -2,8 +2,11 @@
 // physical units, normalised as the model was trained (each frame's month for climatology anomalies), passed through
 // the model's learned transforms and its encoder, give q(w|x) = N(mu, diag sigma^2) per window.
 import * as torch from '@climadiff/torch';
+import type { Tensor } from '@climadiff/torch';
+import type { Posterior } from '../models/encoder.js';
 import type { ClipSource } from '../data/clip-source.js';
 import { needsMonths, normalise } from '../data/normalise.js';
+import { dateFeatureCount, dateFeatures, type DateFeatureKind } from '../data/dates.js';
 import { coordinateCalendar, decodeTimeParts } from '../data/time-parts.js';
 import { DataError } from '../data/types.js';
 import { checkSourceMatchesModel, readWindow, sourceTime, windowTimes } from './cases.js';
@@ -26,6 +29,8 @@ export interface Embeddings {
 }
 
 export interface EncodeOptions {
+  /** The encoder (default: the model's own q(w|x)); x as the U-Net sees it, cond the static fields. */
+  posterior?: (x: Tensor, cond: Tensor | null) => Posterior;
   /** Windows per encoder batch (default 16). */
   batch?: number;
   device?: string;
@@ -42,8 +47,8 @@ export function slidingStarts(timeSteps: number, frames: number, stride: number,
   return out;
 }
 
-/** Physical values of one window in the model's normalised space [C, F, H, W] (missing values filled). */
-export async function normalisedWindow(m: GenerationModel, source: ClipSource, start: number, frames: number): Promise<{ data: Float32Array; missing: Uint8Array; months: number[] | null }> {
+/** One window in the model's normalised space [C, F, H, W] (missing values filled), and in physical units (NaN where missing). */
+export async function normalisedWindow(m: GenerationModel, source: ClipSource, start: number, frames: number): Promise<{ data: Float32Array; raw: Float32Array; missing: Uint8Array; months: number[] | null }> {
   const raw = await readWindow(source, start, frames);
   const missing = Uint8Array.from(raw, (v) => (Number.isNaN(v) ? 1 : 0));
   const time = source.time;
@@ -51,7 +56,16 @@ export async function normalisedWindow(m: GenerationModel, source: ClipSource, s
     ? decodeTimeParts({ ...sourceTime(source, 'the data'), values: windowTimes(time!, start, frames) }).map((p) => p.month - 1)
     : null;
   const block = { channels: source.channels.length, frames, height: source.height, width: source.width };
-  return { data: normalise(m.stats, raw, missing, block, months), missing, months };
+  return { data: normalise(m.stats, raw, missing, block, months), raw, missing, months };
+}
+
+/** The model's date features of a window starting at `start` ([D], null for a model without date input). */
+export function windowDateFeatures(m: GenerationModel, source: ClipSource, start: number): Float32Array | null {
+  const kind = m.runData.dateFeatures as DateFeatureKind;
+  if (dateFeatureCount(kind) === 0) return null;
+  const time = sourceTime(source, 'the data');
+  const [p] = decodeTimeParts({ ...time, values: windowTimes(time, start, 1) });
+  return Float32Array.from(dateFeatures(p!, kind, coordinateCalendar(time)));
 }
 
 /** q(w|x) of windows of `source` starting at `starts`, each m.runData.frames long, with the model's encoder. */
@@ -80,7 +94,7 @@ export async function encodeWindows(m: GenerationModel, source: ClipSource, star
       const observed = torch.tensor(missing, shape).eq(0).to(device);
       const x = m.model.encode(torch.tensor(data, shape).to(device), observed).x;
       const cond = m.statics ? m.statics.to(device).unsqueeze(0).expand([part.length, ...m.statics.shape]) : null;
-      const q = m.model.posterior(x, cond);
+      const q = o.posterior ? o.posterior(x, cond) : m.model.posterior(x, cond);
       mean.set(q.mean.to('cpu').toFloat32Array(), b0 * d);
       logvar.set(q.logvar.to('cpu').toFloat32Array(), b0 * d);
     }));
