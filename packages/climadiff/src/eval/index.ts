@@ -9,3 +9,8 @@ export * from './weather.js';
 export * from './baselines.js';
 export * from './scores.js';
 export * from './random.js';
+export * from './analogues.js';
+// probes.ts has its own bootstrapCI (over example indices); scores.ts's keeps the name
+export { standardise, ridgeRegression, r2Score, balancedAccuracy, logisticRegression, probe, pcaFeatures, bootstrapCI as bootstrapIndicesCI } from './probes.js';
+export type { FeatureRows, Standardised, RidgeModel, LogisticOptions, LogisticModel, ProbeOptions, ProbeResult, PcaOptions, PcaResult } from './probes.js';
+export { lineChartPNG, barPanelsPNG, scatterChartPNG, MONTH_COLOURS, CATEGORY_COLOURS } from './chart-png.js';

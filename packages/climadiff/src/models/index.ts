@@ -7,3 +7,5 @@ export type { AsDenoiserOptions, DenoisingNetwork, ModelContext } from './denois
 export { SpaceConv, PointConv, ResBlock, Attention, Block, Upsample, sinusoidalEmbedding } from './layers.js';
 export { PRECISIONS, PrecisionError, defaultPrecision, resolvePrecision, autocastDtype, inPrecision, withPrecision } from './precision.js';
 export type { Precision } from './precision.js';
+export { LatentEncoder, gaussianKl, sampleLatent } from './encoder.js';
+export type { RepresentationConfig, EncoderKind, Posterior } from './encoder.js';

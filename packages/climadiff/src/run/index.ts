@@ -8,3 +8,5 @@ export { runTask, outputFormat, ensembleGIF, TASK_NAMES, type TaskName, type Tas
 export { ensembleDataset, readEnsembleFile, type EnsembleFile } from './ensemble-file.js';
 export { runSimulate, type SimulateOptions } from './simulate.js';
 export { scoreFiles, BASELINE_NAMES, AUTO_BASELINES, SCORE_REGIONS, type ScoreFilesOptions } from './score.js';
+export { embedRun, encodeLike, trainingBank, embeddingsDataset, embeddingPicture, type EmbedRunOptions, type EmbedRunResult, type LikeClip } from './embed-run.js';
+export { representationEval, type RepresentationEvalOptions } from './represent-eval.js';

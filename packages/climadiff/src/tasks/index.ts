@@ -7,3 +7,4 @@ export * from './cases.js';
 export * from './ensemble.js';
 export * from './conditional.js';
 export * from './downscale.js';
+export * from './embed.js';
