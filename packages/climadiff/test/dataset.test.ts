@@ -174,8 +174,10 @@ test('normalisation inverts exactly (float32 round-off) for per-variable and cli
   const block = await src.read(0, 36);
   const shape = { channels: 2, frames: 36, height: 4, width: 5 };
   const months = sourceMonths(src);
-  assert.deepEqual([...months.subarray(0, 13)], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0]);
-  for (const kind of ['per-variable', 'climatology'] as const) {
+  // month positions: day 15 of each 30-day month, its floor the month index
+  assert.deepEqual([...months.subarray(0, 13)].map(Math.floor), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0]);
+  assert.ok(months.every((p) => Math.abs(p - Math.floor(p) - 15 / 30) < 1e-12));
+  for (const kind of ['per-variable', 'climatology', 'seasonal'] as const) {
     const stats = await fitNormStats(src, { kind, blockFrames: 5 });
     const statsBack = parseNormStats(normStatsToJSON(stats));
     assert.deepEqual(statsBack, JSON.parse(JSON.stringify(stats)));
@@ -203,6 +205,62 @@ test('normalisation inverts exactly (float32 round-off) for per-variable and cli
   assert.ok(clim.channels[0]!.std < 0.2 * pv.channels[0]!.std, `${clim.channels[0]!.std} vs ${pv.channels[0]!.std}`);
   assert.throws(() => parseNormStats('{"kind":"per-variable","version":1,"channels":[{"name":"x","mean":0,"std":-1}]}'), DataError);
   assert.throws(() => parseNormStats('not json'), DataError);
+});
+
+test('seasonal normalisation: the harmonic fit recovers a known seasonal cycle per cell, its residual std, masks; exact inverse', async () => {
+  // 4 noleap years of daily values: per cell a0 + a1 cos phi + b1 sin phi + a2 cos 2phi + b2 sin 2phi + noise, phi = 2 pi p / 12
+  const T = 4 * 365, H = 2, W = 3, HW = H * W;
+  const coef = Array.from({ length: HW }, (_, i) => [280 + i, 10 - i, 3 + 0.5 * i, -2 + i, 0.7 * i]);
+  const times = Array.from({ length: T }, (_, t) => t + 0.5);
+  const time = coord('time', times, { axis: 'T', units: 'days since 2001-01-01', calendar: 'noleap' });
+  const positions = sourceMonths(memorySource({ variables: new Map([['x', { name: 'x', dims: ['time', 'lat', 'lon'], shape: [T, H, W], data: new Float32Array(T * HW), mask: null, attrs: {} }]]),
+    coords: new Map([['time', time], ['lat', coord('lat', [-30, 30])], ['lon', coord('lon', [0, 120, 240])]]), attrs: {} }, ['x']));
+  const data = new Float32Array(T * HW), mask = new Uint8Array(T * HW);
+  let seed = 7;
+  const rnd = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648 - 0.5; };
+  for (let t = 0; t < T; t++) {
+    const phi = (2 * Math.PI * positions[t]!) / 12;
+    for (let i = 0; i < HW; i++) {
+      const [a0, a1, b1, a2, b2] = coef[i]!;
+      data[t * HW + i] = a0! + a1! * Math.cos(phi) + b1! * Math.sin(phi) + a2! * Math.cos(2 * phi) + b2! * Math.sin(2 * phi) + 0.5 * Math.sqrt(12) * rnd();
+      // cell 5 is missing outside March (one month sampled: its mean alone)
+      if (i === 5 && Math.floor(positions[t]!) !== 2) { mask[t * HW + i] = 1; data[t * HW + i] = NaN; }
+    }
+  }
+  const ds: ClimateDataset = { variables: new Map([['x', { name: 'x', dims: ['time', 'lat', 'lon'], shape: [T, H, W], data, mask, units: 'K', attrs: {} }]]),
+    coords: new Map([['time', time], ['lat', coord('lat', [-30, 30], { axis: 'Y', units: 'degrees_north' })], ['lon', coord('lon', [0, 120, 240], { axis: 'X', units: 'degrees_east' })]]), attrs: {} };
+  const src = memorySource(ds, ['x']);
+  const stats = await fitNormStats(src, { kind: 'seasonal', blockFrames: 100 });
+  const ch = stats.channels[0]!;
+  assert.equal(ch.kind, 'seasonal');
+  assert.equal(ch.seasonal!.length, 5 * HW);
+  for (let i = 0; i < 5; i++) for (let r = 0; r < 5; r++) {
+    assert.ok(Math.abs(ch.seasonal![r * HW + i]! - coef[i]![r]!) < 0.06, `cell ${i} term ${r}: ${ch.seasonal![r * HW + i]} vs ${coef[i]![r]}`);
+  }
+  // the one-month cell: its March mean, no harmonics
+  assert.deepEqual([1, 2, 3, 4].map((r) => ch.seasonal![r * HW + 5]), [0, 0, 0, 0]);
+  // residual std: the noise (0.5) over the fitted cells, and the March cell's spread about its mean
+  let n5 = 0, s5 = 0, ss5 = 0;
+  for (let t = 0; t < T; t++) if (!mask[t * HW + 5]) { n5++; s5 += data[t * HW + 5]!; ss5 += data[t * HW + 5]! ** 2; }
+  const pooled = Math.sqrt((5 * T * 0.25 + (ss5 - (s5 * s5) / n5)) / (5 * T + n5));
+  assert.ok(Math.abs(ch.std - pooled) < 0.02, `std ${ch.std} vs ${pooled}`);
+  // a monthly climatology keeps the within-month part of the cycle: larger anomalies
+  const monthly = await fitNormStats(src, { kind: 'climatology' });
+  assert.ok(monthly.channels[0]!.std > 1.2 * ch.std, `monthly ${monthly.channels[0]!.std} vs seasonal ${ch.std}`);
+  const back = parseNormStats(normStatsToJSON(stats));
+  assert.deepEqual(back, JSON.parse(JSON.stringify(stats)));
+  const block = await src.read(0, T);
+  const shape = { channels: 1, frames: T, height: H, width: W };
+  const y = normalise(back, block.data, block.mask, shape, positions);
+  const x = denormalise(back, y, block.mask, shape, positions);
+  for (let k = 0; k < y.length; k++) {
+    if (block.mask[k]) continue;
+    assert.ok(Math.abs(x[k]! - block.data[k]!) <= 2 ** -22 * (Math.abs(block.data[k]!) + 400), `${x[k]} vs ${block.data[k]}`);
+  }
+  assert.throws(() => normalise(back, block.data, block.mask, shape, null), (e: unknown) => e instanceof DataError && /month index \(or position\)/.test(e.message));
+  const broken = JSON.parse(normStatsToJSON(stats)) as { channels: { seasonal: number[] }[] };
+  broken.channels[0]!.seasonal.pop();
+  assert.throws(() => parseNormStats(broken), (e: unknown) => e instanceof DataError && /seasonal cycle of 'x' has 29 coefficients, expected 5 x 2 x 3/.test(e.message));
 });
 
 test('cells never observed in the fitted frames are recorded, and generated fields keep them missing', async () => {

@@ -6,7 +6,7 @@ import { resolvePrecision, type Precision } from '../models/precision.js';
 import { trainRun, sampleRun, writeSamples, runInfo, DEFAULT_NORMALISATION, GRID_FITS, type GridFit } from '../run/pipeline.js';
 import { writeSampleReport } from '../run/sample-report.js';
 import { encodeLike } from '../run/embed-run.js';
-import { CHANNEL_TRANSFORMS, type ChannelTransform, type NormKind } from '../data/normalise.js';
+import { CHANNEL_TRANSFORMS, SEASONAL_HARMONICS, type ChannelTransform, type NormKind } from '../data/normalise.js';
 import { DATE_FEATURE_KINDS, type DateFeatureKind } from '../data/dates.js';
 import { parseSplitSpec } from '../data/split.js';
 import type { SourceSelection } from '../data/select-source.js';
@@ -54,7 +54,7 @@ function transformsOption(v: string): Record<string, ChannelTransform> {
   return out;
 }
 function normalisationOption(v: string): NormKind {
-  if (v !== 'per-variable' && v !== 'climatology') throw new InvalidArgumentError("expected 'per-variable' or 'climatology'");
+  if (v !== 'per-variable' && v !== 'climatology' && v !== 'seasonal') throw new InvalidArgumentError("expected 'per-variable', 'climatology' or 'seasonal'");
   return v;
 }
 function datesKindOption(v: string): DateFeatureKind | 'auto' {
@@ -90,7 +90,7 @@ export function register(program: Command): void {
     .option('--kl-weight <beta>', 'beta of the KL term (default 1, the bound of seed 002 sec. 4; other values are a beta-VAE objective, not a bound)', (v) => { const x = Number(v); if (!(Number.isFinite(x) && x >= 0)) throw new InvalidArgumentError('expected a number >= 0'); return x; })
     .option('--statics', 'condition on the grid\'s static fields: land-sea mask (from the file\'s land fraction), sin/cos latitude, orography')
     .option('--preview-every <n>', 'write previews/step-NNNNNN.gif (samples from the EMA weights) every n steps', positiveInt)
-    .option('--normalisation <kind>', `per-variable | climatology (anomalies from the training years' monthly means) of every channel but a learned-transform one, after its transform (default ${DEFAULT_NORMALISATION})`, normalisationOption)
+    .option('--normalisation <kind>', `per-variable | climatology (anomalies from the training years' monthly means) | seasonal (anomalies from a smooth seasonal cycle per cell: mean and ${SEASONAL_HARMONICS} annual harmonics) of every channel but a learned-transform one, after its transform (default ${DEFAULT_NORMALISATION})`, normalisationOption)
     .option('--transform <spec>', `value transform per variable, VAR=${CHANNEL_TRANSFORMS.join('|')}[,...] (default: sqrt for precipitation, none otherwise; docs/recipe.md)`, transformsOption)
     .option('--dates <kind>', `date conditioning: auto (time of year, and of day for sub-daily frames) | ${DATE_FEATURE_KINDS.join(' | ')}`, datesKindOption, 'auto')
     .option('--split <spec>', "held-out data: blocks (default; 0.8/0.1/0.1 of the time axis), blocks:N (N time blocks), years:VAL:TEST (comma-separated years), seasons:N (one season in N test, one validation; the seed held out every fifth), none (nothing held out: files too short to split)")

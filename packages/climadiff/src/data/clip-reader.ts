@@ -15,7 +15,7 @@ export interface ClipLayout {
   starts: Int32Array;
   stats: NormStats | null;
   /** Month index per time step, for climatology statistics. */
-  months: Int32Array | null;
+  months: Float64Array | null;
   statics: StaticFields | null;
   /** (T, dateCount) date features of every time step. */
   features: Float32Array | null;

@@ -17,7 +17,7 @@ export const DatasetConfigSchema = z.object({
   variables: z.array(z.string().min(1)).min(1),
   /** Value transform per variable (default: sqrt for precipitation, none otherwise). */
   transforms: z.record(z.string(), z.enum(CHANNEL_TRANSFORMS as unknown as [string, ...string[]])).optional(),
-  normalisation: z.enum(['per-variable', 'climatology']).optional(),
+  normalisation: z.enum(['per-variable', 'climatology', 'seasonal']).optional(),
   select: SourceSelectionSchema.optional(),
   /** blocks, blocks:N, years:VAL:TEST, seasons:N or none (data/split.ts parseSplitSpec). */
   split: z.string().optional().refine((s) => s === undefined || tryParse(s), { message: 'not a split (blocks, blocks:N, years:VAL:TEST, seasons:N, none)' }),

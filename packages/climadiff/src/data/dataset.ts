@@ -92,7 +92,7 @@ export class ClipDataset {
   readonly statics: StaticFields | null;
   readonly dateFeatures: DateFeatureKind;
   readonly reopen: SourceSpec | null;
-  private readonly months: Int32Array | null;
+  private readonly months: Float64Array | null;
   /** (T, D) date features of every time step. */
   private readonly features: Float32Array | null;
 

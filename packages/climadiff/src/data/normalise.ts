@@ -3,6 +3,11 @@
 //   per-variable:  y = (x - mean_c) / std_c                       (one mean/std per channel)
 //   climatology:   y = (x - clim_c[month, i, j]) / std_c          (per-grid-point mean for each calendar
 //                  month, i.e. anomalies; std_c is the channel's standard deviation of those anomalies)
+//   seasonal:      y = (x - s_c(i, j, phi)) / std_c               (a smooth seasonal cycle per grid point: the
+//                  least-squares fit of a_0 + sum_{k=1..K} a_k cos(k phi) + b_k sin(k phi), phi = 2 pi p / 12 with p
+//                  the month position of the frame (time-parts.ts monthPosition), K = SEASONAL_HARMONICS; std_c of
+//                  the residuals). Unlike monthly means it has no steps at month boundaries: the within-month part of
+//                  the seasonal cycle, which monthly anomalies keep, goes into the mean (docs/recipe.md).
 // Statistics are mask-aware (missing values never count), fitted on the frames given (pass the training
 // split's frames so no validation/test information leaks), accumulated in float64 and stored as plain JSON
 // (`normStatsToJSON` / `parseNormStats`), to be saved with the dataset and with every model.
@@ -11,10 +16,25 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import * as z from 'zod';
 import type { ClipSource } from './clip-source.js';
-import { monthIndices } from './time-parts.js';
+import { monthPositions } from './time-parts.js';
 import { DataError } from './types.js';
 
-export type NormKind = 'per-variable' | 'climatology';
+export type NormKind = 'per-variable' | 'climatology' | 'seasonal';
+export const NORM_KINDS: readonly NormKind[] = ['per-variable', 'climatology', 'seasonal'];
+
+/** Annual harmonics K of the seasonal normalisation (docs/recipe.md: 2 fitted best on held-out years, of 2, 3, 4, 6). */
+export const SEASONAL_HARMONICS = 2;
+const SEASONAL_TERMS = 1 + 2 * SEASONAL_HARMONICS;
+/** Calendar months a cell must have values in for its seasonal cycle to be fitted (else its mean alone). */
+export const SEASONAL_MIN_MONTHS = 9;
+
+/** The seasonal basis at a month position p: [1, cos phi, sin phi, cos 2 phi, sin 2 phi, ...], phi = 2 pi p / 12. */
+export function seasonalBasis(position: number, out: Float64Array = new Float64Array(SEASONAL_TERMS)): Float64Array {
+  const phi = (2 * Math.PI * position) / 12;
+  out[0] = 1;
+  for (let k = 1; k <= SEASONAL_HARMONICS; k++) { out[2 * k - 1] = Math.cos(k * phi); out[2 * k] = Math.sin(k * phi); }
+  return out;
+}
 
 /**
  * A channel's value transform, applied before the affine normalisation (and undone after its inverse):
@@ -37,6 +57,8 @@ export interface ChannelStats {
   std: number;
   /** climatology: 12 x height x width means of the transformed values (January first). */
   climatology?: number[];
+  /** seasonal: SEASONAL_TERMS x height x width coefficients (a_0, a_1, b_1, a_2, b_2 per cell; basis seasonalBasis). */
+  seasonal?: number[];
   /** Physical values below this are impossible (0 for precipitation): the inverse clamps to it and counts. */
   min: number | null;
   /** Largest physical value in the fitted frames (sets a learned transform's domain). */
@@ -59,11 +81,12 @@ export interface NormStats {
 const channelBase = { name: z.string(), units: z.string().optional() };
 const channelSchema = z.object({
   ...channelBase,
-  kind: z.enum(['per-variable', 'climatology']),
+  kind: z.enum(['per-variable', 'climatology', 'seasonal']),
   transform: z.enum(['none', 'sqrt', 'learned']),
   mean: z.number(),
   std: z.number().positive(),
   climatology: z.array(z.number()).optional(),
+  seasonal: z.array(z.number()).optional(),
   min: z.number().nullable(),
   max: z.number().optional(),
   never: z.array(z.number().int().nonnegative()).optional(),
@@ -107,6 +130,9 @@ export function parseNormStats(json: string | unknown): NormStats {
         throw new DataError('bad-stats', `climatology of '${c.name}' has ${c.climatology?.length ?? 0} values, expected 12 x ${s.height} x ${s.width}`);
       }
     }
+    if (c.kind === 'seasonal' && (!c.seasonal || c.seasonal.length !== SEASONAL_TERMS * s.height * s.width)) {
+      throw new DataError('bad-stats', `seasonal cycle of '${c.name}' has ${c.seasonal?.length ?? 0} coefficients, expected ${SEASONAL_TERMS} x ${s.height} x ${s.width}`);
+    }
     if (c.never && s.height > 0 && c.never.some((i) => i >= s.height * s.width)) throw new DataError('bad-stats', `channel '${c.name}': a never-observed cell lies outside the ${s.height} x ${s.width} grid`);
     if (c.transform === 'learned' && (c.kind !== 'per-variable' || c.mean !== 0)) throw new DataError('bad-stats', `channel '${c.name}': a learned transform needs kind per-variable with mean 0`);
   }
@@ -130,16 +156,19 @@ export function readNormStats(path: string): NormStats {
   }
 }
 
-/** Month of year (0-11) of every frame of a source: given, or decoded from its time coordinate. */
-export function sourceMonths(source: ClipSource, months?: ArrayLike<number>): Int32Array {
+/**
+ * Month position (time-parts.ts monthPosition: in [0, 12), its floor the month index 0-11) of every frame of a source:
+ * given (month indices are positions at the start of their month), or decoded from its time coordinate.
+ */
+export function sourceMonths(source: ClipSource, months?: ArrayLike<number>): Float64Array {
   if (months !== undefined) {
     if (months.length !== source.timeSteps) throw new DataError('bad-months', `got ${months.length} month indices for ${source.timeSteps} time steps`);
-    const m = Int32Array.from(months);
-    for (const v of m) if (v < 0 || v > 11) throw new DataError('bad-months', `month index ${v} is outside 0..11`);
+    const m = Float64Array.from(months);
+    for (const v of m) if (!(v >= 0 && v < 12)) throw new DataError('bad-months', `month index ${v} is outside 0..11`);
     return m;
   }
-  if (!source.time) throw new DataError('no-time', 'climatology normalisation needs a time coordinate or explicit month indices');
-  return monthIndices(source.time);
+  if (!source.time) throw new DataError('no-time', 'climatology and seasonal normalisation need a time coordinate or explicit month indices');
+  return monthPositions(source.time);
 }
 
 export interface FitOptions {
@@ -149,7 +178,7 @@ export interface FitOptions {
   channels?: Record<string, { kind?: NormKind; transform?: ChannelTransform }>;
   /** Frame ranges [start, end) to fit on (default: all frames). */
   ranges?: readonly (readonly [number, number])[];
-  /** Month index (0-11) per time step; default from the source's time coordinate. */
+  /** Month index (0-11) or position (0 <= p < 12) per time step; default from the source's time coordinate. */
   months?: ArrayLike<number>;
   /** Frames read at a time (bounds memory for streamed sources). */
   blockFrames?: number;
@@ -182,12 +211,20 @@ export async function fitNormStats(source: ClipSource, options: FitOptions): Pro
     const transform = o.transform ?? 'none';
     if (!CHANNEL_TRANSFORMS.includes(transform)) throw new DataError('bad-option', `transform of '${ch.name}' must be one of ${CHANNEL_TRANSFORMS.join(', ')}, got '${transform}'`);
     const kind = transform === 'learned' ? 'per-variable' : o.kind ?? options.kind;
-    if (kind !== 'per-variable' && kind !== 'climatology') throw new DataError('bad-option', `normalisation of '${ch.name}' must be per-variable or climatology, got '${kind}'`);
+    if (!NORM_KINDS.includes(kind)) throw new DataError('bad-option', `normalisation of '${ch.name}' must be ${NORM_KINDS.join(', ')}, got '${kind}'`);
     return { kind, transform };
   });
-  const anyClim = spec.some((s) => s.kind === 'climatology');
+  const anyClim = spec.some((s) => s.kind !== 'per-variable');
+  // seasonal channels: per cell, the normal equations X^T X a = X^T y of the harmonic fit (on x - shift) and y^T y
+  const T = SEASONAL_TERMS;
+  const xtx = spec.map((sp) => (sp.kind === 'seasonal' ? new Float64Array(frame * T * T) : null));
+  const xty = spec.map((sp) => (sp.kind === 'seasonal' ? new Float64Array(frame * T) : null));
+  const basis = new Float64Array(T);
+  // months (bits 0-11) in which each cell of a seasonal channel has values: a cycle is fitted only to a cell seen in
+  // at least SEASONAL_MIN_MONTHS of them
+  const monthsSeen = spec.map((sp) => (sp.kind === 'seasonal' ? new Uint16Array(frame) : null));
   const months = anyClim ? sourceMonths(source, options.months) : null;
-  const cellsOf = (c: number) => (spec[c]!.kind === 'climatology' ? 12 * frame : 1);
+  const cellsOf = (c: number) => (spec[c]!.kind === 'climatology' ? 12 * frame : spec[c]!.kind === 'seasonal' ? frame : 1);
   const shift = new Float64Array(C).fill(NaN); // first valid value per channel: sums of (x - shift) avoid cancellation
   const n: Float64Array[] = [], s1: Float64Array[] = [], s2: Float64Array[] = [];
   for (let c = 0; c < C; c++) { n.push(new Float64Array(cellsOf(c))); s1.push(new Float64Array(cellsOf(c))); s2.push(new Float64Array(cellsOf(c))); }
@@ -202,7 +239,10 @@ export async function fitNormStats(source: ClipSource, options: FitOptions): Pro
         const nc = n[c]!, s1c = s1[c]!, s2c = s2[c]!, seenc = seen[c]!;
         for (let f = 0; f < frames; f++) {
           const base = (c * frames + f) * frame;
-          const cellBase = kind === 'climatology' ? months![t0 + f]! * frame : 0;
+          const cellBase = kind === 'climatology' ? Math.floor(months![t0 + f]!) * frame : 0;
+          if (kind === 'seasonal') seasonalBasis(months![t0 + f]!, basis);
+          const A = xtx[c], bvec = xty[c], seenMonths = monthsSeen[c];
+          const monthBit = kind === 'seasonal' ? 1 << Math.floor(months![t0 + f]!) : 0;
           for (let i = 0; i < frame; i++) {
             if (mask[base + i] !== 0) continue;
             seenc[i] = 1;
@@ -212,8 +252,16 @@ export async function fitNormStats(source: ClipSource, options: FitOptions): Pro
             const x = forwardTransform(transform, raw);
             if (Number.isNaN(shift[c]!)) shift[c] = x;
             const d = x - shift[c]!;
-            const k = kind === 'climatology' ? cellBase + i : 0;
+            const k = kind === 'per-variable' ? 0 : kind === 'climatology' ? cellBase + i : i;
             nc[k]! += 1; s1c[k]! += d; s2c[k]! += d * d;
+            if (A && bvec && seenMonths) {
+              seenMonths[i] = seenMonths[i]! | monthBit;
+              const a0 = i * T * T, b0 = i * T;
+              for (let r = 0; r < T; r++) {
+                bvec[b0 + r]! += basis[r]! * d;
+                for (let q = 0; q <= r; q++) A[a0 + r * T + q]! += basis[r]! * basis[q]!;
+              }
+            }
           }
         }
       }
@@ -242,6 +290,11 @@ export async function fitNormStats(source: ClipSource, options: FitOptions): Pro
         return { ...base, mean: shift[c]! + m, std: v > 0 ? Math.sqrt(v) : 1 };
       }
       const meanAll = sTot / nTot;
+      if (kind === 'seasonal') {
+        const { coefficients, residual } = seasonalFit(xtx[c]!, xty[c]!, nc, s2c, monthsSeen[c]!, frame, shift[c]!, meanAll);
+        const v = residual / nTot;
+        return { ...base, mean: 0, seasonal: coefficients, std: v > 0 ? Math.sqrt(v) : 1 };
+      }
       const clim = new Array<number>(nc.length);
       let vTot = 0;
       for (let k = 0; k < nc.length; k++) {
@@ -257,16 +310,62 @@ export async function fitNormStats(source: ClipSource, options: FitOptions): Pro
   };
 }
 
-/** Whether any channel needs each frame's month (climatology). */
+/**
+ * Per cell, the least-squares harmonic coefficients from the normal equations (lower triangles of X^T X, X^T y of
+ * x - shift) by Cholesky, and the total residual sum of squares y^T y - a^T X^T y. A cell seen in fewer than
+ * SEASONAL_MIN_MONTHS calendar months (a cycle fitted to part of a year extrapolates wildly), or with a singular
+ * system, gets its mean alone (a_0; the rest 0): its residuals are its deviations from that mean. Cells without any
+ * value get the channel's overall mean.
+ */
+function seasonalFit(xtx: Float64Array, xty: Float64Array, n: Float64Array, yty: Float64Array, monthsSeen: Uint16Array, frame: number, shift: number, meanAll: number): { coefficients: number[]; residual: number } {
+  const T = SEASONAL_TERMS;
+  const coefficients = new Array<number>(T * frame).fill(0);
+  let residual = 0;
+  const L = new Float64Array(T * T), z = new Float64Array(T), a = new Float64Array(T);
+  for (let i = 0; i < frame; i++) {
+    const ni = n[i]!;
+    if (ni === 0) { coefficients[i] = shift + meanAll; continue; }
+    const A = xtx.subarray(i * T * T, (i + 1) * T * T), b = xty.subarray(i * T, (i + 1) * T);
+    let seen = 0;
+    for (let m = 0; m < 12; m++) if (monthsSeen[i]! & (1 << m)) seen++;
+    let ok = ni >= T && seen >= SEASONAL_MIN_MONTHS;
+    // Cholesky A = L L^T (lower triangle of A filled), relative pivot test
+    for (let r = 0; ok && r < T; r++) {
+      for (let q = 0; q <= r; q++) {
+        let v = A[r * T + q]!;
+        for (let k = 0; k < q; k++) v -= L[r * T + k]! * L[q * T + k]!;
+        if (r === q) {
+          if (!(v > 1e-10 * A[r * T + r]!)) { ok = false; break; }
+          L[r * T + r] = Math.sqrt(v);
+        } else L[r * T + q] = v / L[q * T + q]!;
+      }
+    }
+    if (ok) {
+      for (let r = 0; r < T; r++) { let v = b[r]!; for (let k = 0; k < r; k++) v -= L[r * T + k]! * z[k]!; z[r] = v / L[r * T + r]!; }
+      for (let r = T - 1; r >= 0; r--) { let v = z[r]!; for (let k = r + 1; k < T; k++) v -= L[k * T + r]! * a[k]!; a[r] = v / L[r * T + r]!; }
+      let fitted = 0;
+      for (let r = 0; r < T; r++) fitted += a[r]! * b[r]!;
+      residual += Math.max(0, yty[i]! - fitted);
+      for (let r = 0; r < T; r++) coefficients[r * frame + i] = a[r]! + (r === 0 ? shift : 0);
+    } else {
+      const m = b[0]! / ni; // X^T y's first entry is the sum (basis 1)
+      residual += Math.max(0, yty[i]! - ni * m * m);
+      coefficients[i] = shift + m;
+    }
+  }
+  return { coefficients, residual };
+}
+
+/** Whether any channel needs each frame's month position (climatology, seasonal). */
 export function needsMonths(stats: NormStats): boolean {
-  return stats.channels.some((c) => c.kind === 'climatology');
+  return stats.channels.some((c) => c.kind === 'climatology' || c.kind === 'seasonal');
 }
 
 function checkShape(stats: NormStats, C: number, H: number, W: number, frames: number, months: ArrayLike<number> | null): void {
   if (stats.channels.length !== C) throw new DataError('bad-stats', `statistics have ${stats.channels.length} channels, the data ${C}`);
   if (needsMonths(stats)) {
     if (stats.height !== H || stats.width !== W) throw new DataError('bad-stats', `climatology grid ${stats.height}x${stats.width} differs from the data's ${H}x${W}`);
-    if (!months || months.length !== frames) throw new DataError('bad-months', `climatology normalisation needs one month index per frame (${frames})`);
+    if (!months || months.length !== frames) throw new DataError('bad-months', `climatology and seasonal normalisation need one month index (or position) per frame (${frames})`);
   }
 }
 
@@ -294,6 +393,16 @@ export function denormalise(stats: NormStats, data: Float32Array, mask: Uint8Arr
   return r.out;
 }
 
+/** The seasonal mean of every cell at one month position: sum_r coefficients[r, cell] basis[r]. */
+export function seasonalMean(coefficients: ArrayLike<number>, basis: Float64Array, frame: number, out: Float64Array = new Float64Array(frame)): Float64Array {
+  out.fill(0);
+  for (let r = 0; r < basis.length; r++) {
+    const br = basis[r]!, off = r * frame;
+    for (let i = 0; i < frame; i++) out[i] = out[i]! + br * coefficients[off + i]!;
+  }
+  return out;
+}
+
 function applyAffine(stats: NormStats, data: Float32Array, mask: Uint8Array | null, shape: Shape, months: ArrayLike<number> | null, inverse: boolean): { out: Float32Array; below: number[]; total: number[] } {
   const { channels: C, frames: F, height: H, width: W } = shape;
   const frame = H * W;
@@ -304,17 +413,21 @@ function applyAffine(stats: NormStats, data: Float32Array, mask: Uint8Array | nu
   for (let c = 0; c < C; c++) {
     const ch = stats.channels[c]!;
     const clim = ch.kind === 'climatology' ? ch.climatology! : null;
+    const seasonal = ch.kind === 'seasonal' ? ch.seasonal! : null;
+    const basis = new Float64Array(SEASONAL_TERMS);
+    const cycle = seasonal ? new Float64Array(frame) : null;
     const sqrt = ch.transform === 'sqrt';
     const lo = ch.min;
     const tol = 1e-5 * ch.std;
     const never = inverse && ch.never?.length ? new Set(ch.never) : null;
     for (let f = 0; f < F; f++) {
       const base = (c * F + f) * frame;
-      const climBase = clim ? months![f]! * frame : 0;
+      const climBase = clim ? Math.floor(months![f]!) * frame : 0;
+      if (seasonal && cycle) seasonalMean(seasonal, seasonalBasis(months![f]!, basis), frame, cycle);
       for (let i = 0; i < frame; i++) {
         const k = base + i;
         if ((mask !== null && mask[k] !== 0) || never?.has(i)) { out[k] = inverse ? NaN : 0; continue; }
-        const m = clim ? clim[climBase + i]! : ch.mean;
+        const m = clim ? clim[climBase + i]! : cycle ? cycle[i]! : ch.mean;
         if (!inverse) { out[k] = (forwardTransform(ch.transform, data[k]!) - m) / ch.std; continue; }
         let t = data[k]! * ch.std + m;
         total[c]!++;

@@ -103,6 +103,22 @@ export function monthIndices(coord: Pick<Coordinate, 'values' | 'units' | 'calen
   return Int32Array.from(decodeTimeParts(coord), (p) => p.month - 1);
 }
 
+/**
+ * Month position of a date in [0, 12): (month - 1) + (day - 1 + time of day) / days in that month, in the given CF
+ * calendar. Its floor is the month index (0 = January), and it runs continuously through the year: what the monthly
+ * climatology (floor) and the seasonal-harmonic one (phase 2 pi position / 12) of data/normalise.ts read.
+ */
+export function monthPosition(p: TimeParts, calendar = 'standard'): number {
+  const len = monthLengths(calendar.toLowerCase(), p.year)[p.month - 1]!;
+  return p.month - 1 + (p.day - 1 + (p.hour * 3600 + p.minute * 60 + p.second) / 86400) / len;
+}
+
+/** Month positions (monthPosition) of every time step. */
+export function monthPositions(coord: Pick<Coordinate, 'values' | 'units' | 'calendar' | 'attrs'>): Float64Array {
+  const cal = calendarOf(coord);
+  return Float64Array.from(decodeTimeParts(coord), (p) => monthPosition(p, cal));
+}
+
 const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
 
 /** 'YYYY-MM-DD', with ' hh:mm' when the time of day is not midnight. */

@@ -235,7 +235,7 @@ async function trainRunIn(o: TrainRunOptions, takeLock: (() => Promise<RunLock>)
       // the dataset config of this run (data/dataset-config.ts), data paths absolute: the run's data from this file alone
       const dataset: DatasetConfig = {
         data: resolveDataFiles(o.data).map((f) => resolve(f)), variables: o.variables, frames,
-        ...(o.transforms ? { transforms: o.transforms } : {}), normalisation: stats.channels.some((c) => c.kind === 'climatology') ? 'climatology' : 'per-variable',
+        ...(o.transforms ? { transforms: o.transforms } : {}), normalisation: stats.channels.find((c) => c.kind !== 'per-variable')?.kind ?? 'per-variable',
         ...(selection ? { select: selection } : {}), split: splitSpec, validation: withValidation, statics: useStatics, dates: dateKind,
         fit: modelConfig.gridPadding !== 'none' ? modelConfig.gridPadding : selection?.crop ? 'crop' : 'error',
       };

@@ -7,7 +7,7 @@ import type { Posterior } from '../models/encoder.js';
 import type { ClipSource } from '../data/clip-source.js';
 import { needsMonths, normalise } from '../data/normalise.js';
 import { dateFeatureCount, dateFeatures, type DateFeatureKind } from '../data/dates.js';
-import { coordinateCalendar, decodeTimeParts } from '../data/time-parts.js';
+import { coordinateCalendar, decodeTimeParts, monthPosition } from '../data/time-parts.js';
 import { DataError } from '../data/types.js';
 import { checkSourceMatchesModel, readWindow, sourceTime, windowTimes } from './cases.js';
 import type { GenerationModel } from './model.js';
@@ -53,7 +53,7 @@ export async function normalisedWindow(m: GenerationModel, source: ClipSource, s
   const missing = Uint8Array.from(raw, (v) => (Number.isNaN(v) ? 1 : 0));
   const time = source.time;
   const months = needsMonths(m.stats)
-    ? decodeTimeParts({ ...sourceTime(source, 'the data'), values: windowTimes(time!, start, frames) }).map((p) => p.month - 1)
+    ? decodeTimeParts({ ...sourceTime(source, 'the data'), values: windowTimes(time!, start, frames) }).map((p) => monthPosition(p, coordinateCalendar(time!)))
     : null;
   const block = { channels: source.channels.length, frames, height: source.height, width: source.width };
   return { data: normalise(m.stats, raw, missing, block, months), raw, missing, months };

@@ -9,9 +9,9 @@
 // known elements, N of them) with w_r = 1e6, so its weight corresponds to w_sum = w_mean / N here.
 import * as torch from '@climadiff/torch';
 import type { Tensor } from '@climadiff/torch';
-import { denormalise, needsMonths, normalise, type ClampCounts } from '../data/normalise.js';
+import { denormalise, needsMonths, normalise, seasonalBasis, seasonalMean, type ClampCounts } from '../data/normalise.js';
 import { dateFeatureCount, dateFeatures, type DateFeatureKind } from '../data/dates.js';
-import { decodeTimeParts, type TimeParts } from '../data/time-parts.js';
+import { decodeTimeParts, monthPosition, type TimeParts } from '../data/time-parts.js';
 import { DataError } from '../data/types.js';
 import { asDenoiser, resolvePrecision, withPrecision, type Precision } from '../models/index.js';
 import type { InverseCounts } from '../models/transform.js';
@@ -120,7 +120,8 @@ export function generate(m: GenerationModel, o: GenerateOptions): GenerateResult
   if (times && !units) throw new DataError('bad-option', 'generate: frame times were given, but neither they nor the run have time units');
   const parts: TimeParts[] | null = times ? decodeTimeParts({ ...units!, attrs: {}, values: times }) : null;
   if ((dateKind !== 'none' || needsMonths(stats)) && !parts) throw new DataError('bad-option', 'generate: the model needs the date of every sample (it is conditioned on the date or normalised by monthly climatology)');
-  const months = (i: number): number[] | null => (parts && needsMonths(stats) ? parts.slice(i * frames, (i + 1) * frames).map((p) => p.month - 1) : null);
+  // month positions (floor: the month of a monthly climatology; continuous for the seasonal cycle)
+  const months = (i: number): number[] | null => (parts && needsMonths(stats) ? parts.slice(i * frames, (i + 1) * frames).map((p) => monthPosition(p, calendar)) : null);
   const block = { channels: C, frames, height: H, width: W };
 
   // tensors that outlive the sampler's scopes (the observations, the physical map), freed when generation ends
@@ -287,7 +288,8 @@ export function physicalMap(m: GenerationModel, n: number, block: Block, months:
       const ch = m.stats.channels[c]!;
       for (let f = 0; f < F; f++) {
         const base = ((i * C + c) * F + f) * HW;
-        if (ch.kind === 'climatology') mean.set(ch.climatology!.slice(mi![f]! * HW, (mi![f]! + 1) * HW), base);
+        if (ch.kind === 'climatology') mean.set(ch.climatology!.slice(Math.floor(mi![f]!) * HW, (Math.floor(mi![f]!) + 1) * HW), base);
+        else if (ch.kind === 'seasonal') mean.set(seasonalMean(ch.seasonal!, seasonalBasis(mi![f]!), HW), base);
         else mean.fill(ch.mean, base, base + HW);
       }
     }
