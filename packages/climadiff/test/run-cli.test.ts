@@ -133,7 +133,7 @@ test('weather: tas and pr with climatology anomalies and the learned transform, 
   assert.equal(ck.modelConfig.dateFeatures, 4);
   assert.equal(ck.modelConfig.channels, 8);
   assert.deepEqual(ck.modelConfig.learnedTransforms.map((x) => x.channel), [1]);
-  assert.deepEqual(ck.normStats.channels.map((c) => [c.kind, c.transform, c.min]), [['climatology', 'none', null], ['per-variable', 'learned', 0]]);
+  assert.deepEqual(ck.normStats.channels.map((c) => [c.kind, c.transform, c.min]), [['seasonal', 'none', null], ['per-variable', 'learned', 0]]);
   // samples generated for given dates: valid_time holds them (noleap hours since 2000-01-01), 6 h apart
   const s = cli('sample', '--checkpoint', 'wrun', '--n', '3', '--steps', '3', '--out', 'w.nc', '--dates', '2000-01-10, 2000-01-20 06:00', '--report', 'rep');
   assert.equal(s.status, 0, s.stderr);
@@ -183,7 +183,7 @@ test('weather: tas and pr with climatology anomalies and the learned transform, 
   assert.equal(sq.status, 0, sq.stderr);
   const sqck = JSON.parse(readFileSync(join(dir, 'sqrun', readFileSync(join(dir, 'sqrun', 'latest'), 'utf8').trim(), 'checkpoint.json'), 'utf8')) as
     { modelConfig: { learnedTransforms: unknown[] }; normStats: { channels: { transform: string; kind: string }[] } };
-  assert.deepEqual(sqck.normStats.channels.map((c) => [c.kind, c.transform]), [['climatology', 'sqrt']]);
+  assert.deepEqual(sqck.normStats.channels.map((c) => [c.kind, c.transform]), [['seasonal', 'sqrt']]);
   assert.deepEqual(sqck.modelConfig.learnedTransforms, []);
   const badT = cli('train', '--data', 'earth.nc', '--vars', 'tas', '--out', 'r9', '--steps', '1', '--transform', 'tas=cube');
   assert.equal(badT.status, 1);

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { DataError } from '../data/types.js';
 import { register as registerFetch } from './fetch.js';
-import { register as registerInfo } from './info.js';
+import { register as registerInfo, registerNormalisations } from './info.js';
 import { register as registerConvert } from './convert.js';
 import { register as registerPreview } from './preview.js';
 import { register as registerSimulate } from './simulate.js';
@@ -26,6 +26,7 @@ export function buildProgram(): Command {
   const data = program.command('data').description('read, write, simulate and look at climate fields');
   registerFetch(data);
   registerInfo(data);
+  registerNormalisations(data);
   registerConvert(data);
   registerPreview(data);
   registerSimulate(data);

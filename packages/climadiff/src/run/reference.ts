@@ -9,7 +9,8 @@ import type { NormKind, ChannelTransform } from '../data/normalise.js';
 import type { DateFeatureKind } from '../data/dates.js';
 import type { UNet3DConfigInput } from '../models/index.js';
 import type { TrainConfigInput, TrainProgress } from '../train/index.js';
-import { hasCheckpoint, loadCheckpoint } from '../train/checkpoint.js';
+import { CheckpointError, hasCheckpoint, loadCheckpoint } from '../train/checkpoint.js';
+import { parseNormStats } from '../data/normalise.js';
 import { readMetrics } from '../train/metrics.js';
 import { trainRun, sampleRun, formatRunTime, type SampleRunResult } from './pipeline.js';
 import { builtinModelsDir, exportModel, type RunData } from './model-store.js';
@@ -44,7 +45,8 @@ export const REFERENCES: Record<string, ReferenceSpec> = {
     variables: ['tas', 'pr'],
     frames: 8,
     statics: true,
-    normalisation: 'climatology',
+    // seasonal since 2026-12-03: the monthly climatology put steps at month boundaries into the samples (docs/recipe.md)
+    normalisation: 'seasonal',
     transforms: { pr: 'sqrt' },
     model: { channels: 16 },
     train: {
@@ -110,7 +112,16 @@ export async function trainReference(name: string, o: TrainReferenceOptions): Pr
   const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   if (o.threads) torch.setNumThreads(o.threads);
   const dataPath = await ensureRecipeData(spec.recipe, log);
-  if (o.resume && !hasCheckpoint(o.runDir) && existsSync(join(milestoneDir(name), 'latest'))) {
+  // what would be continued (the run folder, else the committed milestone) must have been trained by this recipe
+  const from = o.resume ? (hasCheckpoint(o.runDir) ? o.runDir : existsSync(join(milestoneDir(name), 'latest')) ? milestoneDir(name) : null) : null;
+  if (from) {
+    const kinds = parseNormStats(loadCheckpoint(from).normStats).channels.map((c) => c.kind);
+    const want = spec.variables.map((v) => (spec.transforms[v] === 'learned' ? 'per-variable' : spec.normalisation));
+    if (kinds.join(',') !== want.join(',')) {
+      throw new CheckpointError(`${from} was trained with ${kinds.join(', ')} normalisation, but the recipe of '${name}' now says ${want.join(', ')}: it cannot be continued; start afresh (scripts/train-reference ${name} without --resume, in an empty run folder)`);
+    }
+  }
+  if (from && from !== o.runDir) {
     log(`starting from the committed milestone ${milestoneDir(name)}`);
     mkdirSync(o.runDir, { recursive: true });
     cpSync(milestoneDir(name), o.runDir, { recursive: true });

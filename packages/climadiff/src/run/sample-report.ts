@@ -1,6 +1,6 @@
 // `climadiff sample --report DIR`: generated clips against the run's held-out (test) clips, per variable, on physical
 // values (the seed's histogram, QQ, bias map, spectra: eval/report.ts) and on anomalies from the training years'
-// monthly climatology (eval/weather.ts: mean squared change, spectra, lag autocorrelation, QQ in anomaly standard
+// smooth seasonal cycle (eval/weather.ts: mean squared change, spectra, lag autocorrelation, QQ in anomaly standard
 // deviations, variance-map R^2), with the acceptance of the reference models. A model that returns the climatology
 // has no anomalies worth the name, so it fails the anomaly rows even where its physical maps look right.
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
@@ -9,9 +9,8 @@ import { dirname, join } from 'node:path';
 import { resolveDataFiles } from '../data/multi-source.js';
 import { openSelectedSource } from '../data/select-source.js';
 import type { ClipSource } from '../data/clip-source.js';
-import { fitNormStats, isPrecipitationLike, type NormStats } from '../data/normalise.js';
-import { monthIndices } from '../data/time-parts.js';
-import { decodeTimeParts } from '../data/time-parts.js';
+import { fitNormStats, isPrecipitationLike, seasonalBasis, seasonalMean, sourceMonths, type NormStats } from '../data/normalise.js';
+import { decodeTimeParts, monthPosition } from '../data/time-parts.js';
 import { DataError } from '../data/types.js';
 import { writeReport } from '../eval/report.js';
 import { acceptance, weatherDiagnostics, weatherMarkdown, DEFAULT_CRITERIA, type AcceptanceRow, type WeatherCriteria, type WeatherDiagnostics } from '../eval/weather.js';
@@ -70,13 +69,17 @@ export async function heldOutClips(source: ClipSource, runData: RunData, frames:
   return { data, count: chosen.length, starts: chosen };
 }
 
-/** One channel of [N, C, F, H, W] clips as [N, F, H, W], minus the monthly climatology of each frame when given. */
-function channelClips(data: Float32Array, n: number, C: number, F: number, HW: number, c: number, anomaly: { clim: number[]; months: ArrayLike<number> } | null): Float32Array {
+/**
+ * One channel of clips [n, F, H, W]; with `anomaly`, minus the smooth seasonal cycle (data/normalise.ts 'seasonal'
+ * coefficients) at each frame's month position.
+ */
+function channelClips(data: Float32Array, n: number, C: number, F: number, HW: number, c: number, anomaly: { seasonal: number[]; positions: ArrayLike<number> } | null): Float32Array {
   const out = new Float32Array(n * F * HW);
+  const basis = new Float64Array(anomaly ? anomaly.seasonal.length / HW : 0), cycle = new Float64Array(HW);
   for (let i = 0; i < n; i++) for (let f = 0; f < F; f++) {
     const src = ((i * C + c) * F + f) * HW, dst = (i * F + f) * HW;
-    const base = anomaly ? anomaly.months[i * F + f]! * HW : 0;
-    for (let j = 0; j < HW; j++) out[dst + j] = data[src + j]! - (anomaly ? anomaly.clim[base + j]! : 0);
+    if (anomaly) seasonalMean(anomaly.seasonal, seasonalBasis(anomaly.positions[i * F + f]!, basis), HW, cycle);
+    for (let j = 0; j < HW; j++) out[dst + j] = data[src + j]! - (anomaly ? cycle[j]! : 0);
   }
   return out;
 }
@@ -117,27 +120,30 @@ export async function writeSampleReport(o: SampleReportOptions): Promise<SampleR
   const HW = H * W;
   const source = await runSource(runData, o.log);
   const ref = await heldOutClips(source, runData, F);
-  // anomalies from the training years' monthly climatology, fitted here on the source (transform none) for every channel
-  const clim: NormStats = await fitNormStats(source, { kind: 'climatology', ranges: runData.trainRanges.length ? runData.trainRanges : undefined });
+  // anomalies from the training years' smooth seasonal cycle (mean and annual harmonics per cell, data/normalise.ts
+  // 'seasonal'), fitted here on the source (transform none) for every channel. Not the monthly climatology: its steps at
+  // month boundaries are several times the 6-hourly change of temperature (\`climadiff data normalisations\`), and
+  // would dominate the change and spectrum diagnostics of clips that straddle a boundary.
+  const clim: NormStats = await fitNormStats(source, { kind: 'seasonal', ranges: runData.trainRanges.length ? runData.trainRanges : undefined });
   if (!source.time) throw new DataError('no-time', 'anomaly diagnostics need the data\'s time axis');
-  const refMonths = monthIndices(source.time);
-  const refFrameMonths = Int32Array.from({ length: ref.count * F }, (_, k) => refMonths[ref.starts[Math.floor(k / F)]! + (k % F)]!);
+  const refPositions = sourceMonths(source);
+  const refFramePositions = Float64Array.from({ length: ref.count * F }, (_, k) => refPositions[ref.starts[Math.floor(k / F)]! + (k % F)]!);
   if (!r.times || !runData.time) throw new DataError('no-time', 'anomaly diagnostics need the samples\' dates (a model trained with a time axis)');
-  const sampleMonths = Int32Array.from(decodeTimeParts({ units: runData.time.units, calendar: runData.time.calendar, attrs: {}, values: r.times }), (p) => p.month - 1);
+  const samplePositions = Float64Array.from(decodeTimeParts({ units: runData.time.units, calendar: runData.time.calendar, attrs: {}, values: r.times }), (p) => monthPosition(p, runData.time!.calendar));
   mkdirSync(o.outDir, { recursive: true });
   const files: string[] = [];
   const verdicts: VariableVerdict[] = [];
   const md: string[] = [`# ${o.title}`, ''];
   if (o.extra) md.push(o.extra.trim(), '');
   md.push(`${n} generated clips against ${ref.count} held-out clips (test split, starts at least ${F} frames apart) of ${F} frames on the ${H}x${W} grid. ` +
-    'Anomalies are departures from the training years\' monthly climatology at each cell, for the month of each frame (the samples\' dates).', '');
+    'Anomalies are departures from the training years\' smooth seasonal cycle at each cell (its mean and two annual harmonics, at each frame\'s date: the samples\' dates for samples), so that the steps of a monthly climatology at month boundaries do not enter the diagnostics.', '');
   for (let c = 0; c < C; c++) {
     const variable = runData.variables[c]!;
     const units = runData.units[c] ?? undefined;
     const precip = isPrecipitationLike(variable, units);
-    const climC = clim.channels[c]!.climatology!;
-    const sAnom = channelClips(r.data, n, C, F, HW, c, { clim: climC, months: sampleMonths });
-    const rAnom = channelClips(ref.data, ref.count, C, F, HW, c, { clim: climC, months: refFrameMonths });
+    const seasonal = clim.channels[c]!.seasonal!;
+    const sAnom = channelClips(r.data, n, C, F, HW, c, { seasonal, positions: samplePositions });
+    const rAnom = channelClips(ref.data, ref.count, C, F, HW, c, { seasonal, positions: refFramePositions });
     const sPhys = channelClips(r.data, n, C, F, HW, c, null), rPhys = channelClips(ref.data, ref.count, C, F, HW, c, null);
     const scale = clim.channels[c]!.std;
     const anomaly = weatherDiagnostics({ data: sAnom, shape: [n, F, H, W] }, { data: rAnom, shape: [ref.count, F, H, W] }, { scale });
