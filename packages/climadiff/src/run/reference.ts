@@ -252,7 +252,9 @@ function modelCard(spec: ReferenceSpec, runDir: string, samples: SampleRunResult
     'import json, torch', 'from unet3d import UNet3D, load_safetensors', `m = json.load(open("packages/climadiff/models/${spec.name}/model.json"))`,
     'model = UNet3D(m["modelConfig"]); model.load_state_dict(load_safetensors(".../ema.safetensors")); model.eval()',
     '# v = model(z, logsnr, cond, date): cond = statics.safetensors["statics"] [S, H, W] per example, date = [sin, cos] of the time of year (+ time of day)',
-    '# precipitation enters as y = model.encode(x / std) with std from m["normStats"]; temperature as (x - climatology[month]) / std', '```', '');
+    `# each channel enters as (t(x) - mean) / std with t its transform (sqrt for precipitation) and mean from m["normStats"]: ${
+      spec.normalisation === 'seasonal' ? 'per cell sum_r seasonal[r] * [1, cos phi, sin phi, cos 2phi, sin 2phi][r], phi = 2 pi (month position) / 12'
+        : spec.normalisation === 'climatology' ? 'per cell climatology[month]' : 'one number per channel'}`, '```', '');
   lines.push('## Resuming', '', `\`scripts/train-reference ${spec.name} --resume\` continues the committed milestone (\`resume/\`) bit for bit on the same machine, thread count and precision; on another machine it continues correctly but not bit for bit (other CPU kernels round differently).`, '');
   return lines.join('\n');
 }
