@@ -150,7 +150,8 @@ test('torchrun --no-python --nproc-per-node 2 climadiff train: PyTorch\'s launch
 });
 
 test('a rank killed mid-run: the launcher exits non-zero naming it, the other rank stops with a clear error, the last checkpoint resumes', { skip }, async () => {
-  writeFileSync(join(dir, 'long.json'), JSON.stringify({ steps: 60, batchSize: 4, logEvery: 1, validateEvery: 0, checkpointEvery: 1,
+  // long enough that the kill lands mid-run however fast the machine (the progress line shows only some steps)
+  writeFileSync(join(dir, 'long.json'), JSON.stringify({ steps: 3000, batchSize: 4, logEvery: 1, validateEvery: 0, checkpointEvery: 1,
     lrSchedule: { kind: 'constant', warmupSteps: 0 }, previewEvery: 0 }));
   let killed = false;
   const port = await freePort();

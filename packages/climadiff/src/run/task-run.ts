@@ -2,6 +2,7 @@
 // or the model's own recipe data), choose the cases, run the task with progress, keep every finished case in a
 // partial folder so a killed run continues where it stopped, and write the ensemble (CF NetCDF-3, NetCDF-4 or Zarr,
 // with a member dimension) and a GIF of truth / ensemble mean / members.
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '@climadiff/torch';
@@ -80,6 +81,13 @@ export function outputFormat(path: string): 'netcdf3' | 'netcdf4' | 'zarr' {
   throw new DataError('bad-option', `--out must end in .nc (NetCDF-3), .nc4 (NetCDF-4) or .zarr, got '${path}'`);
 }
 
+/** SHA-256 of a model's parameters (names, shapes and bytes, in order): two models are the same model when these agree. */
+export function modelFingerprint(model: torch.nn.Module): string {
+  const h = createHash('sha256');
+  for (const [name, p] of model.namedParameters()) h.update(`${name}:${p.shape.join('x')};`).update(Buffer.from(p.detach().contiguous().toBytes()));
+  return h.digest('hex');
+}
+
 export async function runTask(o: TaskRunOptions): Promise<TaskRunResult> {
   const log = o.log ?? (() => {});
   const format = outputFormat(o.out);
@@ -99,7 +107,8 @@ export async function runTask(o: TaskRunOptions): Promise<TaskRunResult> {
     if (o.maxCases !== undefined) starts = starts.slice(0, o.maxCases);
     // the partial folder: the settings that define the cases, and one file per finished case
     const partial = `${o.out}.partial`;
-    const key = JSON.stringify({ task: o.task, checkpoint: o.checkpoint, data: o.data ?? null, starts, members: o.members, steps: o.steps ?? 256, sampler: o.sampler ?? 'ancestral', sampling: o.sampling ?? {},
+    // the model by content, not by name: builtin:NAME or a run folder may hold another model by the time a run resumes
+    const key = JSON.stringify({ task: o.task, checkpoint: o.checkpoint, model: modelFingerprint(m.model), data: o.data ?? null, starts, members: o.members, steps: o.steps ?? 256, sampler: o.sampler ?? 'ancestral', sampling: o.sampling ?? {},
       guidance: o.guidance ?? null, seed: o.seed ?? 0, batch: o.batch ?? 16, forecast: o.forecast ?? null, interpolate: o.interpolate ?? null, infill: o.infill ?? null, downscale: o.downscale ?? null });
     const group = o.group && o.group.size > 1 ? o.group : null;
     const main = (group?.rank ?? 0) === 0;
