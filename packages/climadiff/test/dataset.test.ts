@@ -7,7 +7,12 @@ import { ClipDataset, splitDatasets } from '../src/data/dataset.js';
 import { denormalise, fitNormStats, normalise, normStatsToJSON, parseNormStats, sourceMonths } from '../src/data/normalise.js';
 import { splitByTimeBlocks, SPLIT_NAMES } from '../src/data/split.js';
 import { findOrography, staticFields } from '../src/data/statics.js';
-import { monthIndices, decodeTimeParts, formatTimeParts } from '../src/data/time-parts.js';
+import { monthIndices, monthPosition, decodeTimeParts, formatTimeParts } from '../src/data/time-parts.js';
+import { writeNetCDF } from '../src/data/writers/netcdf.js';
+import { compareNormalisations } from '../src/run/normalisation-check.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DataError, type ClimateDataset, type Coordinate } from '../src/data/types.js';
 
 const coord = (name: string, values: number[], extra: Partial<Coordinate> = {}): Coordinate =>
@@ -261,6 +266,48 @@ test('seasonal normalisation: the harmonic fit recovers a known seasonal cycle p
   const broken = JSON.parse(normStatsToJSON(stats)) as { channels: { seasonal: number[] }[] };
   broken.channels[0]!.seasonal.pop();
   assert.throws(() => parseNormStats(broken), (e: unknown) => e instanceof DataError && /seasonal cycle of 'x' has 29 coefficients, expected 5 x 2 x 3/.test(e.message));
+});
+
+test('month positions: floor is the calendar month, the fraction runs through the month in each calendar', () => {
+  const p = (year: number, month: number, day: number, hour = 0) => ({ year, month, day, hour, minute: 0, second: 0 });
+  assert.equal(monthPosition(p(2001, 1, 1)), 0);
+  assert.equal(monthPosition(p(2001, 2, 15, 12), 'noleap'), 1 + 14.5 / 28);
+  assert.equal(monthPosition(p(2004, 2, 15, 12), 'standard'), 1 + 14.5 / 29);
+  assert.equal(monthPosition(p(2001, 12, 31, 18), '360_day'), 11 + 30.75 / 30);
+  assert.equal(Math.floor(monthPosition(p(2001, 12, 31, 18), 'noleap')), 11);
+});
+
+test('data normalisations: a smooth seasonal cycle leaves the noise; monthly means leave the within-month cycle and step at boundaries', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'climadiff-norms-'));
+  try {
+    // 10 noleap years, 6-hourly, 2 x 2 cells: 10 K of annual cycle + N(0, 0.5^2)-like noise
+    const T = 10 * 365 * 4, HW = 4;
+    const data = new Float32Array(T * HW);
+    let seed = 3;
+    const rnd = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648 - 0.5; };
+    for (let t = 0; t < T; t++) for (let i = 0; i < HW; i++) data[t * HW + i] = 280 + 10 * Math.cos((2 * Math.PI * t) / (365 * 4) + i) + 0.5 * Math.sqrt(12) * rnd();
+    const ds: ClimateDataset = {
+      variables: new Map([['tas', { name: 'tas', dims: ['time', 'lat', 'lon'], shape: [T, 2, 2], data, mask: null, units: 'K', attrs: {} }]]),
+      coords: new Map([
+        ['time', coord('time', Array.from({ length: T }, (_, t) => 6 * t), { axis: 'T', units: 'hours since 2001-01-01', calendar: 'noleap' })],
+        ['lat', coord('lat', [-10, 10], { axis: 'Y', units: 'degrees_north' })], ['lon', coord('lon', [0, 180], { axis: 'X', units: 'degrees_east' })],
+      ]),
+      attrs: {},
+    };
+    await writeNetCDF(ds, join(dir, 'x.nc'));
+    const rows = await compareNormalisations(join(dir, 'x.nc'), ['tas']);
+    const by = Object.fromEntries(rows.map((r) => [r.kind, r]));
+    assert.deepEqual(rows.map((r) => r.kind), ['per-variable', 'climatology', 'seasonal']);
+    assert.equal(by['per-variable']!.share, 1);
+    // the total variance is the cycle's (50) plus the noise's (0.25); the seasonal fit leaves the noise
+    assert.ok(Math.abs(by['per-variable']!.anomalyMeanSquare - 50.25) < 1.5, `${by['per-variable']!.anomalyMeanSquare}`);
+    assert.ok(Math.abs(by['seasonal']!.anomalyMeanSquare - 0.25) < 0.02, `${by['seasonal']!.anomalyMeanSquare}`);
+    // monthly means leave the cycle within each month: (10 * 2 pi / 12)^2 / 12 / 2 = 1.14 on top of the noise
+    assert.ok(by['climatology']!.anomalyMeanSquare > 1.2, `${by['climatology']!.anomalyMeanSquare}`);
+    // one-frame change: the noise's 2 x 0.25 for the smooth normalisations; monthly anomalies add their steps
+    assert.ok(Math.abs(by['seasonal']!.changeMeanSquare - 0.5) < 0.03 && Math.abs(by['per-variable']!.changeMeanSquare - 0.5) < 0.03);
+    assert.ok(by['climatology']!.changeMeanSquare > by['seasonal']!.changeMeanSquare + 0.02, `${by['climatology']!.changeMeanSquare}`);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
 });
 
 test('cells never observed in the fitted frames are recorded, and generated fields keep them missing', async () => {
