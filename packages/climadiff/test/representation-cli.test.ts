@@ -137,6 +137,7 @@ test('bad input: one clear line, a non-zero exit, nothing written', () => {
     [['embed', '--checkpoint', 'rep', '--out', 'x.txt'], /must end in \.nc/, 'x.txt'],
     [['embed', '--checkpoint', 'rep', '--out', 'x.nc', '--nearest', '0'], /nearest/, 'x.nc'],
     [['embed', '--checkpoint', 'rep', '--out', 'x.nc', '--starts', '2001-01-01'], /outside/, 'x.nc'],
+    [['embed', '--checkpoint', 'rep', '--out', 'x.nc', '--starts', '1999-06-01'], /outside/, 'x.nc'],
     [['sample', '--checkpoint', 'rep', '--like', 'earth.nc', '--out', 'y.nc'], /--like FILE and --start DATE go together/, 'y.nc'],
     [['sample', '--checkpoint', 'plain', '--like', 'earth.nc', '--start', '2000-01-20', '--out', 'y.nc'], /has no representation/, 'y.nc'],
     [['train', '--data', 'earth.nc', '--vars', 'tas', '--out', 'z', '--encoder', 'frame', '--steps', '1'], /--encoder needs --representation/, 'z'],

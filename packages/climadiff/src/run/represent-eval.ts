@@ -264,7 +264,6 @@ async function elboComparison(m: GenerationModel, base: GenerationModel | null, 
     const windows = await Promise.all(part.map((s) => normalisedWindow(m, source, s, F)));
     const baseWindows = base ? await Promise.all(part.map((s) => normalisedWindow(base, source, s, F))) : null;
     torch.scope(() => torch.noGrad(() => {
-      const shape = [part.length, C, F, H, W];
       const stack = (ws: { data: Float32Array }[]): Tensor => torch.cat(ws.map((w) => torch.tensor(w.data, [1, C, F, H, W])), 0);
       const observed = torch.cat(windows.map((w) => torch.tensor(w.missing, [1, C, F, H, W])), 0).eq(0);
       const gen = new torch.Generator({ seed: BigInt((o.seed ?? 0) * 7919 + b0) });
@@ -284,7 +283,6 @@ async function elboComparison(m: GenerationModel, base: GenerationModel | null, 
         const rb = elbo(asDenoiser(base.model, { cond: bcond, date: dateTensor(base, source, part) }), bx, base.schedule, { method: 'quadrature', steps, samples: 1, generator: new torch.Generator({ seed: BigInt((o.seed ?? 0) * 7919 + b0) }), mask: observed, binWidth });
         without.push(...rb.bpd.toFloat32Array());
       }
-      void shape;
     }));
     onProgress(Math.min(b0 + batch, n), n);
   }

@@ -92,7 +92,9 @@ export function chooseStarts(source: ClipSource, runData: RunData, spec: StartSp
       const value = encodeTimeParts(parseDate(d, cal), time);
       let i = 0;
       while (i < T && time.values[i]! < value - 1e-9) i++;
-      if (i < lo || i > hi) {
+      // a date more than one frame step before the file begins is outside it too (not its first frame)
+      const before0 = value < time.values[0]! - Math.abs(time.values[1]! - time.values[0]!) - 1e-9;
+      if (before0 || i < lo || i > hi) {
         const first = formatTimeParts(decodeTimeParts({ ...time, values: time.values.subarray(lo, lo + 1) })[0]!);
         const last = formatTimeParts(decodeTimeParts({ ...time, values: time.values.subarray(hi, hi + 1) })[0]!);
         throw new DataError('bad-date', `start date ${d} is outside what ${where} allows for this task (${first} to ${last})`);
