@@ -6,6 +6,8 @@ import { resolvePrecision, type Precision } from '../models/precision.js';
 import { trainRun, sampleRun, writeSamples, runInfo, DEFAULT_NORMALISATION, GRID_FITS, type GridFit } from '../run/pipeline.js';
 import { writeSampleReport } from '../run/sample-report.js';
 import { encodeLike } from '../run/embed-run.js';
+import { modelFingerprint } from '../run/task-run.js';
+import { loadSamplingModel } from '../run/model-store.js';
 import { CHANNEL_TRANSFORMS, SEASONAL_HARMONICS, type ChannelTransform, type NormKind } from '../data/normalise.js';
 import { DATE_FEATURE_KINDS, type DateFeatureKind } from '../data/dates.js';
 import { parseSplitSpec } from '../data/split.js';
@@ -231,7 +233,9 @@ export function register(program: Command): void {
   program.command('info')
     .description('describe a run: config, data, steps, losses, parameter count')
     .argument('<run>', 'run folder')
-    .action((run: string) => {
+    .option('--fingerprint', "print only the model's fingerprint (SHA-256 of its sampling weights: names, shapes, bytes); takes builtin:NAME and exported folders too")
+    .action((run: string, o: { fingerprint?: boolean }) => {
+      if (o.fingerprint) { process.stdout.write(`${modelFingerprint(loadSamplingModel(run).model)}\n`); return; }
       process.stdout.write(`${JSON.stringify(runInfo(run), null, 2)}\n`);
     });
 }
