@@ -102,6 +102,11 @@ test('embed-eval: collapse, probes against PCA and a random encoder, ELBO with a
   assert.deepEqual(j.analogues.map((a) => a.variable), ['tas', 'pr']);
   for (const a of j.analogues) assert.ok(a.w > 0 && a.randomSameSeason > 0);
   for (const f of ['embeddings.png', 'like-tas.gif', 'like-pr.gif']) assert.ok(statSync(join(dir, 'eval', f)).size > 1000, f);
+  // model fingerprints: 64 hex digits, stable, different models differ
+  const f1 = cli('info', 'rep', '--fingerprint'), f2 = cli('info', 'rep', '--fingerprint'), f3 = cli('info', 'plain', '--fingerprint');
+  assert.match(f1.stdout, /^[0-9a-f]{64}\n$/);
+  assert.equal(f1.stdout, f2.stdout);
+  assert.notEqual(f1.stdout, f3.stdout);
   // refusals: the folder exists; a baseline normalised otherwise; a baseline that is itself a representation model
   const again = cli('embed-eval', '--checkpoint', 'rep', '--out', 'eval');
   assert.notEqual(again.status, 0);
