@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  balancedAccuracy, bootstrapCI, logisticRegression, pcaFeatures, probe, r2Score, ridgeRegression, standardise,
+  balancedAccuracy, bootstrapCI, logisticRegression, probe, r2Score, ridgeRegression, standardise,
 } from '../src/eval/probes.js';
+import { pcaFeatures } from '../src/eval/pca.js';
 import { gauss, rng } from './random-fixture.js';
 
 const close = (a: number, b: number, tol: number, what = '') => assert.ok(Math.abs(a - b) <= tol, `${what} ${a} vs ${b} (tol ${tol})`);

@@ -18,23 +18,12 @@ import * as z from 'zod';
 import type { ClipSource } from './clip-source.js';
 import { monthPositions } from './time-parts.js';
 import { DataError } from './types.js';
+import { SEASONAL_TERMS, seasonalBasis, seasonalFit, seasonalMean } from './seasonal.js';
+
+export { SEASONAL_HARMONICS, SEASONAL_MIN_MONTHS, seasonalBasis, seasonalMean } from './seasonal.js';
 
 export type NormKind = 'per-variable' | 'climatology' | 'seasonal';
 export const NORM_KINDS: readonly NormKind[] = ['per-variable', 'climatology', 'seasonal'];
-
-/** Annual harmonics K of the seasonal normalisation (docs/recipe.md: 2 fitted best on held-out years, of 2, 3, 4, 6). */
-export const SEASONAL_HARMONICS = 2;
-const SEASONAL_TERMS = 1 + 2 * SEASONAL_HARMONICS;
-/** Calendar months a cell must have values in for its seasonal cycle to be fitted (else its mean alone). */
-export const SEASONAL_MIN_MONTHS = 9;
-
-/** The seasonal basis at a month position p: [1, cos phi, sin phi, cos 2 phi, sin 2 phi, ...], phi = 2 pi p / 12. */
-export function seasonalBasis(position: number, out: Float64Array = new Float64Array(SEASONAL_TERMS)): Float64Array {
-  const phi = (2 * Math.PI * position) / 12;
-  out[0] = 1;
-  for (let k = 1; k <= SEASONAL_HARMONICS; k++) { out[2 * k - 1] = Math.cos(k * phi); out[2 * k] = Math.sin(k * phi); }
-  return out;
-}
 
 /**
  * A channel's value transform, applied before the affine normalisation (and undone after its inverse):
@@ -310,52 +299,6 @@ export async function fitNormStats(source: ClipSource, options: FitOptions): Pro
   };
 }
 
-/**
- * Per cell, the least-squares harmonic coefficients from the normal equations (lower triangles of X^T X, X^T y of
- * x - shift) by Cholesky, and the total residual sum of squares y^T y - a^T X^T y. A cell seen in fewer than
- * SEASONAL_MIN_MONTHS calendar months (a cycle fitted to part of a year extrapolates wildly), or with a singular
- * system, gets its mean alone (a_0; the rest 0): its residuals are its deviations from that mean. Cells without any
- * value get the channel's overall mean.
- */
-function seasonalFit(xtx: Float64Array, xty: Float64Array, n: Float64Array, yty: Float64Array, monthsSeen: Uint16Array, frame: number, shift: number, meanAll: number): { coefficients: number[]; residual: number } {
-  const T = SEASONAL_TERMS;
-  const coefficients = new Array<number>(T * frame).fill(0);
-  let residual = 0;
-  const L = new Float64Array(T * T), z = new Float64Array(T), a = new Float64Array(T);
-  for (let i = 0; i < frame; i++) {
-    const ni = n[i]!;
-    if (ni === 0) { coefficients[i] = shift + meanAll; continue; }
-    const A = xtx.subarray(i * T * T, (i + 1) * T * T), b = xty.subarray(i * T, (i + 1) * T);
-    let seen = 0;
-    for (let m = 0; m < 12; m++) if (monthsSeen[i]! & (1 << m)) seen++;
-    let ok = ni >= T && seen >= SEASONAL_MIN_MONTHS;
-    // Cholesky A = L L^T (lower triangle of A filled), relative pivot test
-    for (let r = 0; ok && r < T; r++) {
-      for (let q = 0; q <= r; q++) {
-        let v = A[r * T + q]!;
-        for (let k = 0; k < q; k++) v -= L[r * T + k]! * L[q * T + k]!;
-        if (r === q) {
-          if (!(v > 1e-10 * A[r * T + r]!)) { ok = false; break; }
-          L[r * T + r] = Math.sqrt(v);
-        } else L[r * T + q] = v / L[q * T + q]!;
-      }
-    }
-    if (ok) {
-      for (let r = 0; r < T; r++) { let v = b[r]!; for (let k = 0; k < r; k++) v -= L[r * T + k]! * z[k]!; z[r] = v / L[r * T + r]!; }
-      for (let r = T - 1; r >= 0; r--) { let v = z[r]!; for (let k = r + 1; k < T; k++) v -= L[k * T + r]! * a[k]!; a[r] = v / L[r * T + r]!; }
-      let fitted = 0;
-      for (let r = 0; r < T; r++) fitted += a[r]! * b[r]!;
-      residual += Math.max(0, yty[i]! - fitted);
-      for (let r = 0; r < T; r++) coefficients[r * frame + i] = a[r]! + (r === 0 ? shift : 0);
-    } else {
-      const m = b[0]! / ni; // X^T y's first entry is the sum (basis 1)
-      residual += Math.max(0, yty[i]! - ni * m * m);
-      coefficients[i] = shift + m;
-    }
-  }
-  return { coefficients, residual };
-}
-
 /** Whether any channel needs each frame's month position (climatology, seasonal). */
 export function needsMonths(stats: NormStats): boolean {
   return stats.channels.some((c) => c.kind === 'climatology' || c.kind === 'seasonal');
@@ -391,16 +334,6 @@ export function denormalise(stats: NormStats, data: Float32Array, mask: Uint8Arr
   const r = applyAffine(stats, data, mask, shape, months, true);
   if (counts) r.below.forEach((b, c) => { counts.below[c] = (counts.below[c] ?? 0) + b; counts.total[c] = (counts.total[c] ?? 0) + r.total[c]!; });
   return r.out;
-}
-
-/** The seasonal mean of every cell at one month position: sum_r coefficients[r, cell] basis[r]. */
-export function seasonalMean(coefficients: ArrayLike<number>, basis: Float64Array, frame: number, out: Float64Array = new Float64Array(frame)): Float64Array {
-  out.fill(0);
-  for (let r = 0; r < basis.length; r++) {
-    const br = basis[r]!, off = r * frame;
-    for (let i = 0; i < frame; i++) out[i] = out[i]! + br * coefficients[off + i]!;
-  }
-  return out;
 }
 
 function applyAffine(stats: NormStats, data: Float32Array, mask: Uint8Array | null, shape: Shape, months: ArrayLike<number> | null, inverse: boolean): { out: Float32Array; below: number[]; total: number[] } {

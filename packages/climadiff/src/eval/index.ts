@@ -11,6 +11,7 @@ export * from './scores.js';
 export * from './random.js';
 export * from './analogues.js';
 // probes.ts has its own bootstrapCI (over example indices); scores.ts's keeps the name
-export { standardise, ridgeRegression, r2Score, balancedAccuracy, logisticRegression, probe, pcaFeatures, bootstrapCI as bootstrapIndicesCI } from './probes.js';
-export type { FeatureRows, Standardised, RidgeModel, LogisticOptions, LogisticModel, ProbeOptions, ProbeResult, PcaOptions, PcaResult } from './probes.js';
+export { standardise, ridgeRegression, r2Score, balancedAccuracy, logisticRegression, probe, bootstrapCI as bootstrapIndicesCI } from './probes.js';
+export { pcaFeatures, type PcaOptions, type PcaResult } from './pca.js';
+export type { FeatureRows, Standardised, RidgeModel, LogisticOptions, LogisticModel, ProbeOptions, ProbeResult } from './probes.js';
 export { lineChartPNG, barPanelsPNG, scatterChartPNG, MONTH_COLOURS, CATEGORY_COLOURS } from './chart-png.js';

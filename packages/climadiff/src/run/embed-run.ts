@@ -11,7 +11,7 @@ import { chooseStarts, readWindow, sourceTime, type StartSpec } from '../tasks/c
 import { encodeWindows, type Embeddings } from '../tasks/embed.js';
 import type { GenerationModel } from '../tasks/model.js';
 import { nearestNeighbours, klPerExample, activeUnits, type Neighbours } from '../eval/analogues.js';
-import { pcaFeatures } from '../eval/probes.js';
+import { pcaFeatures } from '../eval/pca.js';
 import { scatterChartPNG, MONTH_COLOURS } from '../eval/chart-png.js';
 import { loadSamplingModel } from './model-store.js';
 import { runSource } from './sample-report.js';

@@ -24,7 +24,8 @@ import { encodeWindows, normalisedWindow, windowDateFeatures, type Embeddings } 
 import { generate, type SamplerName } from '../tasks/generate.js';
 import type { GenerationModel } from '../tasks/model.js';
 import { activeUnits, klPerExample, nearestNeighbours, patternCorrelation, seasonOf, weightedMean, weightedRmse, SEASONS } from '../eval/analogues.js';
-import { probe, pcaFeatures, bootstrapCI, type ProbeResult } from '../eval/probes.js';
+import { probe, bootstrapCI, type ProbeResult } from '../eval/probes.js';
+import { pcaFeatures } from '../eval/pca.js';
 import { latitudeWeights } from '../eval/scores.js';
 import { weatherDiagnostics } from '../eval/weather.js';
 import { mulberry32 } from '../eval/random.js';
