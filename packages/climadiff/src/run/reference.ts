@@ -1,6 +1,7 @@
 // The reference models (`builtin:NAME`): each trained by one fixed recipe (`scripts/train-reference NAME`), resumable
 // across sessions and machines, exported with a model card to packages/climadiff/models/NAME. The recipe's choices
 // and the measurements behind them are in docs/recipe.md.
+import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -183,20 +184,42 @@ export async function finishReference(name: string, o: FinishReferenceOptions): 
   writeFileSync(summary, JSON.stringify({ step, verdicts: rep.verdicts.map((v) => ({ variable: v.variable, rows: v.rows })) }, null, 1));
   // the diagnostics against steps: every evaluation of the reference is kept (one per finish, across sessions)
   const historyPath = join(outDir, 'history.json');
-  const history = (existsSync(historyPath) ? JSON.parse(readFileSync(historyPath, 'utf8')) as HistoryEntry[] : []).filter((h) => h.step !== step);
-  history.push(historyEntry(step, samples, rep.verdicts));
-  history.sort((a, b) => a.step - b.step);
+  const previous = existsSync(historyPath) ? JSON.parse(readFileSync(historyPath, 'utf8')) as HistoryEntry[] : [];
+  const history = mergeHistory(previous, historyEntry(recipeKey(spec), step, samples, rep.verdicts));
   writeFileSync(historyPath, `${JSON.stringify(history, null, 1)}\n`);
   writeFileSync(card, modelCard({ ...spec, evaluation: ev }, o.runDir, samples, rep.verdicts, sampleSeconds, history));
   return [...files, card, summary, historyPath, ...rep.files];
 }
 
-/** Key figures of one evaluation, per variable: checks passed and the worst point of each check. */
-export interface HistoryEntry { step: number; clips: number; variables: Record<string, { passed: number; checks: number; measured: Record<string, string> }> }
+/**
+ * Key figures of one evaluation, per variable: checks passed and the worst point of each check. `recipe` is the
+ * recipeKey of the model evaluated (absent in entries written before it existed).
+ */
+export interface HistoryEntry { recipe?: string; step: number; clips: number; variables: Record<string, { passed: number; checks: number; measured: Record<string, string> }> }
 
-function historyEntry(step: number, samples: SampleRunResult, verdicts: VariableVerdict[]): HistoryEntry {
+/**
+ * A short hash of everything in a recipe that makes another model (data, variables, normalisation, transforms, date
+ * input, network, training settings), but not the planned number of steps, which may be raised while it trains.
+ */
+export function recipeKey(spec: ReferenceSpec): string {
+  const { steps: _planned, ...train } = spec.train;
+  const what = { recipe: spec.recipe, variables: spec.variables, frames: spec.frames, statics: spec.statics, normalisation: spec.normalisation,
+    transforms: spec.transforms, dates: spec.dates ?? 'auto', model: spec.model, train };
+  return createHash('sha256').update(JSON.stringify(what)).digest('hex').slice(0, 12);
+}
+
+/**
+ * The diagnostics-against-steps history after one more evaluation: the evaluations of the same recipe at other steps,
+ * and this one (replacing an earlier one at its step), by step. Evaluations of another recipe (a model since retrained
+ * differently) are dropped: their curve belongs to another model.
+ */
+export function mergeHistory(history: HistoryEntry[], entry: HistoryEntry): HistoryEntry[] {
+  return [...history.filter((h) => h.recipe === entry.recipe && h.step !== entry.step), entry].sort((a, b) => a.step - b.step);
+}
+
+function historyEntry(recipe: string, step: number, samples: SampleRunResult, verdicts: VariableVerdict[]): HistoryEntry {
   return {
-    step, clips: samples.shape[0],
+    recipe, step, clips: samples.shape[0],
     variables: Object.fromEntries(verdicts.map((v) => [v.variable, {
       passed: v.rows.filter((r) => r.pass).length, checks: v.rows.length, measured: Object.fromEntries(v.rows.map((r) => [r.name, r.measured])),
     }])),
