@@ -1,6 +1,11 @@
 // The reference models' bookkeeping: which evaluations belong to the curve of diagnostics against steps.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { REFERENCES, mergeHistory, recipeKey, type HistoryEntry, type ReferenceSpec } from '../src/run/index.js';
 
 const entry = (recipe: string | undefined, step: number, passed = 1): HistoryEntry =>
@@ -28,4 +33,18 @@ test('mergeHistory keeps the same recipe at other steps, replaces its own step, 
   const merged = mergeHistory(old, entry('a', 8000, 5));
   assert.deepEqual(merged.map((h) => [h.recipe, h.step, h.variables['tas']!.passed]), [['a', 2000, 3], ['a', 8000, 5]]);
   assert.deepEqual(mergeHistory([], entry('a', 100)).map((h) => h.step), [100]);
+});
+
+test('reference evaluate: a run folder without a checkpoint or an unknown reference is one clear error, and nothing is written', () => {
+  const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
+  const dir = mkdtempSync(join(tmpdir(), 'ref-eval-'));
+  try {
+    const empty = spawnSync(process.execPath, [cli, 'reference', 'evaluate', 'earth', '--run-dir', dir], { encoding: 'utf8' });
+    assert.notEqual(empty.status, 0);
+    assert.match(empty.stderr, /holds no checkpoint of 'earth' to evaluate/);
+    const unknown = spawnSync(process.execPath, [cli, 'reference', 'evaluate', 'nosuch', '--run-dir', dir], { encoding: 'utf8' });
+    assert.notEqual(unknown.status, 0);
+    assert.match(unknown.stderr, /nosuch/);
+    assert.deepEqual(readdirSync(dir), []);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
 });

@@ -1,8 +1,8 @@
-// `climadiff reference train|milestone|finish NAME`: the reference models' fixed recipes (run/reference.ts), driven by
+// `climadiff reference train|evaluate|milestone|finish NAME`: the reference models' fixed recipes (run/reference.ts), driven by
 // scripts/train-reference.
 import type { Command } from 'commander';
 import * as torch from '@climadiff/torch';
-import { finishReference, referenceSpec, saveMilestone, trainReference, REFERENCES } from '../run/reference.js';
+import { evaluateReference, finishReference, referenceSpec, saveMilestone, trainReference, REFERENCES } from '../run/reference.js';
 import { hasCheckpoint } from '../train/checkpoint.js';
 import { ensureRecipeData } from '../run/sample-report.js';
 import { CheckpointError } from '../train/checkpoint.js';
@@ -44,6 +44,27 @@ export function register(program: Command): void {
     .action((name: string, o: { runDir?: string }) => {
       referenceSpec(name);
       process.stdout.write(`${saveMilestone(name, o.runDir ?? `runs/reference-${name}`)}\n`);
+    });
+  ref.command('evaluate')
+    .description("the sample report of the run's latest checkpoint while it trains (fewer clips and sampler steps than --finish): one more point of the model card's diagnostics against steps")
+    .argument('<name>')
+    .option('--run-dir <dir>', 'run folder (default runs/reference-NAME)')
+    .option('--threads <n>', 'intra-op threads', positiveInt)
+    .option('--samples <n>', 'clips', positiveInt, 32)
+    .option('--steps <n>', 'ancestral sampler steps', positiveInt, 128)
+    .action(async (name: string, o: { runDir?: string; threads?: number; samples: number; steps: number }) => {
+      referenceSpec(name);
+      if (o.threads) torch.setNumThreads(o.threads);
+      const runDir = o.runDir ?? `runs/reference-${name}`;
+      if (!hasCheckpoint(runDir)) throw new CheckpointError(`${runDir} holds no checkpoint of '${name}' to evaluate`);
+      const sampling: { bar: CountBar | null } = { bar: null };
+      try {
+        const e = await evaluateReference(name, { runDir, samples: o.samples, steps: o.steps, log: (m) => process.stderr.write(`${m}\n`),
+          onSampleStep: (s, total) => { sampling.bar ??= countBar('sample (ancestral)', total); sampling.bar.update(s + 1); } });
+        sampling.bar?.stop();
+        for (const [v, r] of Object.entries(e.variables)) process.stdout.write(`${name} step ${e.step}: ${v} ${r.passed} of ${r.checks} checks pass\n`);
+        process.stdout.write(`report: ${runDir}/evaluations/step-${e.step}/report.md\n`);
+      } finally { sampling.bar?.stop(); }
     });
   ref.command('finish')
     .description('export the EMA weights to packages/climadiff/models/NAME, sample the evaluation clips, write the report and the model card')

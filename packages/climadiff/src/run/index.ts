@@ -2,7 +2,7 @@
 export * from './pipeline.js';
 export { loadSamplingModel, exportModel, resolveModelPath, builtinModels, builtinModelsDir, type SamplingModel, type ExportedModel } from './model-store.js';
 export { writeSampleReport, heldOutClips, runSource, type SampleReportOptions, type SampleReportResult, type VariableVerdict } from './sample-report.js';
-export { REFERENCES, referenceSpec, trainReference, finishReference, recipeKey, mergeHistory, type ReferenceSpec, type HistoryEntry } from './reference.js';
+export { REFERENCES, referenceSpec, trainReference, finishReference, evaluateReference, recipeKey, mergeHistory, type ReferenceSpec, type HistoryEntry } from './reference.js';
 export { runDemo, type DemoOptions } from './demo.js';
 export { runTask, outputFormat, ensembleGIF, TASK_NAMES, type TaskName, type TaskRunOptions, type TaskRunResult } from './task-run.js';
 export { ensembleDataset, readEnsembleFile, type EnsembleFile } from './ensemble-file.js';

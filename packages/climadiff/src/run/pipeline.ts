@@ -260,7 +260,7 @@ async function trainRunIn(o: TrainRunOptions, takeLock: (() => Promise<RunLock>)
       // previews: the same seed every time, so successive GIFs show the same noise denoised by a better model
       preview: ({ step, schedule, samples, steps }) => {
         const m: GenerationModel = { model, schedule, stats, runData, statics: staticsTensor() };
-        const r = sampleModel(m, { n: samples, steps, seed: 0, precision, device });
+        const r = { ...sampleModel(m, { n: samples, steps, seed: 0, precision, device }), step };
         mkdirSync(join(o.runDir, 'previews'), { recursive: true });
         writeFileSync(join(o.runDir, 'previews', `step-${String(step).padStart(6, '0')}.gif`), samplesGIF(r, undefined, `samples at step ${step}`));
       },
@@ -308,17 +308,19 @@ export interface SampleRunOptions {
 export interface SampleRunResult extends GenerateResult {
   runData: RunData;
   stats: NormStats;
+  /** The training step of the weights that sampled. */
+  step: number;
 }
 
 /** Loads a model (run folder: latest checkpoint's EMA weights; exported; builtin:NAME) and samples in physical units. */
 export function sampleRun(o: SampleRunOptions): SampleRunResult {
   const m = loadSamplingModel(o.runDir);
   if ((o.device ?? 'cpu') !== 'cpu') m.model.to(o.device!);
-  return sampleModel(m, o);
+  return { ...sampleModel(m, o), step: m.step };
 }
 
 /** Unconditional samples of a loaded model for the given (or drawn) dates. */
-function sampleModel(m: GenerationModel, o: Omit<SampleRunOptions, 'runDir'>): SampleRunResult {
+function sampleModel(m: GenerationModel, o: Omit<SampleRunOptions, 'runDir'>): Omit<SampleRunResult, 'step'> {
   const n = o.n ?? 4;
   const frames = o.frames ?? m.runData.frames;
   if (o.dates && o.dates.length > 0 && m.runData.dateFeatures === 'none' && !needsMonths(m.stats)) {

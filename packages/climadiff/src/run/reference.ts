@@ -147,7 +147,7 @@ export function saveMilestone(name: string, runDir: string): string {
   const ckName = ck.dir.split('/').pop()!;
   cpSync(ck.dir, join(tmp, ckName), { recursive: true });
   writeFileSync(join(tmp, 'latest'), ckName);
-  for (const f of ['run-data.json', 'statics.safetensors', 'metrics.jsonl']) if (existsSync(join(runDir, f))) cpSync(join(runDir, f), join(tmp, f));
+  for (const f of ['run-data.json', 'statics.safetensors', 'metrics.jsonl', HISTORY_FILE]) if (existsSync(join(runDir, f))) cpSync(join(runDir, f), join(tmp, f));
   rmSync(dest, { recursive: true, force: true });
   cpSync(tmp, dest, { recursive: true });
   rmSync(tmp, { recursive: true, force: true });
@@ -183,19 +183,50 @@ export async function finishReference(name: string, o: FinishReferenceOptions): 
   const step = loadCheckpoint(o.runDir).step;
   writeFileSync(summary, JSON.stringify({ step, verdicts: rep.verdicts.map((v) => ({ variable: v.variable, rows: v.rows })) }, null, 1));
   // the diagnostics against steps: every evaluation of the reference is kept (one per finish, across sessions)
-  const historyPath = join(outDir, 'history.json');
-  const previous = existsSync(historyPath) ? JSON.parse(readFileSync(historyPath, 'utf8')) as HistoryEntry[] : [];
-  const history = mergeHistory(previous, historyEntry(recipeKey(spec), step, samples, rep.verdicts));
+  const historyPath = join(outDir, HISTORY_FILE);
+  // the exported model's evaluations, those of the run (`reference evaluate`, carried by the milestone), then this one
+  let history = readHistory(historyPath);
+  for (const h of readHistory(join(o.runDir, HISTORY_FILE))) history = mergeHistory(history, h);
+  history = mergeHistory(history, historyEntry(recipeKey(spec), step, ev.steps, samples, rep.verdicts));
   writeFileSync(historyPath, `${JSON.stringify(history, null, 1)}\n`);
   writeFileSync(card, modelCard({ ...spec, evaluation: ev }, o.runDir, samples, rep.verdicts, sampleSeconds, history));
   return [...files, card, summary, historyPath, ...rep.files];
+}
+
+export interface EvaluateReferenceOptions {
+  runDir: string;
+  samples: number;
+  steps: number;
+  onSampleStep?: (step: number, steps: number) => void;
+  log?: (m: string) => void;
+}
+
+/**
+ * An evaluation of the run's latest checkpoint (its EMA weights) while it trains, for the model card's curve of the
+ * diagnostics against steps: `samples` clips of the ancestral sampler with `steps` steps (fewer than the final
+ * evaluation's, recorded with the entry), the sample report in RUN/evaluations/step-N, the entry in RUN/history.json
+ * (which the milestone carries and --finish merges). Nothing is exported.
+ */
+export async function evaluateReference(name: string, o: EvaluateReferenceOptions): Promise<HistoryEntry> {
+  const spec = referenceSpec(name);
+  const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  log(`evaluating the latest checkpoint of ${o.runDir}: ${o.samples} clips, ${o.steps} ancestral steps`);
+  const samples = sampleRun({ runDir: o.runDir, n: o.samples, steps: o.steps, seed: spec.evaluation.seed, precision: 'fp32', ...(o.onSampleStep ? { onStep: o.onSampleStep } : {}) });
+  const step = samples.step; // of the weights that sampled (the training may have written another checkpoint since)
+  const reportDir = join(o.runDir, 'evaluations', `step-${step}`);
+  rmSync(reportDir, { recursive: true, force: true });
+  const rep = await writeSampleReport({ outDir: reportDir, samples, title: `${name} at step ${step}: ${o.samples} samples against the held-out year`, log });
+  const entry = historyEntry(recipeKey(spec), step, o.steps, samples, rep.verdicts);
+  const path = join(o.runDir, HISTORY_FILE);
+  writeFileSync(path, `${JSON.stringify(mergeHistory(readHistory(path), entry), null, 1)}\n`);
+  return entry;
 }
 
 /**
  * Key figures of one evaluation, per variable: checks passed and the worst point of each check. `recipe` is the
  * recipeKey of the model evaluated (absent in entries written before it existed).
  */
-export interface HistoryEntry { recipe?: string; step: number; clips: number; variables: Record<string, { passed: number; checks: number; measured: Record<string, string> }> }
+export interface HistoryEntry { recipe?: string; step: number; clips: number; samplerSteps?: number; variables: Record<string, { passed: number; checks: number; measured: Record<string, string> }> }
 
 /**
  * A short hash of everything in a recipe that makes another model (data, variables, normalisation, transforms, date
@@ -217,9 +248,15 @@ export function mergeHistory(history: HistoryEntry[], entry: HistoryEntry): Hist
   return [...history.filter((h) => h.recipe === entry.recipe && h.step !== entry.step), entry].sort((a, b) => a.step - b.step);
 }
 
-function historyEntry(recipe: string, step: number, samples: SampleRunResult, verdicts: VariableVerdict[]): HistoryEntry {
+const HISTORY_FILE = 'history.json';
+
+function readHistory(path: string): HistoryEntry[] {
+  return existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) as HistoryEntry[] : [];
+}
+
+function historyEntry(recipe: string, step: number, samplerSteps: number, samples: SampleRunResult, verdicts: VariableVerdict[]): HistoryEntry {
   return {
-    recipe, step, clips: samples.shape[0],
+    recipe, step, clips: samples.shape[0], samplerSteps,
     variables: Object.fromEntries(verdicts.map((v) => [v.variable, {
       passed: v.rows.filter((r) => r.pass).length, checks: v.rows.length, measured: Object.fromEntries(v.rows.map((r) => [r.name, r.measured])),
     }])),
@@ -265,9 +302,12 @@ function modelCard(spec: ReferenceSpec, runDir: string, samples: SampleRunResult
   lines.push('## Validation loss and diagnostics against steps', '');
   for (const variable of spec.variables) {
     const names = [...new Set(history.flatMap((h) => Object.keys(h.variables[variable]?.measured ?? {})))];
-    lines.push(`${variable}, every evaluation so far (${spec.evaluation.samples} clips each):`, '',
-      `| step | checks passed | ${names.join(' | ')} |`, `|---|---|${names.map(() => '---').join('|')}|`,
-      ...history.map((h) => { const v = h.variables[variable]; return `| ${h.step} | ${v ? `${v.passed}/${v.checks}` : ''} | ${names.map((n) => v?.measured[n] ?? '').join(' | ')} |`; }), '');
+    lines.push(`${variable}, every evaluation of this recipe (\`scripts/train-reference ${spec.name} --evaluate\` while it trains, the last by --finish):`, '',
+      `| step | clips x sampler steps | checks passed | ${names.join(' | ')} |`, `|---|---|---|${names.map(() => '---').join('|')}|`,
+      ...history.map((h) => {
+        const v = h.variables[variable];
+        return `| ${h.step} | ${h.clips} x ${h.samplerSteps ?? spec.evaluation.steps} | ${v ? `${v.passed}/${v.checks}` : ''} | ${names.map((n) => v?.measured[n] ?? '').join(' | ')} |`;
+      }), '');
   }
   lines.push('Training and validation loss: ![loss curve](loss_curve.png)', '');
   if (vals.length) lines.push('| step | validation loss | bits/dim |', '|---|---|---|', ...vals.map((m) => `| ${m.step} | ${Number(m.val_loss).toFixed(4)} | ${typeof m.bpd === 'number' ? m.bpd.toFixed(3) : ''} |`), '');
