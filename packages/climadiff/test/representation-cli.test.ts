@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openDataset } from '../src/data/index.js';
+import { defaultPrecision } from '../src/models/index.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
 let dir = '';
@@ -107,6 +108,13 @@ test('embed-eval: collapse, probes against PCA and a random encoder, ELBO with a
   assert.match(f1.stdout, /^[0-9a-f]{64}\n$/);
   assert.equal(f1.stdout, f2.stdout);
   assert.notEqual(f1.stdout, f3.stdout);
+  // with --precision: the precision resolved for this machine after it ('auto' is the machine's default)
+  assert.equal(cli('info', 'rep', '--fingerprint', '--precision', 'fp32').stdout, `${f1.stdout.trim()} fp32\n`);
+  assert.equal(cli('info', 'rep', '--fingerprint', '--precision', 'auto').stdout, `${f1.stdout.trim()} ${defaultPrecision()}\n`);
+  const badPrecision = cli('info', 'rep', '--fingerprint', '--precision', 'fp8');
+  assert.equal(badPrecision.status, 1);
+  assert.match(badPrecision.stderr, /--precision: unknown precision 'fp8'/);
+  assert.match(cli('info', 'rep', '--precision', 'fp32').stderr, /--precision goes with --fingerprint/);
   // refusals: the folder exists; a baseline normalised otherwise; a baseline that is itself a representation model
   const again = cli('embed-eval', '--checkpoint', 'rep', '--out', 'eval');
   assert.notEqual(again.status, 0);

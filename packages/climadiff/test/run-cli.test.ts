@@ -9,6 +9,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as torch from '@climadiff/torch';
 import { openDataset } from '../src/data/index.js';
+import { defaultPrecision } from '../src/models/index.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
 let dir = '';
@@ -60,6 +61,7 @@ test('train, info and sample: checkpoint, metrics, statics, previews, samples in
     assert.deepEqual(v.shape, [2, 6, 32, 64], 'frames may exceed the training length');
     assert.equal(v.units, 'K');
     assert.ok(v.data.every(Number.isFinite));
+    assert.equal(ds.attrs['climadiff_precision'], defaultPrecision(), 'the file says which precision the network ran in');
   });
 });
 

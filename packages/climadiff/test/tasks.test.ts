@@ -9,6 +9,7 @@ import { memorySource } from '../src/data/clip-source.js';
 import { forecast, interpolate, infill, infillCells, downscale, chooseStarts, blockMeanOperator, blockRowWeights } from '../src/tasks/index.js';
 import { blockMean } from '../src/eval/baselines.js';
 import { tinyModel } from './tasks-fixture.js';
+import { defaultPrecision } from '../src/models/index.js';
 
 torch.setNumThreads(1);
 const H = 8, W = 16, F = 4, C = 2, HW = H * W;
@@ -25,6 +26,7 @@ test('forecast: k known frames, leads by rollout, truth and dates of the leads, 
   const e = await forecast(m, source, { ...common, members: M, starts: [10, 30], known: 2, leads: L, batch: M });
   assert.deepEqual(e.shape, [M, 2, C, L, H, W]);
   assert.equal(e.settings['windows'], 3);
+  assert.equal(e.settings['precision'], defaultPrecision(), "no precision asked: the machine's default, resolved and recorded");
   assert.deepEqual(e.nfe, { forward: 2 * 3 * 3, backward: 2 * 3 * 3 }, 'two batches x three windows x three steps, each guided');
   // truth: the file's frames 10..14 and 30..34
   const block = await source.read(10, 15);
@@ -102,6 +104,7 @@ test('downscale: the block-mean operator, guidance towards the coarse input, mis
   const guided = await downscale(m, source, { steps: 6, seed: 2, members: M, starts: [20], factor: K });
   assert.deepEqual(guided.shape, [M, 1, C, F, H, W]);
   assert.equal((guided.settings['guidance'] as { weight: number }).weight, K * K);
+  assert.equal(guided.settings['precision'], defaultPrecision());
   const weak = await downscale(m, source, { steps: 6, seed: 2, members: M, starts: [20], factor: K, guidance: { method: 'reconstruction', weight: 0 } });
   assert.ok(guided.mismatch[0]!.rms < 0.5 * weak.mismatch[0]!.rms, `tas block means: guided ${guided.mismatch[0]!.rms} vs unguided ${weak.mismatch[0]!.rms}`);
   // the same input as a coarse file: no truth, the same result

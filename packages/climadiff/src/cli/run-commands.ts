@@ -234,8 +234,14 @@ export function register(program: Command): void {
     .description('describe a run: config, data, steps, losses, parameter count')
     .argument('<run>', 'run folder')
     .option('--fingerprint', "print only the model's fingerprint (SHA-256 of its sampling weights: names, shapes, bytes); takes builtin:NAME and exported folders too")
-    .action((run: string, o: { fingerprint?: boolean }) => {
-      if (o.fingerprint) { process.stdout.write(`${modelFingerprint(loadSamplingModel(run).model)}\n`); return; }
+    .option('--precision <p>', `with --fingerprint: append the precision the network would run in on this machine (${PRECISION_HELP}), so outputs of one model in two precisions are told apart`)
+    .action((run: string, o: { fingerprint?: boolean; precision?: string }) => {
+      if (o.precision !== undefined && !o.fingerprint) throw new DataError('bad-option', '--precision goes with --fingerprint');
+      if (o.fingerprint) {
+        const precision = o.precision !== undefined ? ` ${precisionOption(o.precision, 'cpu')}` : '';
+        process.stdout.write(`${modelFingerprint(loadSamplingModel(run).model)}${precision}\n`);
+        return;
+      }
       process.stdout.write(`${JSON.stringify(runInfo(run), null, 2)}\n`);
     });
 }

@@ -44,7 +44,7 @@ export function samplesDataset(r: SampleRunResult, history: string): ClimateData
     variables.set('valid_time', { name: 'valid_time', dims: ['sample', 'time'], shape: [n, F], data: Float32Array.from(r.times), mask: null,
       units: t.units, attrs: { standard_name: 'time', long_name: 'date of each frame (the date the sample was generated for)', calendar: t.calendar } });
   }
-  return { variables, coords, attrs: { title: 'climadiff samples', source: r.runData.source, history } };
+  return { variables, coords, attrs: { title: 'climadiff samples', source: r.runData.source, history, climadiff_precision: r.precision } };
 }
 
 /** Writes samples to .nc, .zarr or .gif (by extension). */

@@ -9,6 +9,7 @@ import { generate } from './generate.js';
 import { checkSourceMatchesModel, frameStepOf, readWindow, sourceTime, windowTimes } from './cases.js';
 import { oneShot, repeatMembers, runCases, type BatchProducer, type CaseSpec, type Ensemble, type EnsembleOptions } from './ensemble.js';
 import type { GenerationModel } from './model.js';
+import { resolvePrecision } from '../models/index.js';
 
 /** Shared set-up: the source checked against the model, its time axis and grid. */
 function setUp(m: GenerationModel, source: ClipSource, where: string) {
@@ -24,7 +25,8 @@ function ensembleOf(m: GenerationModel, task: string, r: Awaited<ReturnType<type
     task, variables: runData.variables, units: runData.units, data: r.data,
     shape: [o.members, N, runData.variables.length, frames, runData.height, runData.width], truth, known, starts, times, timeUnits, frameStep,
     lat: runData.lat, lon: runData.lon, nfe: r.nfe, seconds: r.seconds, clamped: r.clamped,
-    settings: { members: o.members, steps: o.steps ?? 256, sampler: o.sampler ?? 'ancestral', sampling: o.sampling ?? {}, guidance: o.guidance ?? null, seed: o.seed ?? 0, batch: o.batch ?? 16, ...settings },
+    settings: { members: o.members, steps: o.steps ?? 256, sampler: o.sampler ?? 'ancestral', sampling: o.sampling ?? {}, guidance: o.guidance ?? null, seed: o.seed ?? 0, batch: o.batch ?? 16,
+      precision: resolvePrecision(o.precision, o.device ?? 'cpu'), ...settings },
   };
 }
 

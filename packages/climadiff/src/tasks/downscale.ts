@@ -11,6 +11,7 @@ import { blockMean } from '../eval/baselines.js';
 import { frameStepOf, readWindow, sourceTime, windowTimes } from './cases.js';
 import { oneShot, runCases, type CaseSpec, type Ensemble, type EnsembleOptions } from './ensemble.js';
 import type { GenerationModel } from './model.js';
+import { resolvePrecision } from '../models/index.js';
 
 export interface DownscaleOptions extends EnsembleOptions {
   /** Source index of each window's first frame. */
@@ -128,7 +129,8 @@ export async function downscale(m: GenerationModel, source: ClipSource, o: Downs
   return {
     task: 'downscale', variables: runData.variables, units: runData.units, data: r.data, shape: [M, N, C, F, H, W], truth, known: null,
     starts: o.starts, times, timeUnits, frameStep: frameStepOf(time), lat: runData.lat, lon: runData.lon, nfe: r.nfe, seconds: r.seconds, clamped: r.clamped,
-    settings: { members: M, steps: o.steps ?? 256, sampler: o.sampler ?? 'ancestral', sampling: o.sampling ?? {}, guidance: opts.guidance, seed: o.seed ?? 0, batch: o.batch ?? 16, factor: K, input: fine ? 'block means of the data' : 'coarse file', scale },
+    settings: { members: M, steps: o.steps ?? 256, sampler: o.sampler ?? 'ancestral', sampling: o.sampling ?? {}, guidance: opts.guidance, seed: o.seed ?? 0, batch: o.batch ?? 16,
+      precision: resolvePrecision(o.precision, o.device ?? 'cpu'), factor: K, input: fine ? 'block means of the data' : 'coarse file', scale },
     mismatch,
   };
 }

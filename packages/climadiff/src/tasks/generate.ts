@@ -95,6 +95,8 @@ export interface GenerateResult {
   times: Float64Array | null;
   clamped: ClampReport[];
   nfe: NetworkEvaluations;
+  /** The precision the network ran in (o.precision resolved for the device: 'auto' or none is the device's default). */
+  precision: Precision;
 }
 
 /** Generates o.n samples from the model as it is (weights, train/eval mode), in physical units. */
@@ -207,7 +209,7 @@ function generateIn(m: GenerationModel, o: GenerateOptions, r: Resolved): Genera
     const tc = k >= 0 ? transformCounts[k]! : { below: 0, above: 0 };
     return { variable, below: tc.below + (counts.below[c] ?? 0), above: tc.above, total: counts.total[c] ?? 0 };
   });
-  return { data: out, shape, times, clamped, nfe };
+  return { data: out, shape, times, clamped, nfe, precision };
 }
 
 /** The latent w [n, d] of a representation model (given, or drawn from the prior); undefined for other models. */
