@@ -14,8 +14,12 @@ if (!out || !existsSync(out)) {
 const HEUN = new Set(['edm', 'ode']);
 const BAR = 1.02;
 
-/** sampler, steps and NFE per sample (per window) of an arm label: 'anc1000', 'anc1000-seed1', 'dpm++2m-20', 'edm-15'. */
+/**
+ * sampler, steps and NFE per sample (per window) of an arm label: 'anc1000', 'anc1000-seed1', 'dpm++2m-20', 'edm-15';
+ * a '-fp32' suffix marks the precision check (the arm again in fp32), which is shown but not counted for its sampler.
+ */
 function armInfo(label) {
+  if (label.endsWith('-fp32')) { const base = armInfo(label.slice(0, -5)); return { ...base, sampler: `${base.sampler} (fp32)` }; }
   const anc = /^anc(\d+)(-seed\d+)?$/.exec(label);
   if (anc) return { sampler: 'ancestral', nfe: Number(anc[1]), order: -1 };
   const m = /^(.*)-(\d+)$/.exec(label);
@@ -73,7 +77,7 @@ for (const task of ['forecast', 'interpolate']) {
     md.push('');
     // the first NFE at which each sampler meets the bar
     const first = {};
-    for (const r of rows) if (r.sampler !== 'ancestral' && r.passes && !(r.sampler in first)) first[r.sampler] = r.nfe;
+    for (const r of rows) if (r.sampler !== 'ancestral' && !r.sampler.endsWith('(fp32)') && r.passes && !(r.sampler in first)) first[r.sampler] = r.nfe;
     md.push(`First NFE within 2% of ${card.reference} at every lead: ${Object.keys(first).length ? Object.entries(first).map(([k, n]) => `${k} ${n}`).join(', ') : 'none'}.`, '');
     summary.tasks[task][v.variable] = { rows, firstPassing: first };
   }
