@@ -9,7 +9,6 @@
 //   node dist/bench/ddp.js --worker JOB.json          one rank of ours (RANK, WORLD_SIZE, MASTER_* in the environment)
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,14 +62,6 @@ function worker(job: Job): Side {
   return { allreduce_ms: allreduce, step_ms: best, params: n };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
-  });
-}
-
 function runRanks(cmd: string, args: string[], world: number, port: number): Promise<Side> {
   return Promise.all(Array.from({ length: world }, (_, rank) => new Promise<string>((resolve, reject) => {
     const p = spawn(cmd, args, { env: { ...process.env, RANK: String(rank), WORLD_SIZE: String(world), MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -101,9 +92,9 @@ async function main(argv: string[]): Promise<void> {
     const oneJob = jobFile('one', { ...base, threads: 2, batch: 4 });
     const ours: Side[] = [], theirs: Side[] = [], single: Side[] = [];
     for (let r = 0; r < rounds; r++) {
-      ours.push(await runRanks(process.execPath, [fileURLToPath(import.meta.url), '--worker', dpJob], 2, await freePort()));
-      theirs.push(await runRanks(python, [join(here, '..', '..', 'bench', 'ddp_reference.py'), dpJob], 2, await freePort()));
-      single.push(await runRanks(process.execPath, [fileURLToPath(import.meta.url), '--worker', oneJob], 1, await freePort()));
+      ours.push(await runRanks(process.execPath, [fileURLToPath(import.meta.url), '--worker', dpJob], 2, await torch.distributed.freePort()));
+      theirs.push(await runRanks(python, [join(here, '..', '..', 'bench', 'ddp_reference.py'), dpJob], 2, await torch.distributed.freePort()));
+      single.push(await runRanks(process.execPath, [fileURLToPath(import.meta.url), '--worker', oneJob], 1, await torch.distributed.freePort()));
     }
     const o = { allreduce_ms: median(ours.map((s) => s.allreduce_ms!)), step_ms: median(ours.map((s) => s.step_ms)) };
     const t = { allreduce_ms: median(theirs.map((s) => s.allreduce_ms!)), step_ms: median(theirs.map((s) => s.step_ms)) };

@@ -5,7 +5,6 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,14 +17,6 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..
 const gloo = torch.distributed.isAvailable();
 const skip = gloo.gloo && gloo.reducer ? false : `no Gloo process groups in this build: ${gloo.glooWhy || 'no Reducer'}`;
 let dir = '';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
-  });
-}
 
 interface Run { code: number | null; signal: string | null; out: string; seconds: number }
 
@@ -52,7 +43,7 @@ async function trainRun(out: string, extra: string[] = [], config = 'cfg.json'):
 }
 
 async function ddp(out: string, extra: string[] = [], config = 'cfg.json'): Promise<Run> {
-  return trainRun(out, ['--nproc-per-node', '2', '--master-port', String(await freePort()), ...extra], config);
+  return trainRun(out, ['--nproc-per-node', '2', '--master-port', String(await torch.distributed.freePort()), ...extra], config);
 }
 
 /**
@@ -143,7 +134,7 @@ test('torchrun --no-python --nproc-per-node 2 climadiff train: PyTorch\'s launch
   const torchrun = engine.python ? join(dirname(engine.python), 'torchrun') : '';
   const bin = join(ROOT, 'node_modules', '.bin');
   if (!torchrun || !existsSync(torchrun) || !existsSync(join(bin, 'climadiff'))) { t.skip('no torchrun next to the reference python, or no climadiff command'); return; }
-  const r = await run(['--no-python', '--nproc-per-node', '2', '--master-port', String(await freePort()), 'climadiff', ...TRAIN, '--out', 'torchrun', '--config', 'cfg.json'],
+  const r = await run(['--no-python', '--nproc-per-node', '2', '--master-port', String(await torch.distributed.freePort()), 'climadiff', ...TRAIN, '--out', 'torchrun', '--config', 'cfg.json'],
     { cmd: torchrun, env: { PATH: `${bin}:${process.env.PATH}` } });
   assert.equal(r.code, 0, r.out);
   assertSameWeights('plain', 'torchrun', 4);
@@ -154,7 +145,7 @@ test('a rank killed mid-run: the launcher exits non-zero naming it, the other ra
   writeFileSync(join(dir, 'long.json'), JSON.stringify({ steps: 3000, batchSize: 4, logEvery: 1, validateEvery: 0, checkpointEvery: 1,
     lrSchedule: { kind: 'constant', warmupSteps: 0 }, previewEvery: 0 }));
   let killed = false;
-  const port = await freePort();
+  const port = await torch.distributed.freePort();
   const r = await run([...TRAIN, '--out', 'killed', '--config', 'long.json', '--nproc-per-node', '2', '--master-port', String(port), '--dist-timeout', '20'], {
     onOutput: (all, launcher) => {
       if (killed || !/train step ([3-9]|\d\d+)\//.test(all)) return;
@@ -181,7 +172,7 @@ test('a rank killed mid-run: the launcher exits non-zero naming it, the other ra
 });
 
 test('bad launches fail before training: a batch smaller than the world, a node rank outside --nnodes', { skip }, async () => {
-  const small = await run([...TRAIN, '--out', 'small', '--config', 'cfg.json', '--batch-size', '1', '--nproc-per-node', '2', '--master-port', String(await freePort())]);
+  const small = await run([...TRAIN, '--out', 'small', '--config', 'cfg.json', '--batch-size', '1', '--nproc-per-node', '2', '--master-port', String(await torch.distributed.freePort())]);
   assert.notEqual(small.code, 0);
   assert.match(small.out, /batch of 1 clips is global .* at least the world size 2/);
   const rank = await run([...TRAIN, '--out', 'rank', '--config', 'cfg.json', '--nnodes', '2', '--node-rank', '2']);
@@ -194,7 +185,7 @@ test('a forecast ensemble shared among 2 ranks (cases split) is the one a single
   const args = ['forecast', '--checkpoint', 'plain', '--data', 'earth.nc', '--members', '2', '--max-cases', '3', '--steps', '4', '--starts', 'every:1d:all', '--threads', '1'];
   const one = await run([...args, '--out', 'f1.nc']);
   assert.equal(one.code, 0, one.out);
-  const two = await run([...args, '--out', 'f2.nc', '--nproc-per-node', '2', '--master-port', String(await freePort())]);
+  const two = await run([...args, '--out', 'f2.nc', '--nproc-per-node', '2', '--master-port', String(await torch.distributed.freePort())]);
   assert.equal(two.code, 0, two.out);
   assert.match(two.out, /forecast: 3 case\(s\) x 2 member\(s\)/);
   const a = (await openDataset(join(dir, 'f1.nc'), { variables: ['tas'], normalise: false })).variables.get('tas')!.data;
@@ -234,7 +225,7 @@ test('two hosts (network namespaces joined by veth): ranks rendezvous over TCPSt
   const pair = netnsPair();
   if (typeof pair === 'string') { t.skip(pair); return; }
   try {
-    const port = String(await freePort());
+    const port = String(await torch.distributed.freePort());
     const node = (rank: 0 | 1) => run(['netns', 'exec', pair.hosts[rank], process.execPath, CLI, ...TRAIN, '--out', 'twohosts', '--config', 'cfg.json',
       '--nnodes', '2', '--node-rank', String(rank), '--nproc-per-node', '1', '--master-addr', pair.addrs[0], '--master-port', port, '--dist-timeout', '60'],
       { cmd: 'ip', env: { GLOO_SOCKET_IFNAME: pair.ifs[rank] } });
@@ -252,7 +243,7 @@ test('a data source that ignores shard: the trainer cuts whole batches itself (3
   for (const accumulation of ['1', '2']) {
     const one = await run([child, accumulation], { cmd: process.execPath });
     assert.equal(one.code, 0, one.out);
-    const port = String(await freePort());
+    const port = String(await torch.distributed.freePort());
     const three = await Promise.all([0, 1, 2].map((rank) => run([child, accumulation], {
       cmd: process.execPath, env: { RANK: String(rank), WORLD_SIZE: '3', MASTER_ADDR: '127.0.0.1', MASTER_PORT: port },
     })));
@@ -271,7 +262,7 @@ test('the launcher killed: its workers notice, stop after their step with a chec
   writeFileSync(join(dir, 'orphan.json'), JSON.stringify({ steps: 400, batchSize: 4, logEvery: 1, validateEvery: 0, checkpointEvery: 1000,
     lrSchedule: { kind: 'constant', warmupSteps: 0 }, previewEvery: 0 }));
   let killed = false;
-  const r = await run([...TRAIN, '--out', 'orphan', '--config', 'orphan.json', '--nproc-per-node', '2', '--master-port', String(await freePort())], {
+  const r = await run([...TRAIN, '--out', 'orphan', '--config', 'orphan.json', '--nproc-per-node', '2', '--master-port', String(await torch.distributed.freePort())], {
     onOutput: (all, launcher) => {
       if (killed || !/train step ([3-9]|\d\d+)\//.test(all)) return;
       killed = true;

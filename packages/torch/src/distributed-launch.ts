@@ -1,8 +1,24 @@
 // The rank layout a launcher gives a process (torchrun's or SLURM's environment), for torch.distributed's env://.
+import { createServer } from 'node:net';
 import { TorchError } from './errors.js';
 
 /** torchrun's default MASTER_PORT. */
 export const DEFAULT_PORT = 29500;
+
+/**
+ * A TCP port that was free on `host` a moment ago (the OS's choice for port 0), for a rendezvous store started right
+ * after: single-machine tests and benchmarks that must not collide with another group on DEFAULT_PORT.
+ */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, host, () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
 
 export interface LaunchEnvironment {
   /** Where the values came from. */

@@ -221,7 +221,7 @@ export class ProcessGroup {
   }
 }
 
-export { launchEnvironment, expandNodelist, type LaunchEnvironment } from './distributed-launch.js';
+export { launchEnvironment, expandNodelist, freePort, type LaunchEnvironment } from './distributed-launch.js';
 import { launchEnvironment } from './distributed-launch.js';
 
 // ---- the default group (torch.distributed's module-level API) -----------------------------------------------

@@ -3,7 +3,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as torch from '../src/index.js';
@@ -15,17 +14,6 @@ const ADDON = join(here, '..', '..', 'build', 'Release', 'torch_native.node');
 const WORKER = join(FIXTURES, 'dist_worker.mjs');
 const gloo = distributed.isAvailable();
 const noGloo = gloo.gloo ? false : `Gloo not built: ${gloo.glooWhy}`;
-
-async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface Proc { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 
@@ -91,7 +79,7 @@ test('the addon defines no gloo code and links no libgloo: gloo headers only dec
 // ---- a single-process group ----
 
 test('world size 1: every collective, async work, and bad arguments throw clear errors', { skip: noGloo }, async () => {
-  const port = await freePort();
+  const port = await torch.distributed.freePort();
   const store = distributed.Store.tcp({ host: '127.0.0.1', port, isServer: true, worldSize: 1, timeoutMs: 5000 });
   store.set('k', 'v');
   assert.equal(store.get('k').toString(), 'v');
@@ -124,7 +112,7 @@ test('world size 1: every collective, async work, and bad arguments throw clear 
 });
 
 test('a store that nobody serves: the client times out with an exception, not a hang or an abort', { skip: noGloo }, async () => {
-  const port = await freePort();
+  const port = await torch.distributed.freePort();
   const t0 = Date.now();
   assert.throws(() => distributed.Store.tcp({ host: '127.0.0.1', port, isServer: false, worldSize: 2, timeoutMs: 1500 }), /timed out|timeout|connect/i);
   assert.ok(Date.now() - t0 < 30_000);
@@ -134,7 +122,7 @@ test('a store that nobody serves: the client times out with an exception, not a 
 
 async function group(size: number, python: number[], scenario: string, timeoutMs = 60_000,
   onLine?: (rank: number, line: string, kill: (signal?: NodeJS.Signals) => void) => void): Promise<Proc[]> {
-  const port = await freePort();
+  const port = await torch.distributed.freePort();
   return await Promise.all(Array.from({ length: size }, (_, rank) => {
     const env = { RANK: String(rank), WORLD_SIZE: String(size), MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), DIST_TIMEOUT_MS: String(timeoutMs) };
     const cb = onLine ? (l: string, k: (signal?: NodeJS.Signals) => void) => onLine(rank, l, k) : undefined;
@@ -234,7 +222,7 @@ test('DistributedDataParallel: bucket all-reduces start while backward still run
 });
 
 test('a hung rank (SIGSTOP): the others fail with a timeout error after the group\'s timeout, never hang', { skip: noGloo }, async () => {
-  const port = await freePort();
+  const port = await torch.distributed.freePort();
   const env = (rank: number) => ({ RANK: String(rank), WORLD_SIZE: '3', MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), DIST_TIMEOUT_MS: '3000' });
   let stop: ((signal?: NodeJS.Signals) => void) | null = null;
   const hung = launch(process.execPath, [WORKER, 'survive'], env(1), (line, kill) => {
