@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   blockMean, climatologyEnsemble, conserveBlockMeans, dampedPersistenceEnsemble, fitAnomalyAR1, interpolateFrames, laplaceFill,
-  laplaceFillFrames, monthlyClimatology, persistenceForecast, rangeIndices, upsample, type BaselineSeries,
+  laplaceFillFrames, seasonalClimatology, persistenceForecast, rangeIndices, upsample, type BaselineSeries,
 } from '../src/eval/index.js';
 import { rng, gauss } from './random-fixture.js';
 
@@ -358,12 +358,32 @@ test('laplaceFillFrames and laplaceFill errors', () => {
   assert.throws(() => laplaceFillFrames(noisy, new Uint8Array(5)), /knownMask has 5 values, expected 168 \(per value\) or 42/);
 });
 
-test('monthlyClimatology: per-cell means of the training steps of each month; a month without data falls back to all steps', () => {
-  // 6 steps on a 1 x 2 grid: months 0, 0, 1, 1, 2, 2; training steps 0-3 (and 5, whose cell 1 is missing)
-  const data = Float32Array.from([1, 10, 3, 30, 5, 50, 7, 70, 9, 90, 11, NaN]);
-  const c = monthlyClimatology({ data, shape: [6, 1, 2] }, [0, 1, 2, 3, 5], [0, 0, 1, 1, 2, 2]);
-  assert.deepEqual(Array.from(c(0)), [2, 20]); // (1 + 3) / 2, (10 + 30) / 2
-  assert.deepEqual(Array.from(c(3)), [6, 60]);
-  // month 2: cell 0 from step 5 alone; cell 1 has no training value in month 2: the mean of its training values
-  assert.deepEqual(Array.from(c(4)), [11, (10 + 30 + 50 + 70) / 4]);
+test('seasonalClimatology: recovers a mean plus two annual harmonics per cell exactly, off the training steps too; NaN skipped; a cell seen in too few months gets its mean', () => {
+  // 3 cells, 6-hourly-like positions over 3 years of 12 months (120 steps a year, 10 a month); training: the first 2 years
+  const T = 360, HW = 3;
+  const positions = Float64Array.from({ length: T }, (_, t) => (t % 120) / 10);
+  const phi = (p: number) => (2 * Math.PI * p) / 12;
+  const truth = [
+    (p: number) => 287.5 + 3 * Math.cos(phi(p)) - 2 * Math.sin(2 * phi(p)),
+    (p: number) => 0.4 + 0.25 * Math.sin(phi(p)) + 0.1 * Math.cos(2 * phi(p)),
+    (p: number) => -3 + Math.cos(phi(p)),
+  ];
+  const data = new Float32Array(T * HW);
+  for (let t = 0; t < T; t++) for (let j = 0; j < HW; j++) data[t * HW + j] = truth[j]!(positions[t]!);
+  data[5 * HW] = NaN; // a missing value is skipped, not a zero
+  // cell 2 has values only in months 0-5 of the training years: fewer than SEASONAL_MIN_MONTHS (9), so its mean alone
+  for (let t = 0; t < T; t++) if (positions[t]! >= 6) data[t * HW + 2] = NaN;
+  const trainIdx = Array.from({ length: 240 }, (_, t) => t);
+  const c = seasonalClimatology({ data, shape: [T, 1, HW] }, trainIdx, positions);
+  let cell2 = 0, n2 = 0;
+  for (const t of trainIdx) { const v = data[t * HW + 2]!; if (Number.isFinite(v)) { cell2 += v; n2++; } }
+  for (const t of [0, 17, 119, 250, 359]) {
+    const m = c(t);
+    assert.ok(Math.abs(m[0]! - truth[0]!(positions[t]!)) < 1e-4, `cell 0 at step ${t}: ${m[0]} against ${truth[0]!(positions[t]!)}`);
+    assert.ok(Math.abs(m[1]! - truth[1]!(positions[t]!)) < 1e-6, `cell 1 at step ${t}`);
+    assert.ok(Math.abs(m[2]! - cell2 / n2) < 1e-5, `cell 2 at step ${t}: its mean`);
+  }
+  // smooth where monthly means step: the cycle moves by less than 0.1 between the last step of a month and the next
+  const jump = Math.abs(c(10)[0]! - c(9)[0]!);
+  assert.ok(jump < 0.2, `step across a month boundary ${jump}`);
 });

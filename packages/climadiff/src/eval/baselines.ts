@@ -5,6 +5,7 @@
 // a forecast or reconstruction returns an ensemble of shape [M, N, F, H, W] (members, cases, lead frames or
 // frames, lat, lon): the layout the scores use for model output, so baselines are scored by the same code.
 import { normalSampler } from './random.js';
+import { SEASONAL_TERMS, seasonalBasis, seasonalFit, seasonalMean } from '../data/seasonal.js';
 
 /** A series of one variable: data of shape [T, H, W] (time, lat, lon; C order), NaN = missing. */
 export interface BaselineSeries {
@@ -754,22 +755,41 @@ export function laplaceFillFrames(
 }
 
 /**
- * Per-cell monthly means of the training steps (months[t] in 0..11 for every step t), as c(t) = the map of t's month;
- * a cell without data in a month gets its mean over all training steps. The climatology damped persistence needs.
+ * The smooth seasonal cycle of the training steps, per cell: the least-squares fit of a mean and SEASONAL_HARMONICS
+ * annual harmonics of the month position (positions[t], time-parts.ts monthPosition; the fit of the 'seasonal'
+ * normalisation, data/seasonal.ts), as c(t) = that cycle at t's position. Cells seen in too few calendar months get
+ * their mean. The climatology damped persistence takes its anomalies from: unlike monthly means it has no steps at
+ * month boundaries, which an AR(1) forecast would carry into every lead after one (docs/recipe.md).
  */
-export function monthlyClimatology(series: BaselineSeries, trainIdx: number[], months: ArrayLike<number>): (t: number) => Float64Array {
+export function seasonalClimatology(series: BaselineSeries, trainIdx: number[], positions: ArrayLike<number>): (t: number) => Float64Array {
   const [, H, W] = series.shape as [number, number, number];
-  const HW = H * W, sum = new Float64Array(12 * HW), cnt = new Float64Array(12 * HW), all = new Float64Array(HW), allN = new Float64Array(HW);
+  const HW = H * W, T = SEASONAL_TERMS;
+  // centred on the training mean, so the normal equations do not cancel (kelvin-sized means, sub-kelvin cycles)
+  let shift = 0, count = 0;
+  for (const t of trainIdx) for (let j = 0; j < HW; j++) { const v = series.data[t * HW + j]!; if (Number.isFinite(v)) { shift += v; count++; } }
+  shift = count > 0 ? shift / count : 0;
+  const xtx = new Float64Array(HW * T * T), xty = new Float64Array(HW * T), n = new Float64Array(HW), yty = new Float64Array(HW);
+  const seen = new Uint16Array(HW), basis = new Float64Array(T);
   for (const t of trainIdx) {
-    const m = months[t]!;
+    seasonalBasis(positions[t]!, basis);
+    const month = Math.min(11, Math.max(0, Math.floor(positions[t]!)));
     for (let j = 0; j < HW; j++) {
       const v = series.data[t * HW + j]!;
       if (!Number.isFinite(v)) continue;
-      sum[m * HW + j] = sum[m * HW + j]! + v; cnt[m * HW + j] = cnt[m * HW + j]! + 1;
-      all[j] = all[j]! + v; allN[j] = allN[j]! + 1;
+      const y = v - shift;
+      n[j] = n[j]! + 1; yty[j] = yty[j]! + y * y; seen[j] = seen[j]! | (1 << month);
+      for (let r = 0; r < T; r++) {
+        xty[j * T + r] = xty[j * T + r]! + basis[r]! * y;
+        for (let q = 0; q <= r; q++) xtx[(j * T + r) * T + q] = xtx[(j * T + r) * T + q]! + basis[r]! * basis[q]!;
+      }
     }
   }
-  const maps = Array.from({ length: 12 }, (_, m) => Float64Array.from({ length: HW }, (_, j) =>
-    cnt[m * HW + j]! > 0 ? sum[m * HW + j]! / cnt[m * HW + j]! : allN[j]! > 0 ? all[j]! / allN[j]! : NaN));
-  return (t) => maps[months[t]!]!;
+  const { coefficients } = seasonalFit(xtx, xty, n, yty, seen, HW, shift, 0);
+  const cache = new Map<number, Float64Array>();
+  return (t) => {
+    const p = positions[t]!;
+    let m = cache.get(p);
+    if (!m) { m = seasonalMean(coefficients, seasonalBasis(p, new Float64Array(T)), HW); cache.set(p, m); }
+    return m;
+  };
 }

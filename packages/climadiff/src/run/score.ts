@@ -11,7 +11,7 @@
 //  - forecast: persistence (the truth at the step before lead 1 for every lead; where that value is missing, the
 //    latest present value among the k known frames, settings.known), probabilistic climatology (member y = the same
 //    calendar window of training year y, the cases' own year left out), damped persistence (a per-cell AR(1) of the
-//    anomalies from a per-cell monthly climatology of the training steps, `members` stochastic members);
+//    anomalies from each cell's smooth seasonal cycle fitted on the training steps, `members` stochastic members);
 //  - interpolate: linear and natural-cubic interpolation in time from the frames the known mask marks as known;
 //  - infill: harmonic (Laplace) fill from the known cells;
 //  - downscale: nearest / bilinear / bicubic upsampling of the truth's K x K block means (K = settings.factor,
@@ -28,14 +28,15 @@ import { timeKey } from '../data/readers/index.js';
 import { resolveDataFiles } from '../data/multi-source.js';
 import { selectsAnything, type SourceSelection } from '../data/select-source.js';
 import { recordedSelection, selectedTruth, truthFile } from './score-truth.js';
-import { decodeTimeParts, formatTimeParts, timeUnitDays, yearFraction, coordinateCalendar, type TimeParts } from '../data/time-parts.js';
+import { decodeTimeParts, formatTimeParts, timeUnitDays, yearFraction, coordinateCalendar, monthPosition, type TimeParts } from '../data/time-parts.js';
+import { SEASONAL_HARMONICS } from '../data/seasonal.js';
 import { isPrecipitationLike } from '../data/normalise.js';
 import { isLatitude, isLongitude } from '../data/statics.js';
 import { commitDirectory, tempPathFor } from '../data/writers/common.js';
 import { readEnsembleFile, type EnsembleFile } from './ensemble-file.js';
 import { cellWeights, landOceanRegion, latitudeBandRegion, LATITUDE_BANDS, scoreEnsemble, type EnsembleArray, type EnsembleScores } from '../eval/scores.js';
 import {
-  blockMean, climatologyEnsemble, dampedPersistenceEnsemble, interpolateFrames, laplaceFillFrames, monthlyClimatology, persistenceForecast, upsample,
+  blockMean, climatologyEnsemble, dampedPersistenceEnsemble, interpolateFrames, laplaceFillFrames, seasonalClimatology, persistenceForecast, upsample,
   type BaselineSeries, type FrameInterpolation, type UpsampleMethod,
 } from '../eval/baselines.js';
 import {
@@ -385,7 +386,7 @@ export async function scoreFiles(o: ScoreFilesOptions): Promise<Scorecard> {
     const built: Built[] = [];
     for (const b of baselineNames) {
       try {
-        const r = buildBaseline(b, { series, truth, N, F, H, W, starts, consecutive, known, settings, trainIdx, calendar: calendarInfo, lat: geoLat, periodicLon, members: dpMembers, seed, truthDates });
+        const r = buildBaseline(b, { series, truth, N, F, H, W, starts, consecutive, known, settings, trainIdx, calendar: calendarInfo, calendarName: calendar, lat: geoLat, periodicLon, members: dpMembers, seed, truthDates });
         if (typeof r === 'string') vnotes.push(`Baseline '${b}' skipped: ${r}`);
         else built.push({ label: b, method: b, ...r });
       } catch (e) {
@@ -574,6 +575,8 @@ interface BaselineContext {
   settings: Record<string, unknown>;
   trainIdx: number[];
   calendar: { yearOf: number[]; positionInYear: number[]; period: number };
+  /** The truth's calendar ('noleap', 'standard', ...). */
+  calendarName: string;
   lat: number[] | null;
   periodicLon: boolean;
   members: number;
@@ -610,11 +613,11 @@ function buildBaseline(name: string, x: BaselineContext): Omit<Built, 'label' | 
       if (why) return why;
       if (x.trainIdx.length < 2) return 'too few training steps to fit an AR(1)';
       if (minStart < 1) return `the truth file has no step before lead 1 of case ${x.starts.indexOf(minStart) + 1}`;
-      const clim = monthlyClimatology(x.series, x.trainIdx, x.truthDates.map((d) => d.month - 1));
+      const clim = seasonalClimatology(x.series, x.trainIdx, x.truthDates.map((d) => monthPosition(d, x.calendarName)));
       const r = dampedPersistenceEnsemble(x.series, x.trainIdx, x.starts, F, { members: x.members, seed: x.seed, climatology: clim });
       let phi = 0, n = 0;
       for (const p of r.fit.phi) if (Number.isFinite(p)) { phi += p; n++; }
-      return { ensemble: r.ensemble, description: `per-cell AR(1) of the anomalies from a per-cell monthly climatology of the training steps (mean lag-1 autocorrelation ${(phi / Math.max(1, n)).toFixed(3)}), ${x.members} stochastic members` };
+      return { ensemble: r.ensemble, description: `per-cell AR(1) of the anomalies from each cell's smooth seasonal cycle (mean and ${SEASONAL_HARMONICS} annual harmonics) fitted on the training steps (mean lag-1 autocorrelation ${(phi / Math.max(1, n)).toFixed(3)}), ${x.members} stochastic members` };
     }
     case 'linear': case 'cubic': {
       if (!x.known) return 'the forecast files hold no known mask';
