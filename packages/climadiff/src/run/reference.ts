@@ -182,9 +182,9 @@ export async function finishReference(name: string, o: FinishReferenceOptions): 
   const summary = join(outDir, 'diagnostics.json');
   const step = loadCheckpoint(o.runDir).step;
   writeFileSync(summary, JSON.stringify({ step, verdicts: rep.verdicts.map((v) => ({ variable: v.variable, rows: v.rows })) }, null, 1));
-  // the diagnostics against steps: every evaluation of the reference is kept (one per finish, across sessions)
+  // the diagnostics against steps, every evaluation of this recipe across sessions: the exported model's, those of the
+  // run (`reference evaluate`, carried by the milestone), then this one
   const historyPath = join(outDir, HISTORY_FILE);
-  // the exported model's evaluations, those of the run (`reference evaluate`, carried by the milestone), then this one
   let history = readHistory(historyPath);
   for (const h of readHistory(join(o.runDir, HISTORY_FILE))) history = mergeHistory(history, h);
   history = mergeHistory(history, historyEntry(recipeKey(spec), step, ev.steps, samples, rep.verdicts));
