@@ -12,7 +12,7 @@ import { VIRIDIS } from '../src/viz/viridis-data.js';
 import { coastlineSegments, fractionalIndex } from '../src/viz/coastlines.js';
 import { glyph, textWidth } from '../src/viz/font.js';
 import { encodeGIF, encodePNG, INK, LEVELS, MISSING, MISSING_HATCH, niceTicks, renderFrames, toRGBA, type FieldSequence } from '../src/viz/render.js';
-import { writePreview } from '../src/viz/preview.js';
+import { fieldSequence, writePreview } from '../src/viz/preview.js';
 import type { ClimateDataset } from '../src/data/types.js';
 
 const lightness = (c: ArrayLike<number>, i: number, unit = 255): number => srgbToLab(c[3 * i]! / unit, c[3 * i + 1]! / unit, c[3 * i + 2]! / unit)[0];
@@ -213,6 +213,15 @@ test('preview: a dataset variable to PNG and animated GIF files, anomalies centr
     const gifAnim = await writePreview(ds, join(dir, 'a.gif'), { variable: 'tas', frames: [1, 5], anomaly: true });
     const gif = readGIF(readFileSync(join(dir, 'a.gif')));
     assert.equal(gif.frames.length, 4);
+    // anomalies are smooth across a month boundary: a field warming by 0.1 K a day over 20 days from 2001-01-21 has
+    // anomalies that also change by 0.1 K a day (monthly means would jump by about 2 K at 1 February)
+    const days = 20, ramp: ClimateDataset = {
+      variables: new Map([['tas', { name: 'tas', dims: ['time', 'lat', 'lon'], shape: [days, H, W], data: Float32Array.from({ length: days * H * W }, (_, k) => 280 + 0.1 * Math.floor(k / (H * W))), mask: null, units: 'K', attrs: {} }]]),
+      coords: new Map([['time', { name: 'time', values: Float64Array.from({ length: days }, (_, t) => 20 + t), axis: 'T' as const, units: 'days since 2001-01-01', calendar: 'standard', attrs: {} }], ...[...ds.coords].filter(([k]) => k !== 'time')]),
+      attrs: {},
+    };
+    const seq = await fieldSequence(ramp, { variable: 'tas', anomaly: true });
+    for (let t = 1; t < days; t++) assert.ok(Math.abs(seq.frames[t]![0]! - seq.frames[t - 1]![0]! - 0.1) < 1e-4, `day ${t}: ${seq.frames[t]![0]! - seq.frames[t - 1]![0]!}`);
     assert.ok(Math.abs(gifAnim.vmin + gifAnim.vmax) < 1e-6, 'anomaly range centred on 0');
     await assert.rejects(writePreview(ds, join(dir, 'a.jpg'), { variable: 'tas' }), /must end in \.png or \.gif/);
     await assert.rejects(writePreview(ds, join(dir, 'b.gif'), { variable: 'tas', frames: [4, 9] }), /outside/);

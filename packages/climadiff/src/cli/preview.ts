@@ -21,7 +21,7 @@ export function register(data: Command): void {
     .requiredOption('--var <name>', 'variable to draw')
     .requiredOption('--out <path>', 'output picture, ending in .png or .gif')
     .option('--frames <a:b>', 'time steps a to b-1 (default: all)', frameRange)
-    .option('--anomaly', 'draw anomalies from the monthly climatology of the frames shown (diverging colormap)')
+    .option('--anomaly', 'draw anomalies from the smooth seasonal cycle of the frames shown (per-cell mean and 2 annual harmonics; the mean alone for under 9 months of frames; diverging colormap)')
     .option('--scale <k>', 'pixels per grid cell (default: automatic)', intOption(1, 64))
     .option('--delay <ms>', 'GIF frame delay in milliseconds', (v) => { const n = Number(v); if (!(n >= 0)) throw new InvalidArgumentError('expected milliseconds'); return n; }, 250)
     .option('--force', 'overwrite OUT if it exists')

@@ -1,10 +1,10 @@
 // From a decoded dataset to a picture file: picks a variable and a frame range, optionally turns values
-// into anomalies from the monthly climatology of the frames shown (per grid point), and writes PNG (first
+// into anomalies from the smooth seasonal cycle of the frames shown (per grid point), and writes PNG (first
 // frame) or animated GIF (all frames) with the sequential or the centred diverging colormap.
 import { writeFileSync } from 'node:fs';
 import { memorySource } from '../data/clip-source.js';
-import { fitNormStats } from '../data/normalise.js';
-import { decodeTimeParts, formatTimeParts, monthIndices } from '../data/time-parts.js';
+import { fitNormStats, seasonalBasis, seasonalMean } from '../data/normalise.js';
+import { decodeTimeParts, formatTimeParts, monthPositions } from '../data/time-parts.js';
 import { DataError, type ClimateDataset } from '../data/types.js';
 import { encodeGIF, encodePNG, renderFrames, type FieldSequence, type IndexedAnimation, type RenderOptions } from './render.js';
 
@@ -12,7 +12,7 @@ export interface PreviewOptions {
   variable: string;
   /** Time steps [start, end) (default: all; a PNG shows the first). */
   frames?: [number, number];
-  /** Show anomalies from the per-grid-point monthly climatology (diverging colormap). */
+  /** Show anomalies from the per-grid-point smooth seasonal cycle of the frames shown (diverging colormap). */
   anomaly?: boolean;
   scale?: number;
   delayMs?: number;
@@ -36,12 +36,12 @@ export async function fieldSequence(ds: ClimateDataset, o: PreviewOptions): Prom
   const { data, mask } = await src.read(a, b);
   const cells = src.height * src.width;
   let labels: string[] = Array.from({ length: b - a }, (_, i) => `t=${a + i}`);
-  let months: Int32Array | null = null;
+  let months: Float64Array | null = null;
   if (src.time) {
     try {
       const parts = decodeTimeParts(src.time);
       labels = parts.slice(a, b).map(formatTimeParts);
-      months = monthIndices(src.time);
+      months = monthPositions(src.time);
     } catch { /* undecodable time units: index labels, anomalies from the time mean */ }
   }
   const units = src.channels[0]!.units;
@@ -52,9 +52,16 @@ export async function fieldSequence(ds: ClimateDataset, o: PreviewOptions): Prom
   let clim: ((t: number, i: number) => number) | null = null;
   if (o.anomaly) {
     if (months) {
-      const stats = await fitNormStats(src, { kind: 'climatology', ranges: [[a, b]], months });
-      const c = stats.channels[0]!.climatology!;
-      clim = (t, i) => c[months![t]! * cells + i]!;
+      // the smooth seasonal cycle of the frames shown (their per-cell mean where they span fewer than 9 months):
+      // monthly means would put a step into the anomalies at every month boundary
+      const stats = await fitNormStats(src, { kind: 'seasonal', ranges: [[a, b]], months });
+      const coefficients = stats.channels[0]!.seasonal!;
+      const cycle = new Map<number, Float64Array>();
+      clim = (t, i) => {
+        let c = cycle.get(t);
+        if (!c) { c = seasonalMean(coefficients, seasonalBasis(months![t]!), cells); cycle.set(t, c); }
+        return c[i]!;
+      };
     } else {
       const mean = new Float64Array(cells), n = new Float64Array(cells);
       for (let k = 0; k < data.length; k++) if (!mask[k]) { mean[k % cells]! += data[k]!; n[k % cells]! += 1; }
