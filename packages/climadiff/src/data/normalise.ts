@@ -18,7 +18,7 @@ import * as z from 'zod';
 import type { ClipSource } from './clip-source.js';
 import { monthPositions } from './time-parts.js';
 import { DataError } from './types.js';
-import { SEASONAL_TERMS, seasonalBasis, seasonalFit, seasonalMean } from './seasonal.js';
+import { SEASONAL_TERMS, seasonalAccumulate, seasonalBasis, seasonalFit, seasonalMean } from './seasonal.js';
 
 export { SEASONAL_HARMONICS, SEASONAL_MIN_MONTHS, seasonalBasis, seasonalMean } from './seasonal.js';
 
@@ -245,11 +245,7 @@ export async function fitNormStats(source: ClipSource, options: FitOptions): Pro
             nc[k]! += 1; s1c[k]! += d; s2c[k]! += d * d;
             if (A && bvec && seenMonths) {
               seenMonths[i] = seenMonths[i]! | monthBit;
-              const a0 = i * T * T, b0 = i * T;
-              for (let r = 0; r < T; r++) {
-                bvec[b0 + r]! += basis[r]! * d;
-                for (let q = 0; q <= r; q++) A[a0 + r * T + q]! += basis[r]! * basis[q]!;
-              }
+              seasonalAccumulate(A, bvec, i, basis, d);
             }
           }
         }

@@ -15,6 +15,15 @@ export function seasonalBasis(position: number, out: Float64Array = new Float64A
   return out;
 }
 
+/** Adds one value y of cell i, at the basis values `basis`, to the normal equations (lower triangle of X^T X; X^T y). */
+export function seasonalAccumulate(xtx: Float64Array, xty: Float64Array, i: number, basis: Float64Array, y: number): void {
+  const T = SEASONAL_TERMS, a0 = i * T * T, b0 = i * T;
+  for (let r = 0; r < T; r++) {
+    xty[b0 + r] = xty[b0 + r]! + basis[r]! * y;
+    for (let q = 0; q <= r; q++) xtx[a0 + r * T + q] = xtx[a0 + r * T + q]! + basis[r]! * basis[q]!;
+  }
+}
+
 /**
  * Per cell, the least-squares harmonic coefficients from the normal equations (lower triangles of X^T X, X^T y of
  * x - shift) by Cholesky, and the total residual sum of squares y^T y - a^T X^T y. A cell seen in fewer than

@@ -5,7 +5,7 @@
 // a forecast or reconstruction returns an ensemble of shape [M, N, F, H, W] (members, cases, lead frames or
 // frames, lat, lon): the layout the scores use for model output, so baselines are scored by the same code.
 import { normalSampler } from './random.js';
-import { SEASONAL_TERMS, seasonalBasis, seasonalFit, seasonalMean } from '../data/seasonal.js';
+import { SEASONAL_TERMS, seasonalAccumulate, seasonalBasis, seasonalFit, seasonalMean } from '../data/seasonal.js';
 
 /** A series of one variable: data of shape [T, H, W] (time, lat, lon; C order), NaN = missing. */
 export interface BaselineSeries {
@@ -778,10 +778,7 @@ export function seasonalClimatology(series: BaselineSeries, trainIdx: number[], 
       if (!Number.isFinite(v)) continue;
       const y = v - shift;
       n[j] = n[j]! + 1; yty[j] = yty[j]! + y * y; seen[j] = seen[j]! | (1 << month);
-      for (let r = 0; r < T; r++) {
-        xty[j * T + r] = xty[j * T + r]! + basis[r]! * y;
-        for (let q = 0; q <= r; q++) xtx[(j * T + r) * T + q] = xtx[(j * T + r) * T + q]! + basis[r]! * basis[q]!;
-      }
+      seasonalAccumulate(xtx, xty, j, basis, y);
     }
   }
   const { coefficients } = seasonalFit(xtx, xty, n, yty, seen, HW, shift, 0);
