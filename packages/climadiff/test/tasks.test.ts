@@ -7,7 +7,7 @@ import * as torch from '@climadiff/torch';
 import { simulateEarth } from '../src/data/simulator/earth.js';
 import { memorySource } from '../src/data/clip-source.js';
 import { forecast, interpolate, infill, infillCells, downscale, chooseStarts, blockMeanOperator, blockRowWeights } from '../src/tasks/index.js';
-import { blockMean } from '../src/eval/baselines.js';
+import { blockMean } from '../src/eval/regrid.js';
 import { tinyModel } from './tasks-fixture.js';
 import { defaultPrecision } from '../src/models/index.js';
 

@@ -35,10 +35,11 @@ import { isLatitude, isLongitude } from '../data/statics.js';
 import { commitDirectory, tempPathFor } from '../data/writers/common.js';
 import { readEnsembleFile, type EnsembleFile } from './ensemble-file.js';
 import { cellWeights, landOceanRegion, latitudeBandRegion, LATITUDE_BANDS, scoreEnsemble, type EnsembleArray, type EnsembleScores } from '../eval/scores.js';
-import {
-  blockMean, climatologyEnsemble, dampedPersistenceEnsemble, interpolateFrames, laplaceFillFrames, seasonalClimatology, persistenceForecast, upsample,
-  type BaselineSeries, type FrameInterpolation, type UpsampleMethod,
-} from '../eval/baselines.js';
+import { climatologyEnsemble, dampedPersistenceEnsemble, seasonalClimatology, persistenceForecast } from '../eval/baselines.js';
+import type { BaselineSeries } from '../eval/series.js';
+import { interpolateFrames, type FrameInterpolation } from '../eval/interpolate-frames.js';
+import { blockMean, upsample, type UpsampleMethod } from '../eval/regrid.js';
+import { laplaceFillFrames } from '../eval/laplace-fill.js';
 import {
   buildScorecard, crpsSpec, mainCrps, meanOverLeads, precipitationThresholds, rankHistogramSpec, rmseSpec, scorecardJSON, scorecardMarkdown, spreadSkillSpec,
   type ArmScores, type Scorecard, type ScorecardArm, type ScorecardTraining, type VariableImages, type VariableScoresInput,

@@ -7,7 +7,7 @@ import type { Tensor } from '@climadiff/torch';
 import type { ClipSource } from '../data/clip-source.js';
 import { coordinateCalendar } from '../data/time-parts.js';
 import { DataError } from '../data/types.js';
-import { blockMean } from '../eval/baselines.js';
+import { blockMean } from '../eval/regrid.js';
 import { frameStepOf, readWindow, sourceTime, windowTimes } from './cases.js';
 import { oneShot, runCases, type CaseSpec, type Ensemble, type EnsembleOptions } from './ensemble.js';
 import type { GenerationModel } from './model.js';
