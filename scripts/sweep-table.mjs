@@ -1,4 +1,4 @@
-// The table of scripts/sampler-sweep from what exists in its output folder: per task and variable, each arm's network
+// The table of scripts/sampler-sweep from what exists in its output folder (each arm's scorecard, paired with the reference): per task and variable, each arm's network
 // evaluations per sample, wall time, CRPS and RMSE (mean over leads), and the worst lead's CRPS and RMSE ratio to
 // ancestral-1,000 with the upper end of its paired 95% bootstrap interval (the acceptance bar: <= 1.02 at every
 // lead); then the unconditional diagnostics of each arm's samples (acceptance rows of the sample report).
@@ -41,15 +41,27 @@ const f4 = (v) => (v === null || v === undefined || !Number.isFinite(v) ? 'n/a' 
 const md = [];
 const summary = { tasks: {}, samples: {} };
 
+/** The per-arm scorecards of a task (OUT/TASK-score/ARM/scorecard.json: the arm paired with the reference). */
+function armCards(task) {
+  const dir = join(out, `${task}-score`);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((d) => existsSync(join(dir, d, 'scorecard.json'))).sort()
+    .map((d) => ({ arm: d, card: JSON.parse(readFileSync(join(dir, d, 'scorecard.json'), 'utf8')) }));
+}
+
 for (const task of ['forecast', 'interpolate']) {
-  const cardFile = join(out, `${task}-score`, 'scorecard.json');
-  if (!existsSync(cardFile)) continue;
-  const card = JSON.parse(readFileSync(cardFile, 'utf8'));
-  md.push(`## ${task}: ${card.caseDates?.length ?? '?'} cases, reference ${card.reference}`, '');
+  const cards = armCards(task);
+  if (!cards.length) continue;
+  const head = cards[0].card;
+  const refs = new Set(cards.map((c) => c.card.reference)), cases = new Set(cards.map((c) => (c.card.caseDates ?? []).join(',')));
+  if (refs.size > 1 || cases.size > 1) throw new Error(`sweep-table: the ${task} scorecards do not share one reference and one set of cases`);
+  md.push(`## ${task}: ${head.caseDates?.length ?? '?'} cases, reference ${head.reference}`, '');
   summary.tasks[task] = {};
-  for (const v of card.variables) {
-    const g = v.regions.find((r) => r.region === 'global');
-    const rows = g.arms.filter((a) => card.arms.find((x) => x.label === a.arm)?.kind === 'model').map((a) => {
+  for (const v of head.variables) {
+    const rows = cards.map(({ arm, card }) => {
+      const g = card.variables.find((x) => x.variable === v.variable)?.regions.find((r) => r.region === 'global');
+      const a = g?.arms.find((x) => x.arm === arm);
+      if (!a) throw new Error(`sweep-table: ${task}-score/${arm} has no global ${v.variable} scores of ${arm}`);
       const s = a.scores, info = armInfo(a.arm), c = cost(join(out, `${task}-${a.arm}.log`));
       const ratio = (s.crpsSkill ?? []).map((k) => 1 - k);
       const ratioHi = (s.ci?.crpsSkill?.lower ?? []).map((k) => 1 - k);
@@ -66,19 +78,19 @@ for (const task of ['forecast', 'interpolate']) {
       return row;
     });
     rows.sort((a, b) => (a.sampler === b.sampler ? a.nfe - b.nfe : a.sampler === 'ancestral' ? -1 : b.sampler === 'ancestral' ? 1 : a.sampler < b.sampler ? -1 : 1));
-    const ref = rows.find((r) => r.arm === card.reference);
+    const ref = rows.find((r) => r.arm === head.reference);
     md.push(`### ${v.variable}${v.units ? ` (${v.units})` : ''}`, '');
     md.push('| arm | NFE / sample | wall time (s) | time vs reference | CRPS | RMSE | spread/skill | worst-lead CRPS ratio (95% upper) | worst-lead RMSE ratio (95% upper) | within 2% |');
     md.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const r of rows) {
       const rel = ref?.seconds && r.seconds ? (r.seconds / ref.seconds).toFixed(3) : 'n/a';
-      md.push(`| ${r.arm} | ${r.nfe} | ${r.seconds ?? 'n/a'} | ${rel} | ${f4(r.crps)} | ${f4(r.rmse)} | ${f3(r.spreadSkill)} | ${f3(r.crpsRatio.v)} (${f3(r.crpsRatio.hi)}) | ${f3(r.rmseRatio.v)} (${f3(r.rmseRatio.hi)}) | ${r.arm === card.reference ? 'reference' : r.passes ? 'yes' : 'no'} |`);
+      md.push(`| ${r.arm} | ${r.nfe} | ${r.seconds ?? 'n/a'} | ${rel} | ${f4(r.crps)} | ${f4(r.rmse)} | ${f3(r.spreadSkill)} | ${f3(r.crpsRatio.v)} (${f3(r.crpsRatio.hi)}) | ${f3(r.rmseRatio.v)} (${f3(r.rmseRatio.hi)}) | ${r.arm === head.reference ? 'reference' : r.passes ? 'yes' : 'no'} |`);
     }
     md.push('');
     // the first NFE at which each sampler meets the bar
     const first = {};
     for (const r of rows) if (r.sampler !== 'ancestral' && !r.sampler.endsWith('(fp32)') && r.passes && !(r.sampler in first)) first[r.sampler] = r.nfe;
-    md.push(`First NFE within 2% of ${card.reference} at every lead: ${Object.keys(first).length ? Object.entries(first).map(([k, n]) => `${k} ${n}`).join(', ') : 'none'}.`, '');
+    md.push(`First NFE within 2% of ${head.reference} at every lead: ${Object.keys(first).length ? Object.entries(first).map(([k, n]) => `${k} ${n}`).join(', ') : 'none'}.`, '');
     summary.tasks[task][v.variable] = { rows, firstPassing: first };
   }
 }
