@@ -12,6 +12,7 @@ export * from './interpolate-frames.js';
 export * from './regrid.js';
 export * from './laplace-fill.js';
 export * from './scores.js';
+export * from './bootstrap.js';
 export * from './random.js';
 export * from './analogues.js';
 // probes.ts has its own bootstrapCI (over example indices); scores.ts's keeps the name

@@ -19,7 +19,7 @@
 //  Nocedal, J. & Wright, S. J. (2006): Numerical Optimization, 2nd ed. (L-BFGS two-loop recursion, Algorithm 7.4).
 //  Turk, M. & Pentland, A. (1991): Eigenfaces for recognition. J. Cognitive Neuroscience 3 (PCA via the n x n Gram
 //    matrix when features outnumber examples).
-import { bootstrapCI as bootstrapOverCases } from './scores.js';
+import { bootstrapCI as bootstrapOverCases } from './bootstrap.js';
 
 /** A feature matrix: one row per example, every row of the same length (number[], Float32Array, Float64Array...). */
 export type FeatureRows = ReadonlyArray<ArrayLike<number>>;
