@@ -15,7 +15,7 @@ export * from './scores.js';
 export * from './bootstrap.js';
 export * from './random.js';
 export * from './analogues.js';
-// probes.ts has its own bootstrapCI (over example indices); scores.ts's keeps the name
+// probes.ts has its own bootstrapCI (one statistic over example indices); bootstrap.ts's (over cases, per lead) keeps the name
 export { standardise, ridgeRegression, r2Score, balancedAccuracy, logisticRegression, probe, bootstrapCI as bootstrapIndicesCI } from './probes.js';
 export { pcaFeatures, type PcaOptions, type PcaResult } from './pca.js';
 export type { FeatureRows, Standardised, RidgeModel, LogisticOptions, LogisticModel, ProbeOptions, ProbeResult } from './probes.js';
