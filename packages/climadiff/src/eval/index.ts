@@ -11,6 +11,7 @@ export * from './baselines.js';
 export * from './interpolate-frames.js';
 export * from './regrid.js';
 export * from './laplace-fill.js';
+export * from './area.js';
 export * from './scores.js';
 export * from './bootstrap.js';
 export * from './random.js';

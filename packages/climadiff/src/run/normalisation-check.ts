@@ -6,7 +6,7 @@
 import { openSelectedSource } from '../data/select-source.js';
 import { splitOf } from '../data/dataset.js';
 import { fitNormStats, normalise, sourceMonths, NORM_KINDS, type NormKind } from '../data/normalise.js';
-import { latitudeWeights } from '../eval/scores.js';
+import { latitudeWeights } from '../eval/area.js';
 
 export interface NormalisationRow {
   variable: string;

@@ -26,7 +26,7 @@ import type { GenerationModel } from '../tasks/model.js';
 import { activeUnits, klPerExample, nearestNeighbours, patternCorrelation, seasonOf, weightedMean, weightedRmse, SEASONS } from '../eval/analogues.js';
 import { probe, bootstrapCI, type ProbeResult } from '../eval/probes.js';
 import { pcaFeatures } from '../eval/pca.js';
-import { latitudeWeights } from '../eval/scores.js';
+import { latitudeWeights } from '../eval/area.js';
 import { weatherDiagnostics } from '../eval/weather.js';
 import { mulberry32 } from '../eval/random.js';
 import { renderPanels } from '../viz/panels.js';
