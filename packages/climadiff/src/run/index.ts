@@ -7,6 +7,7 @@ export { runDemo, type DemoOptions } from './demo.js';
 export { runTask, outputFormat, ensembleGIF, TASK_NAMES, type TaskName, type TaskRunOptions, type TaskRunResult } from './task-run.js';
 export { ensembleDataset, readEnsembleFile, type EnsembleFile } from './ensemble-file.js';
 export { runSimulate, type SimulateOptions } from './simulate.js';
-export { scoreFiles, BASELINE_NAMES, AUTO_BASELINES, SCORE_REGIONS, type ScoreFilesOptions } from './score.js';
+export { scoreFiles, SCORE_REGIONS, type ScoreFilesOptions } from './score.js';
+export { BASELINE_NAMES, AUTO_BASELINES } from './score-baselines.js';
 export { embedRun, encodeLike, trainingBank, embeddingsDataset, embeddingPicture, type EmbedRunOptions, type EmbedRunResult, type LikeClip } from './embed-run.js';
 export { representationEval, type RepresentationEvalOptions } from './represent-eval.js';

@@ -1,7 +1,8 @@
 // `climadiff score`: ensembles written by the tasks (or by other models, with a member dimension) scored against a
 // truth file, next to baselines built from that truth, into a scorecard folder (scorecard.json, scorecard.md, charts
 // and example maps). The scores are eval/scores.ts's, the baselines eval/baselines.ts's, the assembly and rendering
-// eval/scorecard.ts's; this module reads and checks the files, matches dates, builds the baselines and writes.
+// eval/scorecard.ts's; this module reads and checks the files, matches dates and writes the folder. The baselines are
+// built by run/score-baselines.ts, the pictures drawn by run/score-figures.ts.
 //
 // Matching. Every frame of every forecast file has a valid time (readEnsembleFile); it is decoded to a calendar date
 // (rounded to the minute) and looked up among the truth file's time steps decoded the same way, so files in other
@@ -23,32 +24,25 @@
 // Masked tasks (interpolate, infill) are scored on the generated values only (known values masked out of the truth).
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { DataError, type Coordinate, type Variable } from '../data/types.js';
+import { DataError, type Coordinate } from '../data/types.js';
 import { timeKey } from '../data/readers/index.js';
 import { resolveDataFiles } from '../data/multi-source.js';
 import { selectsAnything, type SourceSelection } from '../data/select-source.js';
 import { recordedSelection, selectedTruth, truthFile } from './score-truth.js';
-import { decodeTimeParts, formatTimeParts, timeUnitDays, yearFraction, coordinateCalendar, monthPosition, type TimeParts } from '../data/time-parts.js';
-import { SEASONAL_HARMONICS } from '../data/seasonal.js';
+import { decodeTimeParts, formatTimeParts, timeUnitDays, yearFraction, coordinateCalendar, type TimeParts } from '../data/time-parts.js';
 import { isPrecipitationLike } from '../data/normalise.js';
 import { isLatitude, isLongitude } from '../data/statics.js';
 import { commitDirectory, tempPathFor } from '../data/writers/common.js';
 import { readEnsembleFile, type EnsembleFile } from './ensemble-file.js';
 import { cellWeights, landOceanRegion, latitudeBandRegion, LATITUDE_BANDS } from '../eval/area.js';
-import { scoreEnsemble, type EnsembleArray, type EnsembleScores } from '../eval/scores.js';
-import { climatologyEnsemble, dampedPersistenceEnsemble, seasonalClimatology, persistenceForecast } from '../eval/baselines.js';
+import { scoreEnsemble, type EnsembleArray } from '../eval/scores.js';
 import type { BaselineSeries } from '../eval/series.js';
-import { interpolateFrames, type FrameInterpolation } from '../eval/interpolate-frames.js';
-import { blockMean, upsample, type UpsampleMethod } from '../eval/regrid.js';
-import { laplaceFillFrames } from '../eval/laplace-fill.js';
+import { AUTO_BASELINES, BASELINE_NAMES, buildBaseline, truthSeries, type BuiltBaseline, type ScoredVariable } from './score-baselines.js';
+import { writeScoreFigures } from './score-figures.js';
 import {
-  buildScorecard, crpsSpec, mainCrps, meanOverLeads, precipitationThresholds, rankHistogramSpec, rmseSpec, scorecardJSON, scorecardMarkdown, spreadSkillSpec,
-  type ArmScores, type Scorecard, type ScorecardArm, type ScorecardTraining, type VariableImages, type VariableScoresInput,
+  buildScorecard, mainCrps, meanOverLeads, precipitationThresholds, scorecardJSON, scorecardMarkdown,
+  type ArmScores, type Scorecard, type ScorecardArm, type ScorecardTraining, type VariableScoresInput,
 } from '../eval/scorecard.js';
-import { barPanelsPNG, lineChartPNG, type LineSeries } from '../eval/chart-png.js';
-import { vegaLiteToSVG } from '../eval/plots.js';
-import { renderPanels, type PanelRow } from '../viz/panels.js';
-import { encodePNG } from '../viz/render.js';
 
 export interface ScoreFilesOptions {
   /** Ensemble files to score, each with the label of its arm (the first is usually 'climadiff'). */
@@ -91,35 +85,11 @@ export interface ScoreFilesOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** Every baseline, with the tasks it applies to. */
-export const BASELINE_NAMES: Readonly<Record<string, readonly string[]>> = Object.freeze({
-  persistence: ['forecast'],
-  climatology: ['forecast', 'interpolate', 'infill', 'downscale'],
-  'damped-persistence': ['forecast'],
-  linear: ['interpolate'],
-  cubic: ['interpolate'],
-  laplace: ['infill'],
-  nearest: ['downscale'],
-  bilinear: ['downscale'],
-  bicubic: ['downscale'],
-});
-
-/** The baselines 'auto' builds for each task. */
-export const AUTO_BASELINES: Readonly<Record<string, readonly string[]>> = Object.freeze({
-  forecast: ['persistence', 'climatology', 'damped-persistence'],
-  interpolate: ['linear', 'cubic'],
-  infill: ['laplace'],
-  downscale: ['nearest', 'bilinear', 'bicubic'],
-});
-
 /** Region names scoreFiles understands (besides 'global'). */
 export const SCORE_REGIONS: readonly string[] = ['tropics', 'extratropics', 'northernExtratropics', 'southernExtratropics', 'land', 'ocean'];
 
 
 const canon = (s: string): string => s.toLowerCase().replace(/[-_\s]/g, '');
-
-/** A path-safe form of a variable name for its picture folder. */
-const safeName = (s: string): string => s.replace(/[^A-Za-z0-9_.-]/g, '_') || 'variable';
 
 /** Valid times rounded to the minute before decoding (float32 storage and unit conversions leave small residues). */
 function datesOf(values: ArrayLike<number>, units: string, calendar: string): TimeParts[] {
@@ -130,8 +100,6 @@ function datesOf(values: ArrayLike<number>, units: string, calendar: string): Ti
 }
 
 const dateKey = (p: TimeParts): string => `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}`;
-
-interface Built { label: string; method: string; ensemble: EnsembleArray; description: string }
 
 /**
  * Scores the forecast files against the truth file with baselines, writes the scorecard folder (see the file comment)
@@ -372,7 +340,7 @@ export async function scoreFiles(o: ScoreFilesOptions): Promise<Scorecard> {
   }));
   const boot = B > 0 ? { samples: B, seed, level: 0.95 } : null;
   const varInputs: VariableScoresInput[] = [];
-  const perVariable: { variable: string; truth: Float32Array; built: Built[]; bestBaseline: string | null }[] = [];
+  const perVariable: ScoredVariable[] = [];
   let reference: string | null = null;
   const total = variables.length * regions.length * (files.length + baselineNames.length);
   let done = 0;
@@ -385,7 +353,7 @@ export async function scoreFiles(o: ScoreFilesOptions): Promise<Scorecard> {
     for (let i = 0; i < N * F; i++) truth.set(series.data.subarray(idx[i]! * HW, (idx[i]! + 1) * HW), i * HW);
     const clip = { data: truth, shape: [N, F, H, W] as const, mask: known };
     log(`${name}: building baselines ${baselineNames.join(', ') || '(none)'}`);
-    const built: Built[] = [];
+    const built: BuiltBaseline[] = [];
     for (const b of baselineNames) {
       try {
         const r = buildBaseline(b, { series, truth, N, F, H, W, starts, consecutive, known, settings, trainIdx, calendar: calendarInfo, calendarName: calendar, lat: geoLat, periodicLon, members: dpMembers, seed, truthDates });
@@ -484,48 +452,14 @@ export async function scoreFiles(o: ScoreFilesOptions): Promise<Scorecard> {
   const tmp = tempPathFor(out);
   mkdirSync(tmp);
   try {
-    const images: Record<string, VariableImages> = {};
     const put = (rel: string, data: string | Uint8Array): void => {
       mkdirSync(dirname(join(tmp, rel)), { recursive: true });
       writeFileSync(join(tmp, rel), data);
       card.files.push(rel);
     };
-    for (const pv of perVariable) {
-      const v = card.variables.find((x) => x.variable === pv.variable)!;
-      const dir = safeName(pv.variable), c = variables.indexOf(pv.variable);
-      const img: VariableImages = {};
-      images[pv.variable] = img;
-      if (!v.regions.some((r) => r.region === 'global')) continue;
-      log(`${pv.variable}: charts and maps`);
-      const u = v.units ? ` (${v.units})` : '';
-      const global = v.regions.find((r) => r.region === 'global')!;
-      const series = (pick: (s: EnsembleScores) => { v: number[] | null; lo?: number[] | null; hi?: number[] | null }): LineSeries[] =>
-        card.arms.map((a) => global.arms.find((x) => x.arm === a.label)).filter((a): a is ArmScores => a !== undefined).flatMap((a) => {
-          const p = pick(a.scores);
-          return p.v ? [{ name: a.arm, x: card.leads.values, y: p.v, ...(p.lo && p.hi ? { lower: p.lo, upper: p.hi } : {}) }] : [];
-        });
-      const charts: [keyof VariableImages, string, object, Buffer][] = [
-        ['crps', 'crps', crpsSpec(card, pv.variable), lineChartPNG({ title: `${pv.variable}: CRPS vs lead (global)`, xTitle: card.leads.title, yTitle: `fair CRPS${u}`,
-          series: series((s) => { const fair = s.crpsFair !== null; return { v: mainCrps(s), lo: fair ? s.ci?.crpsFair?.lower : s.ci?.crps.lower, hi: fair ? s.ci?.crpsFair?.upper : s.ci?.crps.upper }; }) })],
-        ['rmse', 'rmse', rmseSpec(card, pv.variable), lineChartPNG({ title: `${pv.variable}: ensemble-mean RMSE vs lead (global)`, xTitle: card.leads.title, yTitle: `RMSE${u}`,
-          series: series((s) => ({ v: s.rmse, lo: s.ci?.rmse.lower, hi: s.ci?.rmse.upper })) })],
-        ['spreadSkill', 'spread-skill', spreadSkillSpec(card, pv.variable), lineChartPNG({ title: `${pv.variable}: spread/skill vs lead (global), 1 = calibrated`, xTitle: card.leads.title,
-          yTitle: 'sqrt((M+1)/M) spread / RMSE', hline: 1, series: series((s) => ({ v: s.spreadSkill, lo: s.ci?.spreadSkill?.lower, hi: s.ci?.spreadSkill?.upper })) })],
-        ['rankHistograms', 'rank-histograms', rankHistogramSpec(card, pv.variable), barPanelsPNG({ title: `${pv.variable}: rank histograms (global, pooled over leads)`, xTitle: 'rank of the truth', yTitle: 'frequency',
-          panels: global.arms.filter((a) => a.scores.members >= 2).map((a) => ({ name: `${a.arm} (M = ${a.scores.members})`, values: a.scores.rankHistogram.pooled.frequencies, expected: 1 / (a.scores.members + 1) })) })],
-      ];
-      for (const [key, file, spec, png] of charts) {
-        put(`${dir}/${file}.svg`, await vegaLiteToSVG(spec));
-        put(`${dir}/${file}.png`, png);
-        img[key] = `${dir}/${file}.png`;
-      }
-      put(`${dir}/example-maps.png`, exampleMaps({
-        variable: pv.variable, units: v.units, precip: v.precipitationLike, model: { label: o.forecasts[0]!.label, data: first.data[c]!, M: first.shape[0] },
-        truth: pv.truth, baseline: pv.bestBaseline ? pv.built.find((b) => b.label === pv.bestBaseline)! : null,
-        N, F, H, W, frames: exampleFrames(frameKnown), labels: card.leads.labels, dates: caseDates[0]!, lat: geoLat, lon: geoLon,
-      }));
-      img.maps = `${dir}/example-maps.png`;
-    }
+    const images = await writeScoreFigures(card, perVariable, {
+      model: { label: o.forecasts[0]!.label, file: first }, frameKnown, caseDates, lat: geoLat, lon: geoLon, put, log,
+    });
     card.files.push('scorecard.md', 'scorecard.json');
     writeFileSync(join(tmp, 'scorecard.md'), scorecardMarkdown(card, images));
     writeFileSync(join(tmp, 'scorecard.json'), scorecardJSON(card));
@@ -554,145 +488,3 @@ function trainBound(text: string, end: boolean): { key: number; exclusive: boole
   if (m[3] === undefined) return { key: timeKey({ year, month: month + 1, day: 1 }), exclusive: true };
   return { key: timeKey({ year, month, day: day + 1 }), exclusive: true };
 }
-
-/** The [T, H, W] values of a truth variable, NaN where masked. */
-function truthSeries(v: Variable): Float32Array {
-  if (!v.mask) return v.data;
-  const d = Float32Array.from(v.data);
-  const HW = v.shape[1]! * v.shape[2]!;
-  for (let i = 0; i < d.length; i++) if (v.mask.length === d.length ? v.mask[i] : v.mask[i % HW]) d[i] = NaN;
-  return d;
-}
-
-interface BaselineContext {
-  series: BaselineSeries;
-  /** The truth at the verified frames [N, F, H, W]. */
-  truth: Float32Array;
-  N: number; F: number; H: number; W: number;
-  /** Truth index of each case's first frame. */
-  starts: number[];
-  /** Whether each case's frames are consecutive truth steps. */
-  consecutive: boolean;
-  known: Uint8Array | null;
-  settings: Record<string, unknown>;
-  trainIdx: number[];
-  calendar: { yearOf: number[]; positionInYear: number[]; period: number };
-  /** The truth's calendar ('noleap', 'standard', ...). */
-  calendarName: string;
-  lat: number[] | null;
-  periodicLon: boolean;
-  members: number;
-  seed: number;
-  truthDates: TimeParts[];
-}
-
-/** Builds one baseline as an ensemble [M, N, F, H, W], or returns why it cannot be built. */
-function buildBaseline(name: string, x: BaselineContext): Omit<Built, 'label' | 'method'> | string {
-  const { N, F, H, W } = x, HW = H * W;
-  const needConsecutive = (): string | null => (x.consecutive ? null : 'the frames of a case are not consecutive time steps of the truth file');
-  const minStart = Math.min(...x.starts);
-  switch (name) {
-    case 'persistence': {
-      const why = needConsecutive();
-      if (why) return why;
-      if (minStart < 1) return `the truth file has no step before lead 1 of case ${x.starts.indexOf(minStart) + 1}`;
-      const kSetting = Number(x.settings['known']);
-      const k = Math.min(Number.isInteger(kSetting) && kSetting >= 1 ? kSetting : 1, minStart);
-      const e = persistenceForecast(x.series, x.starts, k, F);
-      return { ensemble: e, description: `the truth at the step before lead 1 (for case 1: ${formatTimeParts(x.truthDates[x.starts[0]! - 1]!)}) for every lead${k > 1 ? `; where missing, the latest present value of the ${k} known frames` : ''}` };
-    }
-    case 'climatology': {
-      const why = needConsecutive();
-      if (why) return why;
-      if (x.trainIdx.length === 0) return 'no training steps (the truth file has no step before the first case, and no train period was given)';
-      const years = [...new Set(x.trainIdx.map((t) => x.calendar.yearOf[t]!))];
-      if (years.length < 2) return `it needs at least 2 training years, the training period has ${years.length} (${years.join(', ')})`;
-      const r = climatologyEnsemble(x.series, x.calendar, x.trainIdx, x.starts, F, { dropIncomplete: true });
-      return { ensemble: r.ensemble, description: `the same calendar window of each training year (${r.years.join(', ')}; a case's own year left out)` };
-    }
-    case 'damped-persistence': {
-      const why = needConsecutive();
-      if (why) return why;
-      if (x.trainIdx.length < 2) return 'too few training steps to fit an AR(1)';
-      if (minStart < 1) return `the truth file has no step before lead 1 of case ${x.starts.indexOf(minStart) + 1}`;
-      const clim = seasonalClimatology(x.series, x.trainIdx, x.truthDates.map((d) => monthPosition(d, x.calendarName)));
-      const r = dampedPersistenceEnsemble(x.series, x.trainIdx, x.starts, F, { members: x.members, seed: x.seed, climatology: clim });
-      let phi = 0, n = 0;
-      for (const p of r.fit.phi) if (Number.isFinite(p)) { phi += p; n++; }
-      return { ensemble: r.ensemble, description: `per-cell AR(1) of the anomalies from each cell's smooth seasonal cycle (mean and ${SEASONAL_HARMONICS} annual harmonics) fitted on the training steps (mean lag-1 autocorrelation ${(phi / Math.max(1, n)).toFixed(3)}), ${x.members} stochastic members` };
-    }
-    case 'linear': case 'cubic': {
-      if (!x.known) return 'the forecast files hold no known mask';
-      const out = new Float32Array(N * F * HW);
-      for (let n = 0; n < N; n++) {
-        const kf = Array.from({ length: F }, (_, f) => { for (let j = 0; j < HW; j++) if (x.known![(n * F + f) * HW + j]) return 1; return 0; });
-        const clip = { data: x.truth.slice(n * F * HW, (n + 1) * F * HW), shape: [F, H, W] };
-        for (let f = 0; f < F; f++) if (!kf[f]) clip.data.fill(NaN, f * HW, (f + 1) * HW); // nothing of an unknown frame leaks in
-        out.set(interpolateFrames(clip, kf, { method: name as FrameInterpolation }).data, n * F * HW);
-      }
-      return { ensemble: { data: out, shape: [1, N, F, H, W] }, description: `${name === 'linear' ? 'linear' : 'natural cubic spline'} interpolation in time, per cell, from the known frames of each case` };
-    }
-    case 'laplace': {
-      if (!x.known) return 'the forecast files hold no known mask';
-      const given = Float32Array.from(x.truth, (v, i) => (x.known![i] ? v : NaN));
-      const r = laplaceFillFrames({ data: given, shape: [N, F, H, W] }, x.known, { periodicLon: x.periodicLon });
-      return { ensemble: r.ensemble, description: `harmonic (Laplace) fill of each frame from its known cells${r.converged ? '' : ' (not every frame converged)'}` };
-    }
-    case 'nearest': case 'bilinear': case 'bicubic': {
-      const K = Number(x.settings['factor']);
-      if (!Number.isInteger(K) || K < 2) return 'the forecast files record no downscaling factor (settings.factor)';
-      if (H % K !== 0 || W % K !== 0) return `the factor ${K} does not divide the ${H}x${W} grid`;
-      const coarse = blockMean({ data: x.truth, shape: [N, F, H, W] }, K, x.lat ? { latitudes: x.lat } : {});
-      const fine = upsample({ data: coarse.data, shape: coarse.shape }, K, { method: name as UpsampleMethod, periodicLon: x.periodicLon });
-      return { ensemble: { data: fine.data, shape: [1, N, F, H, W] }, description: `${name} upsampling of the truth's ${K}x${K} block means${x.lat ? ' (cos-latitude weighted)' : ''}` };
-    }
-    default:
-      return `unknown baseline '${name}'`;
-  }
-}
-
-/** The frames the example maps show: the first and the last frame with a generated value. */
-function exampleFrames(frameKnown: boolean[]): number[] {
-  const gen = frameKnown.map((k, f) => (k ? -1 : f)).filter((f) => f >= 0);
-  const list = gen.length ? gen : frameKnown.map((_, f) => f);
-  const a = list[0]!, b = list[list.length - 1]!;
-  return a === b ? [a] : [a, b];
-}
-
-/** Truth, the first model's ensemble mean and two members, and the best baseline, for case 1 at the chosen frames. */
-function exampleMaps(o: {
-  variable: string; units: string | null; precip: boolean; model: { label: string; data: Float32Array; M: number };
-  truth: Float32Array; baseline: Built | null; N: number; F: number; H: number; W: number; frames: number[]; labels: string[]; dates: string[];
-  lat: number[] | null; lon: number[] | null;
-}): Buffer {
-  const { N, F, H, W, frames } = o, HW = H * W;
-  const at = (m: number, f: number) => ((m * N + 0) * F + f) * HW; // case 1 of member m
-  const rowOf = (label: string, get: (f: number) => Float32Array): PanelRow => {
-    const data = new Float32Array(frames.length * HW);
-    frames.forEach((f, k) => data.set(get(f), k * HW));
-    return { label, data, count: frames.length };
-  };
-  const meanOf = (data: Float32Array, M: number) => (f: number): Float32Array => {
-    const out = new Float32Array(HW);
-    for (let m = 0; m < M; m++) { const a = at(m, f); for (let j = 0; j < HW; j++) out[j] = out[j]! + data[a + j]! / M; }
-    return out;
-  };
-  const rows: PanelRow[] = [rowOf('truth', (f) => o.truth.subarray(f * HW, (f + 1) * HW))];
-  const M = o.model.M;
-  if (M > 1) rows.push(rowOf(`${o.model.label} ensemble mean`, meanOf(o.model.data, M)));
-  for (let m = 0; m < Math.min(2, M); m++) rows.push(rowOf(`${o.model.label} member ${m + 1}`, (f) => o.model.data.subarray(at(m, f), at(m, f) + HW)));
-  if (o.baseline) {
-    const Mb = o.baseline.ensemble.shape[0];
-    rows.push(Mb > 1 ? rowOf(`${o.baseline.label} (ensemble mean)`, meanOf(o.baseline.ensemble.data, Mb))
-      : rowOf(o.baseline.label, (f) => o.baseline!.ensemble.data.subarray(at(0, f), at(0, f) + HW)));
-  }
-  const geo = o.lat !== null && o.lon !== null;
-  const anim = renderPanels({
-    rows, height: H, width: W, frames: 1, ...(geo ? { lat: o.lat!, lon: o.lon! } : {}),
-    title: `${o.variable}, case 1: ${frames.map((f) => `${o.labels[f]} (${o.dates[f]})`).join(' left, ')}${frames.length > 1 ? ' right' : ''}`,
-    ...(o.units ? { units: o.units } : {}), maxColumns: 2,
-    ...(o.precip ? { colormap: 'rain' as const, vmin: 0 } : {}),
-  });
-  return encodePNG(anim);
-}
-
