@@ -28,7 +28,7 @@ export const BASELINE_NAMES: Readonly<Record<string, readonly string[]>> = Objec
 export const AUTO_BASELINES: Readonly<Record<string, readonly string[]>> = Object.freeze({
   forecast: ['persistence', 'climatology', 'damped-persistence'],
   interpolate: ['linear', 'cubic'],
-  infill: ['laplace'],
+  infill: ['laplace', 'climatology'],
   downscale: ['nearest', 'bilinear', 'bicubic'],
 });
 

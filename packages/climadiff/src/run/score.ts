@@ -14,7 +14,8 @@
 //    calendar window of training year y, the cases' own year left out), damped persistence (a per-cell AR(1) of the
 //    anomalies from each cell's smooth seasonal cycle fitted on the training steps, `members` stochastic members);
 //  - interpolate: linear and natural-cubic interpolation in time from the frames the known mask marks as known;
-//  - infill: harmonic (Laplace) fill from the known cells;
+//  - infill: harmonic (Laplace) fill from the known cells, and the probabilistic climatology (far inside a large hidden
+//    box the known cells say little, and the climatology is the stronger bar);
 //  - downscale: nearest / bilinear / bicubic upsampling of the truth's K x K block means (K = settings.factor,
 //    cos-latitude row weights when the grid has latitudes).
 // Climatology and damped persistence need training steps: the `train` dates (inclusive) if given, else every truth
