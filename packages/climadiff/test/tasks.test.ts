@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as torch from '@climadiff/torch';
 import { simulateEarth } from '../src/data/simulator/earth.js';
 import { memorySource } from '../src/data/clip-source.js';
-import { forecast, interpolate, infill, infillCells, downscale, chooseStarts, blockMeanOperator, blockRowWeights } from '../src/tasks/index.js';
+import { forecast, interpolate, infill, infillCells, downscale, chooseStarts, blockMeanOperator, blockRowWeights, residualScales } from '../src/tasks/index.js';
 import { blockMean } from '../src/eval/regrid.js';
 import { tinyModel } from './tasks-fixture.js';
 import { defaultPrecision } from '../src/models/index.js';
@@ -118,6 +118,26 @@ test('downscale: the block-mean operator, guidance towards the coarse input, mis
   for (let i = 0; i < fromCoarse.data.length; i++) assert.ok(Math.abs(fromCoarse.data[i]! - guided.data[i]!) < 1e-3 * (1 + Math.abs(guided.data[i]!)));
   await assert.rejects(downscale(m, source, { ...common, members: M, starts: [20], factor: 3 }), /does not divide the model's 8x16 grid/);
   await assert.rejects(downscale(m, memorySource(coarseDs, ['tas', 'pr']), { ...common, members: M, starts: [20], factor: 2 }), /neither the model's 8x16 grid nor 2 times coarser/);
+});
+
+test('downscale residual scales: std for untransformed channels, 2 std sqrt(block mean) per block for square-root ones', () => {
+  // two cases of [C = 2, 3 blocks]: tas (no transform, std 3) and pr (sqrt, std 0.4); blocks drier than 1% of pr's mean
+  // take the scale of that floor
+  const y = Float32Array.from([280, 281, 282, 0, 0.5, 1, 279, 283, 284, 1e-6, 2, 0.5]);
+  const s = residualScales(m, y, 2);
+  const floor = 0.01 * (0 + 0.5 + 1 + 1e-6 + 2 + 0.5) / 6;
+  const pr = (v: number) => 2 * 0.4 * Math.sqrt(Math.max(v, floor));
+  const want = [3, 3, 3, pr(0), pr(0.5), pr(1), 3, 3, 3, pr(1e-6), pr(2), pr(0.5)];
+  want.forEach((v, i) => assert.ok(Math.abs(s[i]! - v) < 1e-6, `scale ${i}: ${s[i]} vs ${v}`));
+  // the point of a per-block scale: the linearised block mean J of t^2 (t = sqrt(y_j) in each fine cell) has
+  // J J^T / s^2 = 1/K^2 in every block, whether the rain fills the block or sits in one cell
+  const K = 2;
+  for (const cells of [[1, 1, 1, 1], [4, 0, 0, 0], [9, 0, 0, 1]]) {
+    const yb = cells.reduce((a, b) => a + b, 0) / (K * K);
+    const jj = cells.reduce((a, v) => a + (2 * 0.4 * Math.sqrt(v) / (K * K)) ** 2, 0);
+    const sb = residualScales(m, Float32Array.from([280, yb]), 1)[1]!;
+    assert.ok(Math.abs(jj / sb ** 2 - 1 / (K * K)) < 1e-6, `cells ${cells}: ${jj / sb ** 2}`);
+  }
 });
 
 test('start dates: a list, or every N days of the file; dates outside are refused', () => {

@@ -38,15 +38,20 @@ export function blockMeanOperator(rowWeights: Float64Array, K: number): (x: Tens
 }
 
 /**
- * The residual scale of each channel (physical units per model-space unit near the observations), so that one guidance
- * weight means the same for every variable: std for untransformed channels, 2 std sqrt(mean y) for square-root ones
- * (d(t^2)/dt at t = sqrt(y)), and the observations' standard deviation for learned transforms. y is [n, C, ...].
+ * The residual scale of every observation (physical units per model-space unit near it), so that one guidance weight
+ * means the same for every variable and every block. Untransformed channels: std. Square-root channels: 2 std sqrt(y_b)
+ * with y_b the block's own mean (d(t^2)/dt at t = sqrt(y)); the linearised block mean J of the physical field then has
+ * J J^T / s^2 = 1/K^2 in every block (uniform weights: sum_j (1/K^2)^2 4 std^2 y_j / (4 std^2 y_b) = 1/K^2), as for an
+ * untransformed channel, however the rain is spread within the block. (One scale per channel, from the mean over all
+ * blocks, gave a block the effective weight y_b / mean(y): the guidance overshot in heavy rain, with members at
+ * 850 mm/h where the data's maximum is 16.) Blocks drier than 1% of the channel's mean take the scale of that floor.
+ * Learned transforms: the observations' standard deviation. y is [n, C, ...]; one scale per element of y.
  */
-export function residualScales(m: GenerationModel, y: Float32Array, n: number): number[] {
+export function residualScales(m: GenerationModel, y: Float32Array, n: number): Float32Array {
   const C = m.stats.channels.length;
   const per = y.length / (n * C);
-  return m.stats.channels.map((ch, c) => {
-    if (ch.transform === 'none') return ch.std;
+  const out = new Float32Array(y.length);
+  m.stats.channels.forEach((ch, c) => {
     let s = 0, s2 = 0, k = 0;
     for (let i = 0; i < n; i++) for (let j = 0; j < per; j++) {
       const v = y[(i * C + c) * per + j]!;
@@ -54,9 +59,15 @@ export function residualScales(m: GenerationModel, y: Float32Array, n: number): 
     }
     const mean = k ? s / k : 0;
     const sd = k > 1 ? Math.sqrt(Math.max(0, s2 / k - mean * mean)) : 0;
-    const scale = ch.transform === 'sqrt' ? 2 * ch.std * Math.sqrt(Math.max(mean, 0)) : sd;
-    return scale > 0 ? scale : ch.std;
+    const floor = 0.01 * Math.max(mean, 0);
+    for (let i = 0; i < n; i++) for (let j = 0; j < per; j++) {
+      const at = (i * C + c) * per + j;
+      let scale = ch.transform === 'none' ? ch.std : ch.transform === 'sqrt' ? 2 * ch.std * Math.sqrt(Math.max(y[at]!, floor)) : sd;
+      if (!(scale > 0) || !Number.isFinite(scale)) scale = ch.std;
+      out[at] = scale;
+    }
   });
+  return out;
 }
 
 /** Block-mean mismatch of generated fields against the coarse input, per variable: RMS and RMS / spatial std of the input. */
@@ -101,8 +112,12 @@ export async function downscale(m: GenerationModel, source: ClipSource, o: Downs
     times: windowTimes(time, s, F),
     observation: (M) => {
       const y = new Float32Array(M * cper);
-      for (let k = 0; k < M; k++) y.set(coarse.subarray(i * cper, (i + 1) * cper), k * cper);
-      return { kind: 'linear', y, yShape: [M, C, F, h, w], operator: A, scale };
+      const s = new Float32Array(M * cper);
+      for (let k = 0; k < M; k++) {
+        y.set(coarse.subarray(i * cper, (i + 1) * cper), k * cper);
+        s.set(scale.subarray(i * cper, (i + 1) * cper), k * cper);
+      }
+      return { kind: 'linear', y, yShape: [M, C, F, h, w], operator: A, scale: s };
     },
   }));
   const opts: EnsembleOptions = { ...o, guidance: o.guidance ?? { method: 'reconstruction', weight: K * K } };
@@ -130,7 +145,8 @@ export async function downscale(m: GenerationModel, source: ClipSource, o: Downs
     task: 'downscale', variables: runData.variables, units: runData.units, data: r.data, shape: [M, N, C, F, H, W], truth, known: null,
     starts: o.starts, times, timeUnits, frameStep: frameStepOf(time), lat: runData.lat, lon: runData.lon, nfe: r.nfe, seconds: r.seconds, clamped: r.clamped,
     settings: { members: M, steps: o.steps ?? 256, sampler: o.sampler ?? 'ancestral', sampling: o.sampling ?? {}, guidance: opts.guidance, seed: o.seed ?? 0, batch: o.batch ?? 16,
-      precision: resolvePrecision(o.precision, o.device ?? 'cpu'), factor: K, input: fine ? 'block means of the data' : 'coarse file', scale },
+      precision: resolvePrecision(o.precision, o.device ?? 'cpu'), factor: K, input: fine ? 'block means of the data' : 'coarse file',
+      scale: m.stats.channels.map((ch, c) => (ch.transform === 'sqrt' ? '2 std sqrt(block mean)' : scale[c * F * h * w]!)) },
     mismatch,
   };
 }

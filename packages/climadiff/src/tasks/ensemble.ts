@@ -178,7 +178,8 @@ export function mergeObservations(obs: Observation[]): Observation | null {
   }
   const all = obs as Extract<Observation, { kind: 'linear' }>[];
   const rows = all.reduce((s, o) => s + o.yShape[0]!, 0);
-  return { kind: 'linear', operator: first.operator, scale: first.scale, y: concat(all.map((o) => o.y)), yShape: [rows, ...first.yShape.slice(1)] };
+  const scale = first.scale instanceof Float32Array ? concat(all.map((o) => o.scale as Float32Array)) : first.scale;
+  return { kind: 'linear', operator: first.operator, scale, y: concat(all.map((o) => o.y)), yShape: [rows, ...first.yShape.slice(1)] };
 }
 
 /** Repeats one case's block for M members. */

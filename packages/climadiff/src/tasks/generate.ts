@@ -35,12 +35,14 @@ export interface Guidance {
  * What is known. `values`: physical values at known elements of the samples ([n, C, F, H, W], C order; anything where
  * `known` is 0), with an optional observation-error variance per channel (physical units squared; channels without
  * a value transform only). `linear`: observations y = A(x) of the physical samples by a differentiable operator
- * (e.g. block means for downscaling), y shaped [n, C, ...]; residuals of channel c are divided by scale[c], so that
- * the sum of squared errors is in units of each channel's typical change (physical units per model-space unit).
+ * (e.g. block means for downscaling), y shaped [n, C, ...]; residuals are divided by scale, so that the sum of squared
+ * errors is in units of each channel's typical change (physical units per model-space unit): one number per channel
+ * (scale[c]), or one per element of y (a Float32Array as long as y) where that change depends on the value, as for a
+ * square-root transform.
  */
 export type Observation =
   | { kind: 'values'; values: Float32Array; known: Uint8Array; errorVariance?: number[] }
-  | { kind: 'linear'; y: Float32Array; yShape: number[]; operator: (x: Tensor) => Tensor; scale: number[] };
+  | { kind: 'linear'; y: Float32Array; yShape: number[]; operator: (x: Tensor) => Tensor; scale: number[] | Float32Array };
 
 export interface GenerateOptions {
   /** Number of samples (one batch). */
@@ -182,10 +184,12 @@ function generateIn(m: GenerationModel, o: GenerateOptions, r: Resolved): Genera
     } else {
       if (g.method !== 'reconstruction') throw new DataError('bad-option', `linear observations (downscaling) take reconstruction guidance only, got '${g.method}'`);
       const affine = physicalMap(m, n, block, months, device, own);
-      if (ob.yShape[0] !== n || ob.yShape[1] !== block.channels || ob.scale.length !== block.channels) {
-        throw new DataError('bad-shape', `generate: linear observations must be shaped [${n}, ${block.channels}, ...] with one scale per channel, got [${ob.yShape.join(', ')}] and ${ob.scale.length} scale(s)`);
+      const perElement = ob.scale instanceof Float32Array;
+      if (ob.yShape[0] !== n || ob.yShape[1] !== block.channels || (perElement ? ob.scale.length !== ob.y.length : ob.scale.length !== block.channels)) {
+        throw new DataError('bad-shape', `generate: linear observations must be shaped [${n}, ${block.channels}, ...] with one scale per channel or per element of y, got [${ob.yShape.join(', ')}] and ${ob.scale.length} scale(s)`);
       }
-      const scale = own(torch.tensor(ob.scale, [1, block.channels, ...ob.yShape.slice(2).map(() => 1)]).to(device));
+      for (const v of ob.scale) if (!(Number.isFinite(v) && v > 0)) throw new DataError('bad-value', `generate: every scale of a linear observation must be finite and > 0, got ${v}`);
+      const scale = own((perElement ? torch.tensor(ob.scale as Float32Array, ob.yShape) : torch.tensor(Array.from(ob.scale), [1, block.channels, ...ob.yShape.slice(2).map(() => 1)])).to(device));
       const y = own(torch.tensor(ob.y, ob.yShape).to(device).div(scale));
       if (g.weight > 0) den = observationGuidance(counted, { y, A: (x) => ob.operator(affine(x)).div(scale), weight: g.weight });
     }
