@@ -138,5 +138,12 @@ test('linear observations (block means of the physical field): guidance lowers t
   assert.ok(mismatch(guided.data) < 0.5 * mismatch(plain.data), `block-mean mismatch ${mismatch(guided.data)} vs unguided ${mismatch(plain.data)}`);
   assert.throws(() => generate(m, { n, times: times(n), steps: 2, observation: { kind: 'linear', y: yData, yShape, operator: A, scale }, guidance: { method: 'replacement', weight: 1 } }), /take reconstruction guidance only/);
   assert.throws(() => generate(m, { n, times: times(n), steps: 2, observation: { kind: 'linear', y: yData, yShape, operator: A, scale: [1] }, guidance: { method: 'reconstruction', weight: 1 } }), /one scale per channel/);
+  // one scale per element of y: the per-channel scales spread over every element give the same samples
+  const per = yData.length / (yShape[0]! * yShape[1]!);
+  const field = Float32Array.from(yData, (_, i) => scale[Math.floor(i / per) % yShape[1]!]!);
+  const perElement = generate(m, { n, times: times(n), steps: 8, seed: 1, observation: { kind: 'linear', y: yData, yShape, operator: A, scale: field }, guidance: { method: 'reconstruction', weight: K * K / 2 } });
+  for (let i = 0; i < guided.data.length; i++) assert.ok(Math.abs(perElement.data[i]! - guided.data[i]!) <= 1e-4 * (1 + Math.abs(guided.data[i]!)), `element ${i}`);
+  assert.throws(() => generate(m, { n, times: times(n), steps: 2, observation: { kind: 'linear', y: yData, yShape, operator: A, scale: field.subarray(1) }, guidance: { method: 'reconstruction', weight: 1 } }), /per element of y/);
+  assert.throws(() => generate(m, { n, times: times(n), steps: 2, observation: { kind: 'linear', y: yData, yShape, operator: A, scale: Float32Array.from(field, (v, i) => (i === 3 ? 0 : v)) }, guidance: { method: 'reconstruction', weight: 1 } }), /finite and > 0/);
   y.dispose();
 });
