@@ -13,6 +13,7 @@ export * from './regrid.js';
 export * from './laplace-fill.js';
 export * from './area.js';
 export * from './scores.js';
+export * from './precip-scores.js';
 export * from './bootstrap.js';
 export * from './random.js';
 export * from './analogues.js';
