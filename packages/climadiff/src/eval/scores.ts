@@ -1,7 +1,7 @@
 // Ensemble forecast scores, computed the way WeatherBench 2 scores probabilistic forecasts (Rasp et al. 2024):
-// the fair CRPS, ensemble-mean RMSE, spread and spread/skill, rank histograms, the energy score, Brier scores and
-// the fractions skill score, with bootstrap confidence intervals over cases. Pure mathematics on Float32Arrays
-// (float64 inside); no torch, no I/O.
+// the fair CRPS, ensemble-mean RMSE, spread and spread/skill, rank histograms, the energy score, and (from
+// precip-scores.ts) Brier scores and the fractions skill score, all at once in scoreEnsemble, with bootstrap confidence
+// intervals over cases. Pure mathematics on Float32Arrays (float64 inside); no torch, no I/O.
 //
 // Layout. An ensemble forecast of one variable is [M, N, F, H, W] in C order (members, cases / start dates, lead
 // frames, lat, lon); the truth is a ClipArray [N, F, H, W] with an optional missing mask (1 = missing, per value or
