@@ -31,7 +31,7 @@ import type { ClipArray } from './clips.js';
 import { bootstrapCI, type BootstrapOptions } from './bootstrap.js';
 import type { AreaOptions } from './area.js';
 import { leadScore, pointwise, prepare, type CaseSums, type EnsembleArray, type LeadScore, type Prep } from './ensemble-prep.js';
-import { brierOf, checkThresholds, fssOf, fssStatistic, type BrierResult, type FssOptions, type FssResult } from './precip-scores.js';
+import { brierOf, checkThresholds, fssOf, fssStatistic, type FssOptions } from './precip-scores.js';
 
 export type { CaseSums, EnsembleArray, LeadScore } from './ensemble-prep.js';
 

@@ -1,8 +1,9 @@
 // `climadiff score`: ensembles written by the tasks (or by other models, with a member dimension) scored against a
 // truth file, next to baselines built from that truth, into a scorecard folder (scorecard.json, scorecard.md, charts
 // and example maps). The scores are eval/scores.ts's, the baselines eval/baselines.ts's, the assembly and rendering
-// eval/scorecard.ts's; this module reads and checks the files, matches dates and writes the folder. The baselines are
-// built by run/score-baselines.ts, the pictures drawn by run/score-figures.ts.
+// eval/scorecard.ts's; this module checks the options, scores every arm and writes the folder. The forecast files are
+// read and checked by run/score-inputs.ts, the truth read and aligned (and the training steps chosen) by
+// run/score-truth.ts, the baselines built by run/score-baselines.ts, the pictures drawn by run/score-figures.ts.
 //
 // Matching. Every frame of every forecast file has a valid time (readEnsembleFile); it is decoded to a calendar date
 // (rounded to the minute) and looked up among the truth file's time steps decoded the same way, so files in other
@@ -25,16 +26,14 @@
 // Masked tasks (interpolate, infill) are scored on the generated values only (known values masked out of the truth).
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { DataError, type Coordinate } from '../data/types.js';
-import { timeKey } from '../data/readers/index.js';
+import { DataError } from '../data/types.js';
 import { resolveDataFiles } from '../data/multi-source.js';
 import { selectsAnything, type SourceSelection } from '../data/select-source.js';
-import { recordedSelection, selectedTruth, truthFile } from './score-truth.js';
-import { decodeTimeParts, formatTimeParts, timeUnitDays, yearFraction, coordinateCalendar, type TimeParts } from '../data/time-parts.js';
+import { alignTruth, recordedSelection, selectedTruth, trainingSteps, trainPeriod, truthFile } from './score-truth.js';
+import { readForecastSet } from './score-inputs.js';
+import { formatTimeParts, timeUnitDays, yearFraction } from '../data/time-parts.js';
 import { isPrecipitationLike } from '../data/normalise.js';
-import { isLatitude, isLongitude } from '../data/statics.js';
 import { commitDirectory, tempPathFor } from '../data/writers/common.js';
-import { readEnsembleFile, type EnsembleFile } from './ensemble-file.js';
 import { cellWeights, landOceanRegion, latitudeBandRegion, LATITUDE_BANDS } from '../eval/area.js';
 import { scoreEnsemble, type EnsembleArray } from '../eval/scores.js';
 import type { BaselineSeries } from '../eval/series.js';
@@ -42,7 +41,7 @@ import { AUTO_BASELINES, BASELINE_NAMES, buildBaseline, truthSeries, type BuiltB
 import { writeScoreFigures } from './score-figures.js';
 import {
   buildScorecard, mainCrps, meanOverLeads, precipitationThresholds, scorecardJSON, scorecardMarkdown,
-  type ArmScores, type Scorecard, type ScorecardArm, type ScorecardTraining, type VariableScoresInput,
+  type ArmScores, type Scorecard, type ScorecardArm, type VariableScoresInput,
 } from '../eval/scorecard.js';
 
 export interface ScoreFilesOptions {
@@ -92,15 +91,6 @@ export const SCORE_REGIONS: readonly string[] = ['tropics', 'extratropics', 'nor
 
 const canon = (s: string): string => s.toLowerCase().replace(/[-_\s]/g, '');
 
-/** Valid times rounded to the minute before decoding (float32 storage and unit conversions leave small residues). */
-function datesOf(values: ArrayLike<number>, units: string, calendar: string): TimeParts[] {
-  let per = 0;
-  try { per = timeUnitDays({ units, attrs: {} }) * 1440; } catch { per = 0; } // months/years: no rounding
-  const v = Float64Array.from(values as ArrayLike<number>, (x) => (per > 0 ? Math.round(x * per) / per : x));
-  return decodeTimeParts({ values: v, units, calendar, attrs: {} });
-}
-
-const dateKey = (p: TimeParts): string => `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}`;
 
 /**
  * Scores the forecast files against the truth file with baselines, writes the scorecard folder (see the file comment)
@@ -130,9 +120,7 @@ export async function scoreFiles(o: ScoreFilesOptions): Promise<Scorecard> {
   if (o.baselines !== undefined && o.baselines !== 'auto') {
     for (const b of o.baselines) if (!(b in BASELINE_NAMES)) throw new DataError('bad-option', `unknown baseline '${b}' (known: ${Object.keys(BASELINE_NAMES).join(', ')}; or auto, none)`);
   }
-  if (o.train && (o.train.length !== 2 || !o.train[0] || !o.train[1])) throw new DataError('bad-option', 'train must be two dates FROM,TO');
-  const trainBounds = o.train ? [trainBound(o.train[0], false), trainBound(o.train[1], true)] as const : null;
-  if (trainBounds && !(trainBounds[0].key <= trainBounds[1].key)) throw new DataError('bad-option', `train: ${o.train![0]} is after ${o.train![1]}`);
+  const trainBounds = trainPeriod(o.train);
   const out = resolve(o.out);
   let outIsEmptyDir = false;
   if (existsSync(out)) {
@@ -142,45 +130,9 @@ export async function scoreFiles(o: ScoreFilesOptions): Promise<Scorecard> {
   }
   if (!existsSync(dirname(out)) || !statSync(dirname(out)).isDirectory()) throw new DataError('missing-directory', `cannot write '${o.out}': folder '${dirname(out)}' does not exist`);
 
-  // ---- forecast files
-  const files: EnsembleFile[] = [];
-  for (const f of o.forecasts) {
-    files.push(await readEnsembleFile(f.path, o.variables ?? files[0]?.variables));
-  }
-  const first = files[0]!;
-  const variables = first.variables;
-  const [, N, F, H, W] = first.shape;
+  const set = await readForecastSet(o.forecasts, o.variables);
+  const { files, first, variables, N, F, H, W, firstDates, task, known, settings } = set;
   const HW = H * W;
-  const firstDates = datesOf(first.times, first.timeUnits.units, first.timeUnits.calendar);
-  const task = files.find((f) => f.task !== null)?.task ?? null;
-  for (const f of files.slice(1)) {
-    const s = f.shape;
-    if (s[1] !== N || s[2] !== F || s[3] !== H || s[4] !== W) {
-      throw new DataError('shape-mismatch', `${f.path} holds ${s[1]} case(s) of ${s[2]} frame(s) on a ${s[3]}x${s[4]} grid, but ${first.path} holds ${N} case(s) of ${F} frame(s) on ${H}x${W}; every forecast file must cover the same cases, frames and grid`);
-    }
-    const d = datesOf(f.times, f.timeUnits.units, f.timeUnits.calendar);
-    for (let i = 0; i < N * F; i++) {
-      if (dateKey(d[i]!) !== dateKey(firstDates[i]!)) {
-        throw new DataError('time-mismatch', `${f.path}: frame ${(i % F) + 1} of case ${Math.floor(i / F) + 1} is valid at ${formatTimeParts(d[i]!)}, but in ${first.path} at ${formatTimeParts(firstDates[i]!)}; every forecast file must verify the same valid times`);
-      }
-    }
-    if (f.task !== null && task !== null && f.task !== task) throw new DataError('task-mismatch', `${f.path} is a ${f.task} ensemble but ${files.find((x) => x.task === task)!.path} is a ${task} ensemble; score one task at a time`);
-    variables.forEach((v, c) => {
-      const a = first.units[c], b = f.units[c];
-      if (a && b && a.trim() !== b.trim()) throw new DataError('units-mismatch', `${f.path}: '${v}' is in ${b}, but in ${first.path} in ${a}`);
-    });
-    if (first.lat && f.lat && first.lat.some((v, i) => Math.abs(v - f.lat![i]!) > 1e-3)) throw new DataError('grid-mismatch', `${f.path} is on other latitudes than ${first.path}`);
-    if (first.lon && f.lon && first.lon.some((v, i) => Math.abs(v - f.lon![i]!) > 1e-3)) throw new DataError('grid-mismatch', `${f.path} is on other longitudes than ${first.path}`);
-  }
-  const knownFile = files.find((f) => f.known !== null) ?? null;
-  const known = knownFile?.known ?? null;
-  if (known && known.length !== N * F * HW) throw new DataError('bad-file', `${knownFile!.path}: the known mask has ${known.length} values, expected ${N * F * HW}`);
-  for (const f of files) {
-    if (f !== knownFile && f.known && knownFile && f.known.some((v, i) => v !== known![i])) {
-      throw new DataError('mask-mismatch', `${f.path} and ${knownFile.path} were given different known values; score ensembles of the same cases and masks together`);
-    }
-  }
-  const settings = (files.find((f) => f.task !== null) ?? first).settings;
   const notes: string[] = [];
   const baselineTask = task ?? 'forecast';
   if (task === null) notes.push('The forecast files record no climadiff task: they are scored as forecasts (lead 1 = their first frame).');
@@ -202,75 +154,12 @@ export async function scoreFiles(o: ScoreFilesOptions): Promise<Scorecard> {
     throw new DataError('bad-option', `the land and ocean regions read a land fraction from one truth file as it is; ${o.truth} is read ${selectsAnything(select) ? `with the selection ${JSON.stringify(select)}` : 'from several files'} (score the latitude regions, or give a single unselected truth file)`);
   }
   const { ds, landName } = viaSource ? await selectedTruth(o.truth, variables, select) : await truthFile(o.truth, variables, wantLand);
-  const tv = variables.map((name) => ds.variables.get(name)!);
-  const v0 = tv[0]!;
-  for (const v of tv) {
-    const axes = v.dims.map((d) => ds.coords.get(d)?.axis);
-    if (v.dims.length !== 3 || axes[0] !== 'T') {
-      throw new DataError('wrong-dimensions', `the truth file ${o.truth}: '${v.name}' has dimensions (${v.dims.join(', ')}); expected (time, lat, lon)`);
-    }
-    if (v.dims[0] !== v0.dims[0]) throw new DataError('wrong-dimensions', `the truth file ${o.truth}: '${v.name}' and '${v0.name}' have different time axes`);
-    if (v.shape[1] !== H || v.shape[2] !== W) {
-      throw new DataError('grid-mismatch', `grid mismatch: ${first.path} is on a ${H}x${W} grid, but '${v.name}' in the truth file ${o.truth} is ${v.shape[1]}x${v.shape[2]}`);
-    }
-  }
-  variables.forEach((name, c) => {
-    const a = first.units[c], b = tv[c]!.units;
-    if (a && b && a.trim() !== b.trim()) throw new DataError('units-mismatch', `'${name}' is in ${a} in ${first.path} but in ${b} in the truth file ${o.truth}`);
-  });
-  const tc = ds.coords.get(v0.dims[0]!)!;
-  const latC = ds.coords.get(v0.dims[1]!), lonC = ds.coords.get(v0.dims[2]!);
-  const geoLat = latC && isLatitude(latC) ? Array.from(latC.values) : null;
-  const geoLon = lonC && isLongitude(lonC) ? Array.from(lonC.values) : null;
-  const sameAxis = (a: number[] | null, b: Coordinate | undefined): boolean => !a || !b || a.length !== b.values.length || a.every((x, i) => Math.abs(x - b.values[i]!) <= 1e-3);
-  if ((geoLat && first.lat && !sameAxis(first.lat, latC)) || (geoLon && first.lon && !sameAxis(first.lon, lonC))) {
-    const span = (a: ArrayLike<number>) => `${Math.min(...Array.from(a))}..${Math.max(...Array.from(a))}`;
-    throw new DataError('grid-mismatch', `grid mismatch: ${first.path} has latitudes ${span(first.lat!)} and longitudes ${span(first.lon ?? [])}, the truth file ${o.truth} ${span(latC!.values)} and ${span(lonC?.values ?? [])}`);
-  }
-  const T = tc.values.length;
-  const calendar = coordinateCalendar(tc);
-  const truthUnits = tc.units ?? String(tc.attrs['units'] ?? '');
-  const truthDates = datesOf(tc.values, truthUnits, calendar);
-  const truthIndex = new Map<string, number>();
-  truthDates.forEach((p, t) => { const k = dateKey(p); if (!truthIndex.has(k)) truthIndex.set(k, t); });
-  const idx = new Int32Array(N * F);
-  for (let i = 0; i < N * F; i++) {
-    const t = truthIndex.get(dateKey(firstDates[i]!));
-    if (t === undefined) {
-      throw new DataError('missing-time', `the truth file has no step for ${formatTimeParts(firstDates[i]!)} (frame ${(i % F) + 1} of case ${Math.floor(i / F) + 1} of ${first.path}); ${o.truth} covers ${formatTimeParts(truthDates[0]!)} to ${formatTimeParts(truthDates[T - 1]!)}`);
-    }
-    idx[i] = t;
-  }
-  const periodicLon = geoLon !== null && W > 1 && Math.abs(Math.abs(geoLon[1]! - geoLon[0]!) * W - 360) < Math.abs(geoLon[1]! - geoLon[0]!) * 0.51;
-  const consecutive = Array.from({ length: N * F }, (_, i) => idx[i]! === idx[i - (i % F)]! + (i % F)).every(Boolean);
-  const starts = Array.from({ length: N }, (_, n) => idx[n * F]!);
+  const aligned = alignTruth(ds, o.truth, set);
+  const { tv, tc, T, calendar, truthDates, geoLat, geoLon, idx, periodicLon, consecutive, starts } = aligned;
+
 
   // ---- training steps
-  let trainIdx: number[] = [];
-  let training: ScorecardTraining | null = null;
-  if (trainBounds) {
-    const [lo, hi] = trainBounds;
-    for (let t = 0; t < T; t++) { const k = timeKey(truthDates[t]!); if (k >= lo.key && (hi.exclusive ? k < hi.key : k <= hi.key)) trainIdx.push(t); }
-    if (trainIdx.length === 0) {
-      throw new DataError('bad-option', `train ${o.train![0]},${o.train![1]}: the truth file ${o.truth} has no step in that period (it covers ${formatTimeParts(truthDates[0]!)} to ${formatTimeParts(truthDates[T - 1]!)})`);
-    }
-    const verified = new Set(idx);
-    if (trainIdx.some((t) => verified.has(t))) notes.push('The training period overlaps the verified frames: the climatology and damped-persistence baselines have seen the truth they are scored on, so their scores are optimistic.');
-  } else {
-    let i0 = T, span = 1;
-    for (let n = 0; n < N; n++) { i0 = Math.min(i0, ...Array.from(idx.subarray(n * F, (n + 1) * F))); span = Math.max(span, idx[n * F + F - 1]! - idx[n * F]! + 1); }
-    trainIdx = Array.from({ length: Math.max(0, i0 - span) }, (_, t) => t);
-    if (trainIdx.length > 0) {
-      training = { from: '', to: '', steps: 0, years: [], rule: `default: every truth step before the first verified frame (${formatTimeParts(truthDates[i0]!)}) minus a gap of one case span (${span} steps)` };
-    }
-  }
-  if (trainIdx.length > 0) {
-    training = {
-      from: formatTimeParts(truthDates[trainIdx[0]!]!), to: formatTimeParts(truthDates[trainIdx[trainIdx.length - 1]!]!), steps: trainIdx.length,
-      years: [...new Set(trainIdx.map((t) => truthDates[t]!.year))].sort((a, b) => a - b),
-      rule: training?.rule ?? `the train option (${o.train![0]} to ${o.train![1]}, inclusive)`,
-    };
-  }
+  const { trainIdx, training } = trainingSteps(o.train, trainBounds, o.truth, aligned, N, F, notes);
   const calendarInfo = { yearOf: truthDates.map((p) => p.year), positionInYear: truthDates.map((p) => yearFraction(p, calendar)), period: 1 };
 
   // ---- regions
@@ -471,21 +360,4 @@ export async function scoreFiles(o: ScoreFilesOptions): Promise<Scorecard> {
   }
   log(`wrote ${o.out}`);
   return card;
-}
-
-/**
- * A training-period bound as a timeKey: 'YYYY', 'YYYY-MM', 'YYYY-MM-DD' or 'YYYY-MM-DD[T ]hh:mm[:ss]'. An end bound
- * given to year, month or day precision includes that whole period: it is the exclusive start of the next one.
- */
-function trainBound(text: string, end: boolean): { key: number; exclusive: boolean } {
-  const m = /^(-?\d{1,5})(?:-(\d{1,2})(?:-(\d{1,2})(?:[T ](\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?)?)?$/.exec(text.trim());
-  if (!m) throw new DataError('bad-option', `train: cannot read the date '${text}' (expected YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm)`);
-  const year = +m[1]!, month = m[2] ? +m[2] : 1, day = m[3] ? +m[3] : 1;
-  if (month < 1 || month > 12 || day < 1 || day > 31) throw new DataError('bad-option', `train: '${text}' is not a valid date`);
-  if (m[4] !== undefined) return { key: timeKey({ year, month, day, hour: +m[4], minute: +m[5]!, second: m[6] ? +m[6] : 0 }), exclusive: false };
-  if (!end) return { key: timeKey({ year, month, day }), exclusive: false };
-  // timeKey is linear in (year * 12 + month - 1) * 31 + day - 1, so month 13 and day 32 are the next year / month
-  if (m[2] === undefined) return { key: timeKey({ year: year + 1, month: 1, day: 1 }), exclusive: true };
-  if (m[3] === undefined) return { key: timeKey({ year, month: month + 1, day: 1 }), exclusive: true };
-  return { key: timeKey({ year, month, day: day + 1 }), exclusive: true };
 }
