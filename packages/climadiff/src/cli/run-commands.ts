@@ -16,6 +16,7 @@ import { readDatasetConfig } from '../data/dataset-config.js';
 import { parseTrainConfig, type TrainConfig } from '../train/config.js';
 import { hasCheckpoint, loadCheckpoint } from '../train/checkpoint.js';
 import { DataError } from '../data/types.js';
+import { DEFAULT_SAMPLING } from '../diffusion/samplers/registry.js';
 import { WorkersFailed, positiveInt, positiveNumber, commandLine, addSamplerOptions, samplerFromFlags, addSelectionOptions, selectionFromFlags, gracefulStop, untilOption, timeLimitOption, ResumableStop, type SamplerFlags, type SelectionFlags } from './options.js';
 import * as torch from '@climadiff/torch';
 import { runDemo } from '../run/demo.js';
@@ -188,7 +189,7 @@ export function register(program: Command): void {
     .option('--frames <n>', 'frames per sequence (may exceed the training length)', positiveInt)
     .option('--like <file>', 'a representation model: sample like the clip of this NetCDF/Zarr file that starts at --start (conditioned on its E_q[w]; for the same dates)')
     .option('--start <date>', "the first frame of the --like clip, 'YYYY-MM-DD[ hh:mm]'");
-  addSamplerOptions(sample, { sampler: 'ancestral', steps: 256 })
+  addSamplerOptions(sample, DEFAULT_SAMPLING)
     .option('--seed <s>', 'random seed', (v) => Number(v), 0)
     .option('--threads <n>', THREADS_HELP, positiveInt)
     .option('--precision <p>', PRECISION_HELP)
@@ -252,7 +253,7 @@ export function registerDemo(program: Command): void {
     .option('--out <dir>', 'run folder', 'runs/demo')
     .option('--minutes <m>', 'training time in minutes', positiveNumber, 10)
     .option('--samples <n>', 'sequences to generate', positiveInt, 8)
-    .option('--sample-steps <n>', 'ancestral sampler steps', positiveInt, 100)
+    .option('--sample-steps <n>', 'steps of the default sampler (DEFAULT_SAMPLING)', positiveInt, 100)
     .option('--threads <n>', THREADS_HELP, positiveInt)
     .option('--precision <p>', PRECISION_HELP)
     .action(async (o: { out: string; minutes: number; samples: number; sampleSteps: number; threads?: number; precision?: string }) => {

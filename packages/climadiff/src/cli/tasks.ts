@@ -5,6 +5,7 @@ import * as torch from '@climadiff/torch';
 import { DataError } from '../data/types.js';
 import { resolvePrecision } from '../models/precision.js';
 import { GUIDANCE_METHODS, type GuidanceMethod, type StartSpec, type InfillMask } from '../tasks/index.js';
+import { DEFAULT_SAMPLING } from '../diffusion/samplers/registry.js';
 import { runTask, type TaskName, type TaskRunOptions } from '../run/task-run.js';
 import { countBar, type CountBar } from '../train/progress.js';
 import { positiveInt, positiveNumber, intOption, commandLine, addSamplerOptions, samplerFromFlags, gracefulStop, ResumableStop, WorkersFailed, type SamplerFlags } from './options.js';
@@ -52,7 +53,7 @@ interface CommonFlags extends SamplerFlags, LaunchFlags {
 }
 
 function addCommon(cmd: Command, defaults: { guidance: GuidanceMethod; weight: string }): Command {
-  addSamplerOptions(cmd, { sampler: 'ancestral', steps: 256 })
+  addSamplerOptions(cmd, DEFAULT_SAMPLING)
     .requiredOption('--checkpoint <dir>', 'run folder (RUN/best: its checkpoint with the lowest validation loss), exported model folder, or builtin:NAME (e.g. builtin:earth)')
     .requiredOption('--out <path>', 'output: .nc (NetCDF-3), .nc4 (NetCDF-4, compressed) or .zarr; must not exist')
     .option('--data <files>', "NetCDF/Zarr data with the model's variables: a file, a list, a quoted glob or a directory, joined along time (default: the model's own data, recreated from its recipe)")

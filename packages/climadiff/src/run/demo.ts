@@ -14,6 +14,7 @@ import type { TrainProgress } from '../train/trainer.js';
 import { resolvePrecision, type Precision } from '../models/precision.js';
 import { hasCheckpoint } from '../train/checkpoint.js';
 import type { AcceptanceRow } from '../eval/weather.js';
+import { DEFAULT_SAMPLING } from '../diffusion/samplers/registry.js';
 
 export interface DemoOptions {
   out: string;
@@ -71,8 +72,9 @@ export async function runDemo(o: DemoOptions): Promise<string[]> {
   });
   log(`trained ${trained.step} steps; last loss ${trained.lastLoss?.toFixed(4)}`);
   const n = o.samples ?? 8;
-  log(`sampling ${n} sequences with the ancestral sampler (${o.sampleSteps ?? 256} steps), for dates drawn from the training years`);
-  const samples = sampleRun({ runDir: o.out, n, frames: spec.frames, steps: o.sampleSteps ?? 256, seed: o.seed ?? 0, precision, ...(o.onSampleStep ? { onStep: o.onSampleStep } : {}) });
+  const steps = o.sampleSteps ?? DEFAULT_SAMPLING.steps;
+  log(`sampling ${n} sequences with the ${DEFAULT_SAMPLING.sampler} sampler (${steps} steps), for dates drawn from the training years`);
+  const samples = sampleRun({ runDir: o.out, n, frames: spec.frames, steps, seed: o.seed ?? 0, precision, ...(o.onSampleStep ? { onStep: o.onSampleStep } : {}) });
   const history = `climadiff demo --minutes ${o.minutes}`;
   await writeSamples(samples, join(o.out, 'samples.nc'), history, { overwrite: true }); // the demo's own output, replaced atomically
   const ref = committedVerdicts('earth');

@@ -22,7 +22,7 @@ import { readMetrics } from '../train/metrics.js';
 import { lockRun, type RunLock } from '../train/lock.js';
 import { loadSamplingModel, readRunData, STATICS_FILE, type RunData } from './model-store.js';
 import { generate, type GenerateResult, type SamplerName } from '../tasks/generate.js';
-import type { SamplerSettings } from '../diffusion/samplers/registry.js';
+import { DEFAULT_SAMPLING, type SamplerSettings } from '../diffusion/samplers/registry.js';
 import { sampleFrameTimes } from '../tasks/dates.js';
 import type { GenerationModel } from '../tasks/model.js';
 
@@ -331,7 +331,7 @@ function sampleModel(m: GenerationModel, o: Omit<SampleRunOptions, 'runDir'>): O
   const latent = o.latent && d > 0 && o.latent.length === d ? Float32Array.from({ length: n * d }, (_, k) => o.latent![k % d]!) : o.latent;
   const r = generate(m, {
     ...(latent ? { latent } : {}),
-    n, frames, times, steps: o.steps ?? 256, sampler: o.sampler ?? 'ancestral', ...(o.sampling ? { sampling: o.sampling } : {}), seed: o.seed ?? 0,
+    n, frames, times, steps: o.steps ?? DEFAULT_SAMPLING.steps, sampler: o.sampler ?? DEFAULT_SAMPLING.sampler, ...(o.sampling ? { sampling: o.sampling } : {}), seed: o.seed ?? 0,
     ...(o.precision ? { precision: o.precision } : {}), ...(o.device ? { device: o.device } : {}), ...(o.onStep ? { onStep: o.onStep } : {}),
   });
   return { ...r, runData: m.runData, stats: m.stats };

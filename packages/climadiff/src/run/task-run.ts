@@ -15,7 +15,7 @@ import { encodeGIF } from '../viz/render.js';
 import { renderPanels, type PanelRow } from '../viz/panels.js';
 import { chooseStarts, forecast, interpolate, infill, downscale, type StartSpec, type InfillMask, type Ensemble, type EnsembleOptions, type Guidance, type BlockMismatch } from '../tasks/index.js';
 import { resolvePrecision, type Precision } from '../models/index.js';
-import type { SamplerName, SamplerSettings } from '../diffusion/samplers/registry.js';
+import { DEFAULT_SAMPLING, type SamplerName, type SamplerSettings } from '../diffusion/samplers/registry.js';
 import { loadSamplingModel } from './model-store.js';
 import { runSource } from './sample-report.js';
 import { ensembleDataset } from './ensemble-file.js';
@@ -109,7 +109,7 @@ export async function runTask(o: TaskRunOptions): Promise<TaskRunResult> {
     const partial = `${o.out}.partial`;
     // the model by content, not by name: builtin:NAME or a run folder may hold another model by the time a run resumes
     // the precision resolved for this machine: cases of an fp32 run and of a bf16-mixed one are not one ensemble
-    const key = JSON.stringify({ task: o.task, checkpoint: o.checkpoint, model: modelFingerprint(m.model), data: o.data ?? null, starts, members: o.members, steps: o.steps ?? 256, sampler: o.sampler ?? 'ancestral', sampling: o.sampling ?? {},
+    const key = JSON.stringify({ task: o.task, checkpoint: o.checkpoint, model: modelFingerprint(m.model), data: o.data ?? null, starts, members: o.members, steps: o.steps ?? DEFAULT_SAMPLING.steps, sampler: o.sampler ?? DEFAULT_SAMPLING.sampler, sampling: o.sampling ?? {},
       precision: resolvePrecision(o.precision, o.device ?? 'cpu'),
       guidance: o.guidance ?? null, seed: o.seed ?? 0, batch: o.batch ?? 16, forecast: o.forecast ?? null, interpolate: o.interpolate ?? null, infill: o.infill ?? null, downscale: o.downscale ?? null });
     const group = o.group && o.group.size > 1 ? o.group : null;

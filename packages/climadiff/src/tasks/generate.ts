@@ -17,7 +17,7 @@ import { asDenoiser, resolvePrecision, withPrecision, type Precision } from '../
 import type { InverseCounts } from '../models/transform.js';
 import { denoiser, type Denoiser } from '../diffusion/parameterisation.js';
 import { observationGuidance, reconstructionGuidance, replacementHook } from '../diffusion/guidance.js';
-import { samplerByName, samplerSettings, SAMPLER_NAMES, type SamplerName, type SamplerSettings } from '../diffusion/samplers/registry.js';
+import { DEFAULT_SAMPLING, samplerByName, samplerSettings, SAMPLER_NAMES, type SamplerName, type SamplerSettings } from '../diffusion/samplers/registry.js';
 import { exampleSeed, type NoiseSource } from '../diffusion/tensor-utils.js';
 import type { GenerationModel } from './model.js';
 
@@ -53,7 +53,7 @@ export interface GenerateOptions {
   times?: Float64Array | null;
   /** Units and calendar of `times` (default: the run's time axis). */
   timeUnits?: { units: string; calendar: string };
-  /** Solver steps (default 256) of the sampler (default 'ancestral'), with its grid and churn settings. */
+  /** Solver steps of the sampler (defaults: DEFAULT_SAMPLING), with its grid and churn settings. */
   steps?: number;
   sampler?: SamplerName;
   sampling?: SamplerSettings;
@@ -107,10 +107,11 @@ export function generate(m: GenerationModel, o: GenerateOptions): GenerateResult
   const n = o.n;
   if (!Number.isInteger(n) || n < 1) throw new DataError('bad-option', `generate: n must be a positive integer, got ${String(n)}`);
   const frames = o.frames ?? runData.frames;
-  const steps = o.steps ?? 256;
-  const sampler = samplerByName(o.sampler ?? 'ancestral');
+  const steps = o.steps ?? DEFAULT_SAMPLING.steps;
+  const samplerName = o.sampler ?? DEFAULT_SAMPLING.sampler;
+  const sampler = samplerByName(samplerName);
   let samplerOptions: ReturnType<typeof samplerSettings>;
-  try { samplerOptions = samplerSettings(o.sampler ?? 'ancestral', o.sampling); } catch (e) { throw new DataError('bad-option', (e as Error).message); }
+  try { samplerOptions = samplerSettings(samplerName, o.sampling); } catch (e) { throw new DataError('bad-option', (e as Error).message); }
   const device = o.device ?? 'cpu';
   const precision = resolvePrecision(o.precision, device);
   const C = model.config.inChannels, H = runData.height, W = runData.width;

@@ -34,6 +34,12 @@ export const SAMPLER_REGISTRY = {
 export type SamplerName = keyof typeof SAMPLER_REGISTRY;
 export const SAMPLER_NAMES = Object.keys(SAMPLER_REGISTRY) as SamplerName[];
 
+/**
+ * The sampler and number of solver steps of `sample`, the task commands and the library's generate/sampleRun when none
+ * is given (docs/benchmarks.md, "Samplers against NFE", measures the choice).
+ */
+export const DEFAULT_SAMPLING: { readonly sampler: SamplerName; readonly steps: number } = { sampler: 'ancestral', steps: 256 };
+
 /** The grid each sampler walks unless told otherwise (the seed's samplers: uniform in t; the fast ones: Karras). */
 export const DEFAULT_GRID: Record<SamplerName, GridKind> = {
   ancestral: 'uniform-t', ddim: 'uniform-t', sde: 'uniform-t', ode: 'uniform-t', pc: 'uniform-t',
