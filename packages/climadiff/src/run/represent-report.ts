@@ -1,6 +1,7 @@
 // report.md of `climadiff embed-eval` (run/represent-eval.ts): the acceptance tables of a representation model.
 import type { ProbeResult } from '../eval/probes.js';
-import type { AnalogueResult, ElboComparison, LikeResult, RepresentationEvalOptions } from './represent-eval.js';
+import type { AnalogueResult, ElboComparison, LikeResult } from './represent-experiments.js';
+import type { RepresentationEvalOptions } from './represent-eval.js';
 
 export const mean = (a: ArrayLike<number>): number => { let s = 0, n = 0; for (let i = 0; i < a.length; i++) if (Number.isFinite(a[i]!)) { s += a[i]!; n++; } return n ? s / n : NaN; };
 export const fmt = (v: number, digits = 3): string => (Number.isFinite(v) ? v.toFixed(digits) : 'n/a');
