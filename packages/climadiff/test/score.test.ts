@@ -195,11 +195,11 @@ test('default training period, interpolation and infill baselines, masked scorin
   const md = readFileSync(join(out, 'scorecard.md'), 'utf8');
   for (let f = 1; f <= 5; f++) assert.match(md, new RegExp(`\\| frame ${f}${knownFrames.includes(f - 1) ? ' \\(known, not scored\\)' : ''} \\|`));
   assert.match(md, /the generated values only/);
-  // infill: western cells known in every frame; the Laplace fill and the climatology (the training years 2000 and
-  // 2001, before the cases) are the baselines
+  // infill: western cells known in every frame; the Laplace fill, the Laplace fill of the anomalies and the climatology
+  // (the training years 2000 and 2001, before the cases) are the baselines
   const infill = await write(ensemble('infill', STARTS, 2, 3, (_m, n, f, j) => tv(STARTS[n]! + f, j) + noise(), { mask: { kind: 'box' } }, (_n, _f, j) => LON[j % W]! < 0), 'infill.nc');
   const card2 = await scoreFiles({ forecasts: [{ label: 'climadiff', path: infill }], truth: truthPath(), out: join(dir, 'infill-card'), bootstrap: 0 });
-  assert.deepEqual(card2.arms.map((a) => a.label), ['climadiff', 'laplace', 'climatology']);
+  assert.deepEqual(card2.arms.map((a) => a.label), ['climadiff', 'laplace', 'laplace-anomaly', 'climatology']);
   assert.equal(card2.arms.find((a) => a.label === 'climatology')!.members, 2);
   for (const arm of card2.variables[0]!.regions[0]!.arms.slice(1)) assert.ok(arm.scores.rmse.every((v) => Number.isFinite(v) && v > 0), arm.arm);
   // a forecast with the default training period: every step before the first case minus one case span

@@ -93,9 +93,13 @@ function fillOne(src: ArrayLike<number>, H: number, W: number, knownMask: ArrayL
  * laplaceFill applied to every frame of clips [N, F, H, W] (or [F, H, W]); knownMask (1 = known) per value
  * (N*F*H*W, or F*H*W for [F, H, W]) or one static map (H*W), or absent (the finite values are known).
  * Output [1, N, F, H, W] plus the largest sweep count and whether every frame converged.
+ *
+ * With a background b (one value per value of clips, e.g. the climatology at every frame), the anomalies clips - b are
+ * filled and b added back: the unknown cells are b plus the harmonic fill of the known anomalies, so structure that b
+ * carries (the land-sea contrast, the meridional gradient) is not smoothed away inside a large hidden region.
  */
 export function laplaceFillFrames(
-  clips: BaselineSeries, knownMask?: ArrayLike<boolean | number> | null, options: LaplaceFillOptions = {},
+  clips: BaselineSeries, knownMask?: ArrayLike<boolean | number> | null, options: LaplaceFillOptions & { background?: ArrayLike<number> } = {},
 ): { ensemble: BaselineEnsemble; iterations: number; converged: boolean } {
   const who = 'laplaceFillFrames';
   const { N, F, H, W } = clipDims(clips, who);
@@ -103,11 +107,19 @@ export function laplaceFillFrames(
   if (knownMask && knownMask.length !== n * HW && knownMask.length !== HW) {
     throw new Error(`${who}: knownMask has ${knownMask.length} values, expected ${n * HW} (per value) or ${HW} (per cell)`);
   }
+  const bg = options.background;
+  if (bg) {
+    if (bg.length !== n * HW) throw new Error(`${who}: the background has ${bg.length} values, expected one per value of the clips (${n * HW})`);
+    for (let i = 0; i < bg.length; i++) if (!Number.isFinite(bg[i]!)) throw new Error(`${who}: the background is not finite at value ${i}`);
+  }
   const out = new Float32Array(clips.data.length);
   let iterations = 0, converged = true;
   for (let k = 0; k < n; k++) {
     const m = knownMask ? (knownMask.length === HW ? knownMask : Array.prototype.slice.call(knownMask, k * HW, (k + 1) * HW) as Array<boolean | number>) : null;
-    const r = fillOne(clips.data.subarray(k * HW, (k + 1) * HW), H, W, m, options, `${who} (clip ${Math.floor(k / F)}, frame ${k % F})`);
+    const frame = clips.data.subarray(k * HW, (k + 1) * HW);
+    const r = fillOne(bg ? Float32Array.from(frame, (v, j) => v - bg[k * HW + j]!) : frame, H, W, m, options, `${who} (clip ${Math.floor(k / F)}, frame ${k % F})`);
+    // known cells exactly as given (not rounded through the anomaly)
+    if (bg) for (let j = 0; j < HW; j++) r.data[j] = Number.isFinite(frame[j]!) && (!m || m[j]) ? frame[j]! : r.data[j]! + bg[k * HW + j]!;
     out.set(r.data, k * HW);
     iterations = Math.max(iterations, r.iterations);
     converged &&= r.converged;

@@ -26,7 +26,7 @@ import { CATEGORY_HEX } from './chart-png.js';
 export interface ScorecardArm {
   label: string;
   kind: 'model' | 'baseline';
-  /** Baselines: 'persistence', 'climatology', 'damped-persistence', 'linear', 'cubic', 'laplace', 'nearest', 'bilinear', 'bicubic'. */
+  /** Baselines: 'persistence', 'climatology', 'damped-persistence', 'linear', 'cubic', 'laplace', 'laplace-anomaly', 'nearest', 'bilinear', 'bicubic'. */
   method: string | null;
   /** The file (models) or how the baseline was made. */
   source: string;

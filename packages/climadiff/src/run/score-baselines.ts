@@ -19,6 +19,7 @@ export const BASELINE_NAMES: Readonly<Record<string, readonly string[]>> = Objec
   linear: ['interpolate'],
   cubic: ['interpolate'],
   laplace: ['infill'],
+  'laplace-anomaly': ['infill'],
   nearest: ['downscale'],
   bilinear: ['downscale'],
   bicubic: ['downscale'],
@@ -28,7 +29,7 @@ export const BASELINE_NAMES: Readonly<Record<string, readonly string[]>> = Objec
 export const AUTO_BASELINES: Readonly<Record<string, readonly string[]>> = Object.freeze({
   forecast: ['persistence', 'climatology', 'damped-persistence'],
   interpolate: ['linear', 'cubic'],
-  infill: ['laplace', 'climatology'],
+  infill: ['laplace', 'laplace-anomaly', 'climatology'],
   downscale: ['nearest', 'bilinear', 'bicubic'],
 });
 
@@ -120,6 +121,18 @@ export function buildBaseline(name: string, x: BaselineContext): Omit<BuiltBasel
       const given = Float32Array.from(x.truth, (v, i) => (x.known![i] ? v : NaN));
       const r = laplaceFillFrames({ data: given, shape: [N, F, H, W] }, x.known, { periodicLon: x.periodicLon });
       return { ensemble: r.ensemble, description: `harmonic (Laplace) fill of each frame from its known cells${r.converged ? '' : ' (not every frame converged)'}` };
+    }
+    case 'laplace-anomaly': {
+      if (!x.known) return 'the forecast files hold no known mask';
+      const why = needConsecutive();
+      if (why) return why;
+      if (x.trainIdx.length < 2) return 'too few training steps to fit the seasonal cycle the anomalies are taken from';
+      const clim = seasonalClimatology(x.series, x.trainIdx, x.truthDates.map((d) => monthPosition(d, x.calendarName)));
+      const background = new Float32Array(N * F * HW);
+      for (let n = 0; n < N; n++) for (let f = 0; f < F; f++) background.set(clim(x.starts[n]! + f), (n * F + f) * HW);
+      const given = Float32Array.from(x.truth, (v, i) => (x.known![i] ? v : NaN));
+      const r = laplaceFillFrames({ data: given, shape: [N, F, H, W] }, x.known, { periodicLon: x.periodicLon, background });
+      return { ensemble: r.ensemble, description: `harmonic (Laplace) fill of each frame's anomalies from each cell's smooth seasonal cycle (mean and ${SEASONAL_HARMONICS} annual harmonics, fitted on the training steps), plus that cycle${r.converged ? '' : ' (not every frame converged)'}` };
     }
     case 'nearest': case 'bilinear': case 'bicubic': {
       const K = Number(x.settings['factor']);

@@ -15,11 +15,12 @@
 //    calendar window of training year y, the cases' own year left out), damped persistence (a per-cell AR(1) of the
 //    anomalies from each cell's smooth seasonal cycle fitted on the training steps, `members` stochastic members);
 //  - interpolate: linear and natural-cubic interpolation in time from the frames the known mask marks as known;
-//  - infill: harmonic (Laplace) fill from the known cells, and the probabilistic climatology (far inside a large hidden
-//    box the known cells say little, and the climatology is the stronger bar);
+//  - infill: harmonic (Laplace) fill from the known cells, the same fill of the anomalies from each cell's smooth
+//    seasonal cycle (laplace-anomaly), and the probabilistic climatology (far inside a large hidden box the known cells
+//    say little, and the climatology is the stronger bar);
 //  - downscale: nearest / bilinear / bicubic upsampling of the truth's K x K block means (K = settings.factor,
 //    cos-latitude row weights when the grid has latitudes).
-// Climatology and damped persistence need training steps: the `train` dates (inclusive) if given, else every truth
+// Climatology, damped persistence and laplace-anomaly need training steps: the `train` dates (inclusive) if given, else every truth
 // step before the first verified frame minus a gap of one case span (F steps), so no training step lies in, or
 // right before, a verified case. A baseline that cannot be built is skipped with a note in the scorecard.
 //
@@ -333,7 +334,7 @@ export async function scoreFiles(o: ScoreFilesOptions): Promise<Scorecard> {
     title: `Scorecard: ${o.forecasts.map((f) => f.label).join(', ')} against ${o.truth}`,
     created: new Date().toISOString(), truth: o.truth, task, settings,
     leads: { title: leadTitle, values: leadValues, labels: leadLabels, known: frameKnown },
-    caseDates, arms, reference, training: baselineNames.some((b) => b === 'climatology' || b === 'damped-persistence') ? training : null, bootstrap: boot,
+    caseDates, arms, reference, training: baselineNames.some((b) => b === 'climatology' || b === 'damped-persistence' || b === 'laplace-anomaly') ? training : null, bootstrap: boot,
     scoredValues: known ? 'the generated values only: values given to the model (the known mask of the file) are left out of every score' : 'every value where the truth is present',
     variables: varInputs, notes,
   });
